@@ -1,0 +1,49 @@
+# The two commands a newcomer needs:  `make demo`  and  `make test`  (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install demo serve test lint format migrate test-postgres lock clean
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --quiet -r requirements.lock
+	touch $@
+
+install: $(VENV)/.installed
+
+## Set up everything, load the demo catalog, print the demo logins and serve on http://$(HOST)
+demo: install
+	CUSTOS_ENV=demo $(PY) manage.py demo_setup
+	CUSTOS_ENV=demo $(PY) manage.py runserver $(HOST)
+
+## Lint, migration check and the test suite on the embedded default (SQLite, eager Celery)
+test: install lint
+	CUSTOS_ENV=test $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The suite against PostgreSQL with a real Celery worker on Redis (see .ci/run)
+test-postgres: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Re-resolve requirements.in + requirements-dev.in into the pinned requirements.lock
+lock:
+	rm -rf /tmp/custos-lock && $(PYTHON) -m venv /tmp/custos-lock
+	/tmp/custos-lock/bin/pip install --quiet -r requirements.in -r requirements-dev.in
+	/tmp/custos-lock/bin/pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) var

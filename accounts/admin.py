@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import ApiToken, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_filter = ("role", "is_active", "is_staff")
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Custos", {"fields": ("role",)}))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with ``manage.py token_create`` (the secret is shown once); here they are
+    listed and revoked."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "user__username", "name")
+    readonly_fields = ("user", "name", "prefix", "digest", "created_at", "expires_at", "revoked_at", "last_used_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        from accounts.services import token_revoke
+
+        for token in queryset.filter(revoked_at__isnull=True):
+            token_revoke(token=token, actor=request.user, reason="revoked in admin")

@@ -1,0 +1,12 @@
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import ROLE_ACTIONS, role_of
+
+
+class MeView(APIView):
+    """Who the caller is and what their role allows."""
+
+    def get(self, request):
+        role = role_of(request.user)
+        return Response({"username": request.user.get_username(), "role": role, "actions": sorted(ROLE_ACTIONS.get(role, ()))})

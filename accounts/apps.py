@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Users, roles and API tokens"
+
+    def ready(self) -> None:
+        from accounts import signals  # noqa: F401  (login/logout audit events)

@@ -1,0 +1,76 @@
+"""The role matrix, and the DRF permission class every endpoint uses.
+
+Actions:
+    ``view``             read catalog metadata that is not restricted
+    ``view_restricted``  also read metadata of restricted assets and their columns
+    ``add``/``change``/``delete``  write catalog objects
+    ``audit``            read the audit ledger, checkpoints and proofs
+    ``export``           export evidence bundles
+    ``decide``           approve access grants, confirm or reject classifications (steward work)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+
+from accounts.choices import Role
+
+VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE = (
+    "view",
+    "view_restricted",
+    "add",
+    "change",
+    "delete",
+    "audit",
+    "export",
+    "decide",
+)
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset({VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE}),
+    Role.STEWARD: frozenset({VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, DECIDE}),
+    Role.AUDITOR: frozenset({VIEW, VIEW_RESTRICTED, AUDIT, EXPORT}),
+    Role.SERVICE: frozenset({VIEW, ADD, CHANGE}),
+    Role.VIEWER: frozenset({VIEW}),
+}
+
+METHOD_ACTIONS = {"GET": VIEW, "HEAD": VIEW, "OPTIONS": VIEW, "POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}
+
+
+def role_of(user: Any) -> str | None:
+    """The user's effective role; superusers are admins; anonymous and inactive users have none."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return getattr(user, "role", None)
+
+
+def user_can(user: Any, action: str) -> bool:
+    role = role_of(user)
+    return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
+
+
+class RolePermission(BasePermission):
+    """Grants a request when the user's role holds the action for its method.
+
+    A view can override per method with ``permission_actions = {"POST": "export", ...}`` or for
+    every method with ``permission_action = "audit"``; a viewset ``@action`` can pass
+    ``permission_action=`` in its kwargs.
+    """
+
+    def action_for(self, request, view) -> str:
+        per_method = getattr(view, "permission_actions", None) or {}
+        if request.method in per_method:
+            return per_method[request.method]
+        explicit = getattr(view, "permission_action", None)
+        if explicit:
+            return explicit
+        return METHOD_ACTIONS.get(request.method, CHANGE)
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return user_can(request.user, self.action_for(request, view))

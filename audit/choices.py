@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class ActorType(models.TextChoices):
+    USER = "user", "User"
+    SYSTEM = "system", "System"

@@ -1,0 +1,151 @@
+"""One FilterSet per model, shared by the API lists and the pages."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.db.models import Exists, OuterRef, Q
+
+from catalog.choices import AssetKind, AssetStatus, ClassificationState, ModelStage, Sensitivity
+from catalog.models import Classification, Column, DataAsset, DataSource, MLModel, ModelVersion
+from catalog.selectors import LIVE_STATES
+
+
+def _by_pk_or_name(queryset, field: str, value: str, name_lookup: str):
+    """Accept either a primary key or a name for a related filter."""
+    if value.isdigit():
+        return queryset.filter(**{f"{field}__pk": int(value)})
+    return queryset.filter(**{f"{field}__{name_lookup}": value})
+
+
+class DataSourceFilterSet(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = DataSource
+        fields = ["kind", "country", "namespace"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(namespace__icontains=value) | Q(description__icontains=value))
+
+
+class DataAssetFilterSet(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q", label="Text in name, qualified name or description")
+    owner = filters.CharFilter(method="filter_owner", label="Owner (id or username)")
+    steward = filters.CharFilter(method="filter_steward", label="Steward (id or username)")
+    domain = filters.CharFilter(method="filter_domain", label="Domain (id or name)")
+    source = filters.CharFilter(method="filter_source", label="Source (id, name or namespace)")
+    tag = filters.CharFilter(method="filter_tag", label="Tag (id or name)")
+    glossary_term = filters.CharFilter(method="filter_term", label="Glossary term (id or name)")
+    sensitivity = filters.MultipleChoiceFilter(choices=Sensitivity.choices)
+    status = filters.MultipleChoiceFilter(choices=AssetStatus.choices)
+    kind = filters.MultipleChoiceFilter(choices=AssetKind.choices)
+    has_pii = filters.BooleanFilter(method="filter_has_pii", label="Has a suggested or confirmed PII classification")
+    entity_type = filters.CharFilter(method="filter_entity_type", label="Holds this PII entity type")
+
+    class Meta:
+        model = DataAsset
+        fields = ["legal_basis", "storage_country"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(qualified_name__icontains=value) | Q(description__icontains=value))
+
+    def filter_owner(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "owners", value, "username").distinct()
+
+    def filter_steward(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "stewards", value, "username").distinct()
+
+    def filter_domain(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "domain", value, "name")
+
+    def filter_source(self, queryset, name, value):
+        if value.isdigit():
+            return queryset.filter(source__pk=int(value))
+        return queryset.filter(Q(source__name=value) | Q(source__namespace=value))
+
+    def filter_tag(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "tags", value, "name").distinct()
+
+    def filter_term(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "glossary_terms", value, "name").distinct()
+
+    def filter_has_pii(self, queryset, name, value):
+        pii = Exists(Classification.objects.filter(column__asset=OuterRef("pk"), state__in=LIVE_STATES))
+        return queryset.filter(pii) if value else queryset.exclude(pii)
+
+    def filter_entity_type(self, queryset, name, value):
+        return queryset.filter(
+            Exists(Classification.objects.filter(column__asset=OuterRef("pk"), state__in=LIVE_STATES, entity_type=value.upper()))
+        )
+
+
+class ColumnFilterSet(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q")
+    asset = filters.NumberFilter(field_name="asset_id")
+    tag = filters.CharFilter(method="filter_tag")
+    has_pii = filters.BooleanFilter(method="filter_has_pii")
+    entity_type = filters.CharFilter(method="filter_entity_type")
+
+    class Meta:
+        model = Column
+        fields = ["data_type", "nullable"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_tag(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "tags", value, "name").distinct()
+
+    def filter_has_pii(self, queryset, name, value):
+        pii = Exists(Classification.objects.filter(column=OuterRef("pk"), state__in=LIVE_STATES))
+        return queryset.filter(pii) if value else queryset.exclude(pii)
+
+    def filter_entity_type(self, queryset, name, value):
+        return queryset.filter(
+            Exists(Classification.objects.filter(column=OuterRef("pk"), state__in=LIVE_STATES, entity_type=value.upper()))
+        )
+
+
+class ClassificationFilterSet(filters.FilterSet):
+    asset = filters.NumberFilter(field_name="column__asset_id")
+    state = filters.MultipleChoiceFilter(choices=ClassificationState.choices)
+    entity_type = filters.CharFilter(method="filter_entity_type")
+
+    class Meta:
+        model = Classification
+        fields = ["column", "source", "sensitivity"]
+
+    def filter_entity_type(self, queryset, name, value):
+        return queryset.filter(entity_type=value.upper())
+
+
+class MLModelFilterSet(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q")
+    owner = filters.CharFilter(method="filter_owner")
+    domain = filters.CharFilter(method="filter_domain")
+    tag = filters.CharFilter(method="filter_tag")
+
+    class Meta:
+        model = MLModel
+        fields = ["task"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+    def filter_owner(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "owner", value, "username")
+
+    def filter_domain(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "domain", value, "name")
+
+    def filter_tag(self, queryset, name, value):
+        return _by_pk_or_name(queryset, "tags", value, "name").distinct()
+
+
+class ModelVersionFilterSet(filters.FilterSet):
+    stage = filters.MultipleChoiceFilter(choices=ModelStage.choices)
+    trained_on = filters.NumberFilter(field_name="training_datasets", label="Trained on asset id")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["model", "framework"]

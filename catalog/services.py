@@ -1,0 +1,400 @@
+"""Every write to the catalog. Each function validates (``full_clean``), saves and appends its
+audit event in one transaction, and takes the acting user (or a system component name) as
+``actor``. Audit details carry ids, field names and enumerated values, never free-text content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from audit.services import record
+from catalog.choices import (
+    SENSITIVITY_RANK,
+    AssetStatus,
+    ClassificationSource,
+    ClassificationState,
+    Sensitivity,
+)
+from catalog.models import (
+    Classification,
+    Column,
+    DataAsset,
+    DataSource,
+    Domain,
+    GlossaryTerm,
+    MLModel,
+    ModelVersion,
+    Tag,
+)
+
+# Enumerated fields whose before/after values go into audit details (they are never personal data).
+AUDITED_VALUES = {"status", "sensitivity", "stage", "kind", "state", "legal_basis", "retention_days", "role"}
+
+
+# --- shared mechanics ---------------------------------------------------------------------------
+
+
+def _split_m2m(model: type[models.Model], data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    plain, m2m = {}, {}
+    for key, value in data.items():
+        field = model._meta.get_field(key)
+        (m2m if field.many_to_many else plain)[key] = value
+    return plain, m2m
+
+
+def _create(model: type[models.Model], *, actor: Any, action: str, data: dict[str, Any], reason: str = "") -> Any:
+    plain, m2m = _split_m2m(model, data)
+    with transaction.atomic():
+        instance = model(**plain)
+        instance.full_clean()
+        instance.save()
+        for name, values in m2m.items():
+            getattr(instance, name).set(values)
+        details = {"fields": sorted(data)} | {k: plain[k] for k in AUDITED_VALUES & plain.keys()}
+        record(actor=actor, action=action, target=instance, reason=reason, details=details)
+    return instance
+
+
+def _update(instance: models.Model, *, actor: Any, action: str, data: dict[str, Any], reason: str = "") -> Any:
+    plain, m2m = _split_m2m(type(instance), data)
+    with transaction.atomic():
+        changes: dict[str, Any] = {}
+        for name, value in plain.items():
+            old = getattr(instance, name)
+            if old != value:
+                setattr(instance, name, value)
+                changes[name] = {"from": old, "to": value} if name in AUDITED_VALUES else True
+        instance.full_clean()
+        instance.save()
+        for name, values in m2m.items():
+            manager = getattr(instance, name)
+            before = set(manager.values_list("pk", flat=True))
+            after = {getattr(v, "pk", v) for v in values}
+            if before != after:
+                manager.set(values)
+                changes[name] = {"added": sorted(after - before), "removed": sorted(before - after)}
+        if changes:
+            record(actor=actor, action=action, target=instance, reason=reason, details={"changes": changes})
+    return instance
+
+
+def _delete(instance: models.Model, *, actor: Any, action: str, reason: str = "") -> None:
+    with transaction.atomic():
+        target_type, target_id = instance._meta.label_lower, instance.pk
+        try:
+            instance.delete()
+        except ProtectedError as exc:
+            names = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+            raise ValidationError(f"cannot delete {instance}: still referenced by {', '.join(names)}") from exc
+        record(actor=actor, action=action, target_type=target_type, target_id=target_id, reason=reason)
+
+
+# --- domains, tags, glossary --------------------------------------------------------------------
+
+
+def domain_create(*, actor: Any, **data: Any) -> Domain:
+    return _create(Domain, actor=actor, action="catalog.domain.create", data=data)
+
+
+def domain_update(*, domain: Domain, actor: Any, **data: Any) -> Domain:
+    return _update(domain, actor=actor, action="catalog.domain.update", data=data)
+
+
+def domain_delete(*, domain: Domain, actor: Any) -> None:
+    _delete(domain, actor=actor, action="catalog.domain.delete")
+
+
+def tag_create(*, actor: Any, **data: Any) -> Tag:
+    return _create(Tag, actor=actor, action="catalog.tag.create", data=data)
+
+
+def tag_update(*, tag: Tag, actor: Any, **data: Any) -> Tag:
+    return _update(tag, actor=actor, action="catalog.tag.update", data=data)
+
+
+def tag_delete(*, tag: Tag, actor: Any) -> None:
+    _delete(tag, actor=actor, action="catalog.tag.delete")
+
+
+def tag_ensure(*, name: str, actor: Any) -> Tag:
+    """The tag called ``name``, created (and audited) if missing."""
+    existing = Tag.objects.filter(name=name).first()
+    return existing or tag_create(actor=actor, name=name)
+
+
+def glossary_term_create(*, actor: Any, **data: Any) -> GlossaryTerm:
+    return _create(GlossaryTerm, actor=actor, action="catalog.glossary_term.create", data=data)
+
+
+def glossary_term_update(*, term: GlossaryTerm, actor: Any, **data: Any) -> GlossaryTerm:
+    return _update(term, actor=actor, action="catalog.glossary_term.update", data=data)
+
+
+def glossary_term_delete(*, term: GlossaryTerm, actor: Any) -> None:
+    _delete(term, actor=actor, action="catalog.glossary_term.delete")
+
+
+# --- sources and assets -------------------------------------------------------------------------
+
+
+def source_create(*, actor: Any, name: str, kind: str, namespace: str, **data: Any) -> DataSource:
+    return _create(
+        DataSource, actor=actor, action="catalog.source.create", data={"name": name, "kind": kind, "namespace": namespace, **data}
+    )
+
+
+def source_update(*, source: DataSource, actor: Any, **data: Any) -> DataSource:
+    return _update(source, actor=actor, action="catalog.source.update", data=data)
+
+
+def source_delete(*, source: DataSource, actor: Any) -> None:
+    """Refused while assets still belong to the source."""
+    _delete(source, actor=actor, action="catalog.source.delete")
+
+
+def source_ensure(*, namespace: str, actor: Any, kind: str = "other", name: str | None = None) -> DataSource:
+    """The source for an OpenLineage ``namespace``, registered (and audited) if unknown."""
+    existing = DataSource.objects.filter(namespace=namespace).first()
+    if existing:
+        return existing
+    return source_create(actor=actor, name=name or namespace[:200], kind=kind, namespace=namespace)
+
+
+def asset_register(*, actor: Any, source: DataSource, qualified_name: str, name: str = "", **data: Any) -> DataAsset:
+    """Register a new asset. ``name`` defaults to the last segment of ``qualified_name``."""
+    short = name or qualified_name.replace("/", ".").rstrip(".").split(".")[-1] or qualified_name
+    return _create(
+        DataAsset,
+        actor=actor,
+        action="catalog.asset.register",
+        data={"source": source, "qualified_name": qualified_name, "name": short[:200], **data},
+    )
+
+
+def asset_ensure(*, source: DataSource, qualified_name: str, actor: Any, **data: Any) -> tuple[DataAsset, bool]:
+    """The asset ``qualified_name`` of ``source``, registered if unknown; returns (asset, created)."""
+    existing = DataAsset.objects.filter(source=source, qualified_name=qualified_name).first()
+    if existing:
+        return existing, False
+    return asset_register(actor=actor, source=source, qualified_name=qualified_name, **data), True
+
+
+def asset_update(*, asset: DataAsset, actor: Any, reason: str = "", **data: Any) -> DataAsset:
+    return _update(asset, actor=actor, action="catalog.asset.update", data=data, reason=reason)
+
+
+def asset_delete(*, asset: DataAsset, actor: Any, reason: str = "") -> DataAsset:
+    """Soft delete: status becomes ``deleted``; the row, its columns and history stay."""
+    return _update(asset, actor=actor, action="catalog.asset.delete", data={"status": AssetStatus.DELETED}, reason=reason)
+
+
+def asset_set_owners(*, asset: DataAsset, owners: Iterable[Any], actor: Any) -> DataAsset:
+    return _update(asset, actor=actor, action="catalog.asset.set_owners", data={"owners": list(owners)})
+
+
+def asset_raise_sensitivity(*, asset: DataAsset, sensitivity: str, actor: Any, reason: str = "") -> DataAsset:
+    """Raise the asset's sensitivity to at least ``sensitivity`` (never lowers it)."""
+    if SENSITIVITY_RANK[Sensitivity(sensitivity)] <= SENSITIVITY_RANK[Sensitivity(asset.sensitivity)]:
+        return asset
+    return _update(asset, actor=actor, action="catalog.asset.update", data={"sensitivity": sensitivity}, reason=reason)
+
+
+# --- columns ------------------------------------------------------------------------------------
+
+
+def column_create(*, actor: Any, asset: DataAsset, name: str, **data: Any) -> Column:
+    return _create(Column, actor=actor, action="catalog.column.create", data={"asset": asset, "name": name, **data})
+
+
+def column_update(*, column: Column, actor: Any, **data: Any) -> Column:
+    return _update(column, actor=actor, action="catalog.column.update", data=data)
+
+
+def column_delete(*, column: Column, actor: Any) -> None:
+    _delete(column, actor=actor, action="catalog.column.delete")
+
+
+def columns_sync(*, asset: DataAsset, columns: Sequence[dict[str, Any]], actor: Any) -> dict[str, Column]:
+    """Make sure each of ``columns`` ({"name", "data_type"?, "description"?}) exists on ``asset``.
+
+    New columns are registered; known ones get a data type or description they lacked. Columns
+    not listed are left alone (a partial schema never deletes). Returns name -> Column.
+    """
+    with transaction.atomic():
+        existing = {c.name: c for c in asset.columns.all()}
+        next_position = max((c.position for c in existing.values()), default=-1) + 1
+        for spec in columns:
+            name = spec["name"]
+            column = existing.get(name)
+            if column is None:
+                existing[name] = column_create(
+                    actor=actor,
+                    asset=asset,
+                    name=name,
+                    position=spec.get("position", next_position),
+                    data_type=spec.get("data_type", "") or "",
+                    description=spec.get("description", "") or "",
+                )
+                next_position += 1
+                continue
+            patch = {k: spec[k] for k in ("data_type", "description") if spec.get(k) and not getattr(column, k)}
+            if patch:
+                column_update(column=column, actor=actor, **patch)
+    return existing
+
+
+# --- classifications ----------------------------------------------------------------------------
+
+
+def classification_suggest(
+    *,
+    column: Column,
+    entity_type: str,
+    source: str,
+    actor: Any,
+    confidence: float = 1.0,
+    sensitivity: str = Sensitivity.CONFIDENTIAL,
+    evidence: dict[str, Any] | None = None,
+) -> Classification:
+    """Create or refresh a suggested classification from a scan, propagation or import.
+
+    A steward's decision is kept: confirmed stays confirmed and rejected stays rejected; only the
+    evidence and confidence are refreshed.
+    """
+    with transaction.atomic():
+        existing = (
+            Classification.objects.select_for_update().filter(column=column, entity_type=entity_type, source=source).first()
+        )
+        if existing is None:
+            classification = Classification(
+                column=column,
+                entity_type=entity_type,
+                source=source,
+                state=ClassificationState.SUGGESTED,
+                confidence=confidence,
+                sensitivity=sensitivity,
+                evidence=evidence or {},
+                created_by=actor if getattr(actor, "pk", None) else None,
+            )
+            classification.full_clean()
+            classification.save()
+            action = "catalog.classification.suggest"
+        else:
+            classification = existing
+            classification.confidence = confidence
+            classification.evidence = evidence or {}
+            classification.full_clean()
+            classification.save()
+            action = "catalog.classification.refresh"
+        record(
+            actor=actor,
+            action=action,
+            target=classification,
+            details={
+                "column_id": column.pk,
+                "asset_id": column.asset_id,
+                "entity_type": entity_type,
+                "source": source,
+                "state": classification.state,
+                "confidence": round(confidence, 4),
+            },
+        )
+    return classification
+
+
+def classification_assign(
+    *, column: Column, entity_type: str, actor: Any, sensitivity: str = Sensitivity.CONFIDENTIAL, reason: str = ""
+) -> Classification:
+    """A steward states a column holds ``entity_type``: a confirmed ``steward`` classification."""
+    with transaction.atomic():
+        classification, _ = Classification.objects.get_or_create(
+            column=column,
+            entity_type=entity_type,
+            source=ClassificationSource.STEWARD,
+            defaults={"sensitivity": sensitivity, "created_by": actor if getattr(actor, "pk", None) else None},
+        )
+        return _decide(classification, state=ClassificationState.CONFIRMED, actor=actor, reason=reason, sensitivity=sensitivity)
+
+
+def _decide(
+    classification: Classification, *, state: str, actor: Any, reason: str, sensitivity: str | None = None
+) -> Classification:
+    with transaction.atomic():
+        old_state = classification.state
+        classification.state = state
+        if sensitivity:
+            classification.sensitivity = sensitivity
+        classification.decided_by = actor if getattr(actor, "pk", None) else None
+        classification.decided_at = timezone.now()
+        classification.decision_reason = reason
+        classification.full_clean()
+        classification.save()
+        record(
+            actor=actor,
+            action=f"catalog.classification.{'confirm' if state == ClassificationState.CONFIRMED else 'reject'}",
+            target=classification,
+            reason=reason,
+            details={
+                "column_id": classification.column_id,
+                "entity_type": classification.entity_type,
+                "source": classification.source,
+                "state": {"from": old_state, "to": state},
+            },
+        )
+        if state == ClassificationState.CONFIRMED:
+            asset_raise_sensitivity(
+                asset=classification.column.asset,
+                sensitivity=classification.sensitivity,
+                actor=actor,
+                reason=f"confirmed {classification.entity_type} on column {classification.column_id}",
+            )
+    return classification
+
+
+def classification_confirm(*, classification: Classification, actor: Any, reason: str = "") -> Classification:
+    return _decide(classification, state=ClassificationState.CONFIRMED, actor=actor, reason=reason)
+
+
+def classification_reject(*, classification: Classification, actor: Any, reason: str = "") -> Classification:
+    """Final: later scans and propagation never revive a rejected classification."""
+    return _decide(classification, state=ClassificationState.REJECTED, actor=actor, reason=reason)
+
+
+def classification_set_sensitivity(*, classification: Classification, sensitivity: str, actor: Any) -> Classification:
+    return _update(classification, actor=actor, action="catalog.classification.update", data={"sensitivity": sensitivity})
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+def model_create(*, actor: Any, name: str, **data: Any) -> MLModel:
+    return _create(MLModel, actor=actor, action="catalog.model.create", data={"name": name, **data})
+
+
+def model_update(*, model: MLModel, actor: Any, **data: Any) -> MLModel:
+    return _update(model, actor=actor, action="catalog.model.update", data=data)
+
+
+def model_delete(*, model: MLModel, actor: Any) -> None:
+    _delete(model, actor=actor, action="catalog.model.delete")
+
+
+def model_version_register(*, actor: Any, model: MLModel, version: str, **data: Any) -> ModelVersion:
+    """Register a trained version; ``training_datasets``/``evaluation_datasets``/``features`` link it."""
+    return _create(
+        ModelVersion, actor=actor, action="catalog.model_version.register", data={"model": model, "version": version, **data}
+    )
+
+
+def model_version_update(*, model_version: ModelVersion, actor: Any, reason: str = "", **data: Any) -> ModelVersion:
+    return _update(model_version, actor=actor, action="catalog.model_version.update", data=data, reason=reason)
+
+
+def model_version_delete(*, model_version: ModelVersion, actor: Any) -> None:
+    _delete(model_version, actor=actor, action="catalog.model_version.delete")

@@ -1,0 +1,124 @@
+"""Shared fixtures: users for every role, API clients, and a real Celery worker for the
+integration pass (PostgreSQL + Redis), which the SQLite pass skips with a reason."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.choices import Role
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test saying what is missing (a user's clone may lack it)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (the project's shared test data, present in CI next to the clone)")
+    return path
+
+
+@pytest.fixture
+def make_user(db):
+    from tests.factories import UserFactory
+
+    def make(role: str = Role.VIEWER, **kwargs):
+        return UserFactory(role=role, is_superuser=role == Role.ADMIN, is_staff=role != Role.VIEWER, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def users(make_user):
+    """One user per role."""
+    return {role: make_user(role) for role in Role.values}
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(users):
+    """``api_as(role)`` -> an APIClient authenticated as that role's user (``None``: anonymous)."""
+
+    def client_for(role: str | None) -> APIClient:
+        client = APIClient()
+        if role is not None:
+            client.force_authenticate(users[role])
+        return client
+
+    return client_for
+
+
+def _broker_is_real() -> bool:
+    return not settings.CELERY_BROKER_URL.startswith("memory://")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real ``celery worker`` subprocess on the configured broker, using the test database.
+
+    Skipped unless a real broker and a server database are configured (the second CI pass).
+    """
+    from django.db import connection
+
+    if not _broker_is_real():
+        pytest.skip("needs a real Celery broker (CELERY_BROKER_URL=redis://...); runs in the PostgreSQL pass of .ci/run")
+    if connection.vendor == "sqlite":
+        pytest.skip("a worker process cannot share the in-memory SQLite test database; runs in the PostgreSQL pass")
+    import dj_database_url
+
+    url = os.environ["DATABASE_URL"]
+    parsed = dj_database_url.parse(url)
+    test_name = connection.settings_dict["NAME"]
+    worker_url = url.rsplit("/", 1)[0] + "/" + test_name if parsed["NAME"] else url
+    env = {**os.environ, "DATABASE_URL": worker_url, "CUSTOS_ENV": "test", "CELERY_TASK_ALWAYS_EAGER": "0"}
+    log = open(REPO / "var" / "celery-worker-test.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from config.celery import app
+
+    app.control.purge()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {proc.returncode}; see var/celery-worker-test.log")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        proc.terminate()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
