@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "catalog",
     "lineage",
     "compliance",
+    "compliance.scanning",
+    "compliance.policies",
     "monitoring",
 ]
 

@@ -1,3 +1,8 @@
-"""API routes of the compliance app (mounted under /api/v1/)."""
+"""API routes of the compliance app and its sub-apps (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("", include("compliance.scanning.api.urls")),
+    path("", include("compliance.policies.api.urls")),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ScanningConfig(AppConfig):
+    name = "compliance.scanning"
+    label = "scanning"
