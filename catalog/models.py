@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from accounts.querysets import RestrictedQuerySet
 from catalog.choices import (
@@ -64,6 +65,7 @@ class Named(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(inherit=True)
 
     class Meta:
         abstract = True
@@ -150,6 +152,8 @@ class DataAsset(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
+    # Row history (as-of-date queries for evidence): every save, through services or not.
+    history = HistoricalRecords(m2m_fields=[owners, stewards, tags, glossary_terms])
 
     class Meta:
         ordering = ["source_id", "qualified_name"]
@@ -192,6 +196,7 @@ class Column(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[tags, glossary_terms])
 
     class Meta:
         ordering = ["asset_id", "position", "name"]
@@ -230,6 +235,7 @@ class Classification(models.Model):
     decision_reason = models.TextField(blank=True)
 
     objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["column_id", "entity_type", "source"]
@@ -288,6 +294,7 @@ class ModelVersion(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[training_datasets, evaluation_datasets, features])
 
     class Meta:
         ordering = ["model_id", "-created_at"]

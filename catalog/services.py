@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from audit.services import record
+from catalog import signals
 from catalog.choices import (
     SENSITIVITY_RANK,
     AssetStatus,
@@ -84,7 +85,7 @@ def _update(instance: models.Model, *, actor: Any, action: str, data: dict[str, 
     return instance
 
 
-def _delete(instance: models.Model, *, actor: Any, action: str, reason: str = "") -> None:
+def _delete(instance: models.Model, *, actor: Any, action: str, reason: str = "", details: dict[str, Any] | None = None) -> None:
     with transaction.atomic():
         target_type, target_id = instance._meta.label_lower, instance.pk
         try:
@@ -92,7 +93,24 @@ def _delete(instance: models.Model, *, actor: Any, action: str, reason: str = ""
         except ProtectedError as exc:
             names = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
             raise ValidationError(f"cannot delete {instance}: still referenced by {', '.join(names)}") from exc
-        record(actor=actor, action=action, target_type=target_type, target_id=target_id, reason=reason)
+        record(actor=actor, action=action, target_type=target_type, target_id=target_id, reason=reason, details=details)
+
+
+def _after_commit(signal, **kwargs: Any) -> None:
+    """Send a catalog signal once the current transaction commits (never for a rolled-back change)."""
+    transaction.on_commit(lambda: signal.send(sender=None, **kwargs))
+
+
+def _classification_changed(classification: Classification, change: str) -> None:
+    _after_commit(
+        signals.classification_changed,
+        classification_id=classification.pk,
+        column_id=classification.column_id,
+        entity_type=classification.entity_type,
+        source=classification.source,
+        state=classification.state,
+        change=change,
+    )
 
 
 # --- domains, tags, glossary --------------------------------------------------------------------
@@ -169,12 +187,15 @@ def source_ensure(*, namespace: str, actor: Any, kind: str = "other", name: str 
 def asset_register(*, actor: Any, source: DataSource, qualified_name: str, name: str = "", **data: Any) -> DataAsset:
     """Register a new asset. ``name`` defaults to the last segment of ``qualified_name``."""
     short = name or qualified_name.replace("/", ".").rstrip(".").split(".")[-1] or qualified_name
-    return _create(
-        DataAsset,
-        actor=actor,
-        action="catalog.asset.register",
-        data={"source": source, "qualified_name": qualified_name, "name": short[:200], **data},
-    )
+    with transaction.atomic():
+        asset = _create(
+            DataAsset,
+            actor=actor,
+            action="catalog.asset.register",
+            data={"source": source, "qualified_name": qualified_name, "name": short[:200], **data},
+        )
+        _after_commit(signals.asset_changed, asset_id=asset.pk, change="registered")
+    return asset
 
 
 def asset_ensure(*, source: DataSource, qualified_name: str, actor: Any, **data: Any) -> tuple[DataAsset, bool]:
@@ -186,12 +207,18 @@ def asset_ensure(*, source: DataSource, qualified_name: str, actor: Any, **data:
 
 
 def asset_update(*, asset: DataAsset, actor: Any, reason: str = "", **data: Any) -> DataAsset:
-    return _update(asset, actor=actor, action="catalog.asset.update", data=data, reason=reason)
+    with transaction.atomic():
+        _update(asset, actor=actor, action="catalog.asset.update", data=data, reason=reason)
+        _after_commit(signals.asset_changed, asset_id=asset.pk, change="updated")
+    return asset
 
 
 def asset_delete(*, asset: DataAsset, actor: Any, reason: str = "") -> DataAsset:
     """Soft delete: status becomes ``deleted``; the row, its columns and history stay."""
-    return _update(asset, actor=actor, action="catalog.asset.delete", data={"status": AssetStatus.DELETED}, reason=reason)
+    with transaction.atomic():
+        _update(asset, actor=actor, action="catalog.asset.delete", data={"status": AssetStatus.DELETED}, reason=reason)
+        _after_commit(signals.asset_changed, asset_id=asset.pk, change="deleted")
+    return asset
 
 
 def asset_set_owners(*, asset: DataAsset, owners: Iterable[Any], actor: Any) -> DataAsset:
@@ -292,6 +319,7 @@ def classification_suggest(
             classification.full_clean()
             classification.save()
             action = "catalog.classification.refresh"
+        _classification_changed(classification, "created" if existing is None else "refreshed")
         record(
             actor=actor,
             action=action,
@@ -347,6 +375,7 @@ def _decide(
                 "state": {"from": old_state, "to": state},
             },
         )
+        _classification_changed(classification, state)
         if state == ClassificationState.CONFIRMED:
             asset_raise_sensitivity(
                 asset=classification.column.asset,
@@ -367,7 +396,25 @@ def classification_reject(*, classification: Classification, actor: Any, reason:
 
 
 def classification_set_sensitivity(*, classification: Classification, sensitivity: str, actor: Any) -> Classification:
-    return _update(classification, actor=actor, action="catalog.classification.update", data={"sensitivity": sensitivity})
+    with transaction.atomic():
+        _update(classification, actor=actor, action="catalog.classification.update", data={"sensitivity": sensitivity})
+        _classification_changed(classification, "updated")
+    return classification
+
+
+def classification_withdraw(*, classification: Classification, actor: Any, reason: str = "") -> None:
+    """Remove a machine-made classification whose grounds are gone (e.g. a propagated label whose
+    upstream was rejected). Steward-made and steward-decided rows are never withdrawn."""
+    if classification.source == ClassificationSource.STEWARD or classification.decided_at is not None:
+        raise ValidationError("a steward-made or steward-decided classification cannot be withdrawn; reject it instead")
+    with transaction.atomic():
+        _classification_changed(classification, "withdrawn")
+        details = {
+            "column_id": classification.column_id,
+            "entity_type": classification.entity_type,
+            "source": classification.source,
+        }
+        _delete(classification, actor=actor, action="catalog.classification.withdraw", reason=reason, details=details)
 
 
 # --- models -------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
     # Custos apps, in dependency order: each may import only the ones above it.
     "audit",
     "accounts",
