@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import signals  # noqa: F401  (login/logout audit events)
+        from accounts.api import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -186,25 +186,29 @@ class DataAssetAdmin(ServiceAdmin):
         if formset.model is not Column:
             super().save_formset(request, form, formset, change)
             return
+        # Django's change message reads these three lists, which formset.save() would have set.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        editable = {"position", "name", "data_type", "nullable", "description"}
         with transaction.atomic():
             for inline_form in formset.forms:
-                if not inline_form.has_changed() and not inline_form.cleaned_data.get("DELETE"):
+                deleting = inline_form.cleaned_data.get("DELETE")
+                if not inline_form.has_changed() and not deleting:
                     continue
                 column = inline_form.instance
-                if inline_form.cleaned_data.get("DELETE") and column.pk:
+                if deleting and column.pk:
                     services.column_delete(column=Column.objects.get(pk=column.pk), actor=request.user)
+                    formset.deleted_objects.append(column)
                     continue
-                fields = {
-                    n: inline_form.cleaned_data[n]
-                    for n in inline_form.changed_data
-                    if n in {"position", "name", "data_type", "nullable", "description"}
-                }
+                fields = {n: inline_form.cleaned_data[n] for n in inline_form.changed_data if n in editable}
                 if column.pk:
                     services.column_update(column=Column.objects.get(pk=column.pk), actor=request.user, **fields)
+                    formset.changed_objects.append((column, list(fields)))
                 else:
-                    services.column_create(
-                        actor=request.user, asset=form.instance, **{"name": inline_form.cleaned_data["name"], **fields}
+                    fields.pop("name", None)
+                    created = services.column_create(
+                        actor=request.user, asset=form.instance, name=inline_form.cleaned_data["name"], **fields
                     )
+                    formset.new_objects.append(created)
 
     @admin.action(description="Assign an owner to selected assets")
     def assign_owner(self, request, queryset):

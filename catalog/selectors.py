@@ -25,6 +25,7 @@ def asset_list(*, user: Any) -> QuerySet[DataAsset]:
         .select_related("source", "domain")
         .prefetch_related("owners", "stewards", "tags", "glossary_terms")
         .annotate(has_pii=pii_exists_for_asset(), column_count=Count("columns", distinct=True))
+        .order_by("source_id", "qualified_name")  # Meta.ordering is dropped from GROUP BY queries
     )
 
 

@@ -1,3 +1,5 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -7,6 +9,16 @@ from accounts.permissions import ROLE_ACTIONS, role_of
 class MeView(APIView):
     """Who the caller is and what their role allows."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "username": serializers.CharField(),
+                "role": serializers.CharField(),
+                "actions": serializers.ListField(child=serializers.CharField()),
+            },
+        )
+    )
     def get(self, request):
         role = role_of(request.user)
         return Response({"username": request.user.get_username(), "role": role, "actions": sorted(ROLE_ACTIONS.get(role, ()))})
