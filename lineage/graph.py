@@ -1,0 +1,162 @@
+"""The per-process networkx view of the provenance graph.
+
+The database is the source of truth. Each process keeps one :class:`GraphCache`: built from the
+current edges on first use, then brought up to date by loading only the edges whose
+``changed_version`` is newer than the version it holds (its own writes and other processes'
+alike). Every read first compares :class:`~lineage.models.GraphState` (one indexed row, one
+query) with the cached version, so a request never rebuilds the graph unless history was rolled
+back. Two graphs are kept: ``assets`` (asset, job and model-version nodes: consumes, produces,
+trained-on, evaluated-on and asset-level anonymization edges) and ``columns`` (column
+derivations and column-level anonymization). Node keys are ``"<type>:<id>"``.
+
+Edge attributes held in memory: ``id`` (the Edge row), ``kind`` and ``stop`` (PII propagation
+stops here: masking or anonymizing, or blocked by a steward, unless a steward allowed it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import networkx as nx
+from django.db.models import Q
+
+from catalog.models import Column
+from lineage.choices import EdgeKind, NodeType, Propagation
+from lineage.models import Edge, GraphState
+
+EDGE_FIELDS = ("id", "kind", "src_type", "src_id", "dst_type", "dst_id", "masking", "propagation", "valid_to")
+
+
+def key(node_type: str, node_id: int | str) -> str:
+    return f"{node_type}:{node_id}"
+
+
+def split_key(node_key: str) -> tuple[str, int]:
+    """``"asset:12"`` -> ``("asset", 12)``; ValueError for anything else."""
+    node_type, _, raw = node_key.partition(":")
+    if node_type not in NodeType.values or not raw.isdigit():
+        raise ValueError(f"node key must look like 'asset:12' (types: {', '.join(NodeType.values)})")
+    return node_type, int(raw)
+
+
+def stops(kind: str, masking: bool, propagation: str) -> bool:
+    if propagation == Propagation.BLOCK:
+        return True
+    return propagation != Propagation.ALLOW and (masking or kind == EdgeKind.ANONYMIZED)
+
+
+@dataclass
+class Graphs:
+    """A consistent pair of graphs plus column -> asset (a snapshot, or the live cache's state)."""
+
+    assets: nx.DiGraph = field(default_factory=nx.DiGraph)
+    columns: nx.DiGraph = field(default_factory=nx.DiGraph)
+    column_asset: dict[int, int] = field(default_factory=dict)
+
+    def graph_for(self, node_key: str) -> nx.DiGraph:
+        return self.columns if node_key.startswith("column:") else self.assets
+
+    def add_rows(self, rows) -> set[int]:
+        """Apply edge rows (tuples in EDGE_FIELDS order); returns column ids not yet mapped to assets."""
+        a_succ, c_succ = self.assets, self.columns
+        new_columns: set[int] = set()
+        to_assets, to_columns = [], []
+        # Closures first, so a closed row never removes the row that replaced it.
+        for row in sorted(rows, key=lambda r: r[8] is None):
+            edge_id, kind, src_type, src_id, dst_type, dst_id, masking, propagation, valid_to = row
+            u, v = f"{src_type}:{src_id}", f"{dst_type}:{dst_id}"
+            graph = c_succ if src_type == NodeType.COLUMN else a_succ
+            if valid_to is not None:
+                data = graph.get_edge_data(u, v)
+                if data is not None and data["id"] == edge_id:
+                    graph.remove_edge(u, v)
+                continue
+            attrs = {"id": edge_id, "kind": kind, "stop": stops(kind, masking, propagation)}
+            if src_type == NodeType.COLUMN:
+                to_columns.append((u, v, attrs))
+                for cid in (src_id, dst_id):
+                    if cid not in self.column_asset:
+                        new_columns.add(cid)
+            else:
+                to_assets.append((u, v, attrs))
+        a_succ.add_edges_from(to_assets)
+        c_succ.add_edges_from(to_columns)
+        return new_columns
+
+    def map_columns(self, column_ids: set[int] | None) -> None:
+        qs = Column.objects.all() if column_ids is None else Column.objects.filter(pk__in=column_ids)
+        self.column_asset.update(qs.values_list("pk", "asset_id").iterator(chunk_size=20000))
+
+
+def build(at: datetime | None = None) -> Graphs:
+    """A fresh graph from the database: the current edges, or those valid at ``at``."""
+    graphs = Graphs()
+    if at is None:
+        rows = Edge.objects.filter(valid_to__isnull=True)
+    else:
+        rows = Edge.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at)
+    graphs.add_rows((r[:8] + (None,)) for r in rows.order_by().values_list(*EDGE_FIELDS[:8]).iterator(chunk_size=20000))
+    graphs.map_columns(None)
+    return graphs
+
+
+class GraphCache:
+    """The live graph of this process, kept in step with the database by version (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.version = -1
+            self.stamp = ""
+            self.graphs = Graphs()
+            self.loads = 0  # full loads, for tests and the benchmark
+            self.deltas = 0
+
+    def _state(self) -> tuple[int, str]:
+        row = GraphState.objects.filter(pk=1).values_list("version", "stamp").first()
+        return row if row else (0, "")
+
+    def sync(self) -> None:
+        version, stamp = self._state()
+        if version == self.version and stamp == self.stamp:
+            return
+        with self._lock:
+            if version == self.version and stamp == self.stamp:
+                return
+            if self.version < 0 or version < self.version or (version == self.version and stamp != self.stamp):
+                self.graphs = build()
+                self.loads += 1
+            else:
+                rows = list(Edge.objects.filter(changed_version__gt=self.version).order_by("id").values_list(*EDGE_FIELDS))
+                new_columns = self.graphs.add_rows(rows)
+                if new_columns:
+                    self.graphs.map_columns(new_columns)
+                self.deltas += 1
+            self.version, self.stamp = version, stamp
+
+    @contextmanager
+    def reading(self) -> Iterator[Graphs]:
+        """The up-to-date graphs, held still (no concurrent delta) while the caller reads them."""
+        self.sync()
+        with self._lock:
+            yield self.graphs
+
+
+cache = GraphCache()
+
+
+@contextmanager
+def graphs_at(at: datetime | None) -> Iterator[Graphs]:
+    """The live cache for ``at=None``, else a snapshot built for that moment."""
+    if at is None:
+        with cache.reading() as graphs:
+            yield graphs
+    else:
+        yield build(at)

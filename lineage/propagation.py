@@ -1,0 +1,167 @@
+"""PII propagation along column lineage.
+
+Rules (docs/lineage.md): a column's live (suggested or confirmed) classification of entity type
+E that was not itself propagated -- or a propagated one a steward confirmed -- is an *origin*.
+E flows from an origin along column edges, breadth first (so the recorded path is a shortest
+one), and stops at an edge that masks or anonymizes (unless a steward allowed that edge), at an
+edge a steward blocked, and at a column where E was rejected. Every column reached gets a
+``propagated`` classification whose evidence names the origin and the path (column ids and edge
+ids). A recompute withdraws propagated labels whose grounds vanished (through
+``catalog.services.classification_withdraw``); labels a steward decided are never withdrawn.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from catalog.choices import ClassificationSource, ClassificationState
+from catalog.models import Classification, Column
+from lineage.graph import cache
+
+ACTOR = "custos:propagation"
+LIVE = (ClassificationState.SUGGESTED, ClassificationState.CONFIRMED)
+
+
+def propagate_from_columns_on_commit(*, column_ids: Iterable[int], entity_types: Iterable[str] | None = None) -> None:
+    """Schedule a recompute downstream of ``column_ids`` once the current transaction commits."""
+    ids, types = set(column_ids), set(entity_types) if entity_types is not None else None
+    transaction.on_commit(lambda: propagation_recompute(column_ids=ids, entity_types=types, actor=ACTOR))
+
+
+def _is_origin(row: dict[str, Any]) -> bool:
+    if row["state"] not in LIVE:
+        return False
+    return row["source"] != ClassificationSource.PROPAGATED or row["state"] == ClassificationState.CONFIRMED
+
+
+def propagation_recompute(
+    *, column_ids: Iterable[int], actor: Any = ACTOR, entity_types: Iterable[str] | None = None
+) -> dict[str, int]:
+    """Bring the propagated classifications downstream of ``column_ids`` in line with the rules.
+
+    Only columns downstream of ``column_ids`` change; origins anywhere upstream of them count.
+    Each created, refreshed or withdrawn classification is audited by the catalog service.
+    Returns counts ``{"created": n, "refreshed": n, "withdrawn": n}``.
+    """
+    from catalog.services import classification_suggest, classification_withdraw
+
+    stats = {"created": 0, "refreshed": 0, "withdrawn": 0}
+    with cache.reading() as graphs:
+        graph = graphs.columns
+        succ, pred = graph._succ, graph._pred
+        starts = [f"column:{c}" for c in column_ids if f"column:{c}" in succ]
+        region: set[str] = set()
+        queue = deque(starts)
+        while queue:
+            for nxt in succ[queue.popleft()]:
+                if nxt not in region:
+                    region.add(nxt)
+                    queue.append(nxt)
+        if not region:
+            return stats
+        scope = set(region) | set(starts)
+        queue = deque(scope)
+        while queue:
+            for prv in pred[queue.popleft()]:
+                if prv not in scope:
+                    scope.add(prv)
+                    queue.append(prv)
+        scope_ids = [int(k[7:]) for k in scope]
+        wanted_types = set(entity_types) if entity_types is not None else None
+        rows_qs = Classification.objects.filter(column_id__in=scope_ids)
+        if wanted_types is not None:
+            rows_qs = rows_qs.filter(entity_type__in=wanted_types)
+        rows = list(
+            rows_qs.values(
+                "id", "column_id", "entity_type", "source", "state", "decided_at", "confidence", "sensitivity", "evidence"
+            )
+        )
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_type.setdefault(row["entity_type"], []).append(row)
+        plans: list[tuple[str, dict[int, dict], dict[int, dict]]] = []
+        for entity_type, type_rows in sorted(by_type.items()):
+            origins = {r["column_id"]: r for r in sorted(type_rows, key=lambda r: r["id"]) if _is_origin(r)}
+            rejected = {r["column_id"] for r in type_rows if r["state"] == ClassificationState.REJECTED}
+            existing = {
+                r["column_id"]: r
+                for r in type_rows
+                if r["source"] == ClassificationSource.PROPAGATED and f"column:{r['column_id']}" in region
+            }
+            parent: dict[str, tuple[str, int]] = {}
+            root: dict[str, int] = {}
+            queue = deque()
+            for column_id in origins:
+                node = f"column:{column_id}"
+                if node in succ:
+                    root[node] = column_id
+                    queue.append(node)
+            while queue:
+                node = queue.popleft()
+                for nxt, data in succ[node].items():
+                    if data["stop"] or nxt in root or nxt not in scope:
+                        continue
+                    column_id = int(nxt[7:])
+                    if column_id in rejected:
+                        continue
+                    root[nxt] = root[node]
+                    parent[nxt] = (node, data["id"])
+                    queue.append(nxt)
+            expected: dict[int, dict] = {}
+            for node, origin_column in root.items():
+                column_id = int(node[7:])
+                if node not in region or column_id in origins:
+                    continue
+                path, edges, cursor = [column_id], [], node
+                while cursor in parent:
+                    cursor, edge_id = parent[cursor]
+                    path.append(int(cursor[7:]))
+                    edges.append(edge_id)
+                origin = origins[origin_column]
+                expected[column_id] = {
+                    "origin": {
+                        "classification_id": origin["id"],
+                        "column_id": origin_column,
+                        "source": origin["source"],
+                        "state": origin["state"],
+                    },
+                    "path": path[::-1],
+                    "edges": edges[::-1],
+                    "_confidence": origin["confidence"],
+                    "_sensitivity": origin["sensitivity"],
+                }
+            plans.append((entity_type, expected, existing))
+    # Catalog writes happen outside the graph lock: they may read the graph again (signals).
+    all_columns = {cid for _, expected, existing in plans for cid in (*expected, *existing)}
+    columns = Column.objects.in_bulk(all_columns)
+    with transaction.atomic():
+        for entity_type, expected, existing in plans:
+            for column_id, plan in expected.items():
+                confidence, sensitivity = plan.pop("_confidence"), plan.pop("_sensitivity")
+                old = existing.get(column_id)
+                if old is not None and old["evidence"] == plan:
+                    continue
+                classification_suggest(
+                    column=columns[column_id],
+                    entity_type=entity_type,
+                    source=ClassificationSource.PROPAGATED,
+                    actor=actor,
+                    confidence=confidence,
+                    sensitivity=sensitivity,
+                    evidence=plan,
+                )
+                stats["refreshed" if old is not None else "created"] += 1
+            for column_id, old in existing.items():
+                if column_id in expected or old["decided_at"] is not None:
+                    continue
+                classification = Classification.objects.filter(pk=old["id"]).first()
+                if classification is not None:
+                    classification_withdraw(
+                        classification=classification, actor=actor, reason="propagation grounds vanished upstream"
+                    )
+                    stats["withdrawn"] += 1
+    return stats

@@ -1,0 +1,33 @@
+"""Catalog signals (sent after commit) -> lineage services."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from catalog.choices import ClassificationSource
+from catalog.models import ModelVersion
+from catalog.signals import classification_changed, model_version_changed
+from lineage.propagation import propagation_recompute
+
+COMPONENT = "custos:lineage"
+
+
+@receiver(classification_changed, dispatch_uid="lineage.propagate")
+def classification_changed_propagate(sender, *, column_id, entity_type, source, change, **kwargs) -> None:
+    # Propagation's own writes (created/refreshed/withdrawn propagated rows) must not recurse;
+    # a steward's decision on a propagated row does change what flows on from it.
+    if source == ClassificationSource.PROPAGATED and change not in {"confirmed", "rejected"}:
+        return
+    propagation_recompute(column_ids={column_id}, entity_types={entity_type})
+
+
+@receiver(model_version_changed, dispatch_uid="lineage.model_version")
+def model_version_changed_link(sender, *, model_version_id, change, **kwargs) -> None:
+    from lineage.services import model_version_link, model_version_unlink
+
+    if change == "deleted":
+        model_version_unlink(model_version_id=model_version_id, actor=COMPONENT)
+        return
+    model_version = ModelVersion.objects.filter(pk=model_version_id).first()
+    if model_version is not None:
+        model_version_link(model_version=model_version, actor=COMPONENT)

@@ -1,0 +1,398 @@
+"""Every write to the provenance graph. Each service validates, writes and appends its audit
+event in one transaction, bumps :class:`GraphState` (so every process's graph cache sees the
+change) and takes the acting user or component as ``actor``.
+
+Edges are never edited in place when what they assert changes: the current row is closed
+(``valid_to``) and a new one opened, which keeps the graph as of any date reconstructible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audit.services import actor_fields, record
+from catalog.models import Column, DataAsset, ModelVersion
+from lineage.choices import EdgeKind, NodeType, Propagation
+from lineage.models import Edge, GraphState, Job, Run
+
+# Attributes that make an edge say something different: a change closes the old row.
+MEANING_FIELDS = ("transformation_type", "transformation_subtype", "description", "masking")
+
+
+def actor_name(actor: Any) -> str:
+    return actor_fields(actor)["actor_name"][:150]
+
+
+def graph_version_bump() -> int:
+    """Increment the graph version inside the caller's transaction and return the new value.
+
+    The row lock taken by the UPDATE orders concurrent writers, so versions commit in order.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("graph_version_bump() must run inside transaction.atomic()")
+    stamp = uuid.uuid4().hex
+    now = timezone.now()
+    if not GraphState.objects.filter(pk=1).update(version=F("version") + 1, stamp=stamp, updated_at=now):
+        GraphState.objects.create(pk=1, version=1, stamp=stamp, updated_at=now)
+    return GraphState.objects.values_list("version", flat=True).get(pk=1)
+
+
+@dataclass
+class EdgeSpec:
+    """One edge a write wants to be true from ``at`` on."""
+
+    kind: str
+    src_type: str
+    src_id: int
+    dst_type: str
+    dst_id: int
+    transformation_type: str = ""
+    transformation_subtype: str = ""
+    description: str = ""
+    masking: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, int, str, int]:
+        return (self.kind, self.src_type, self.src_id, self.dst_type, self.dst_id)
+
+
+@dataclass
+class EdgeChanges:
+    created: list[Edge] = field(default_factory=list)
+    closed: list[Edge] = field(default_factory=list)
+    seen: int = 0
+
+    def __iadd__(self, other: EdgeChanges) -> EdgeChanges:
+        self.created += other.created
+        self.closed += other.closed
+        self.seen += other.seen
+        return self
+
+
+def _edge_key(edge: Edge) -> tuple[str, str, int, str, int]:
+    return (edge.kind, edge.src_type, edge.src_id, edge.dst_type, edge.dst_id)
+
+
+def edges_assert(
+    *,
+    specs: Sequence[EdgeSpec],
+    at: datetime,
+    version: int,
+    actor: Any,
+    job: Job | None = None,
+    run: Run | None = None,
+    producer: str = "",
+) -> EdgeChanges:
+    """Make ``specs`` true from ``at``: create missing edges, refresh seen ones, replace changed ones.
+
+    Mechanics for the services below (no audit event of its own: the calling service records one).
+    Idempotent: asserting the same edge again only moves ``last_seen_at``/``last_run`` forward. An
+    assertion older than a closure (events out of order) widens the closed row's history instead
+    of reopening it.
+    """
+    changes = EdgeChanges()
+    if not specs:
+        return changes
+    wanted = {spec.key: spec for spec in specs}
+    src_q = Q()
+    for src_type in {s.src_type for s in specs}:
+        src_q |= Q(src_type=src_type, src_id__in={s.src_id for s in specs if s.src_type == src_type})
+    rows = Edge.objects.filter(src_q, kind__in={s.kind for s in specs}).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+    current: dict[tuple, Edge] = {}
+    later_closed: dict[tuple, Edge] = {}
+    for edge in rows:
+        key = _edge_key(edge)
+        if key not in wanted:
+            continue
+        if edge.valid_to is None:
+            current[key] = edge
+        else:
+            later_closed.setdefault(key, edge)
+    name = actor_name(actor)
+    to_create: list[Edge] = []
+    refresh: list[int] = []
+    widen: list[Edge] = []
+    for key, spec in wanted.items():
+        edge = current.get(key)
+        if edge is not None:
+            if all(getattr(edge, f) == getattr(spec, f) for f in MEANING_FIELDS):
+                if at > edge.last_seen_at:
+                    refresh.append(edge.pk)
+                elif at < edge.valid_from:
+                    widen.append(edge)
+                changes.seen += 1
+                continue
+            if at < edge.valid_from:  # an older event describing what was true before: history only
+                changes.seen += 1
+                continue
+            edge.valid_to = at
+            edge.changed_version = version
+            edge.save(update_fields=["valid_to", "changed_version"])
+            changes.closed.append(edge)
+            propagation = edge.propagation
+        else:
+            closed = later_closed.get(key)
+            if closed is not None and closed.valid_from > at:
+                widen.append(closed)
+                changes.seen += 1
+                continue
+            if closed is not None:
+                changes.seen += 1
+                continue
+            propagation = Propagation.AUTO
+        new = Edge(
+            kind=spec.kind,
+            src_type=spec.src_type,
+            src_id=spec.src_id,
+            dst_type=spec.dst_type,
+            dst_id=spec.dst_id,
+            job=job,
+            run=run,
+            last_run=run,
+            transformation_type=spec.transformation_type[:32],
+            transformation_subtype=spec.transformation_subtype[:32],
+            description=spec.description,
+            masking=spec.masking,
+            propagation=propagation,
+            producer=producer[:500],
+            actor=name,
+            details=spec.details,
+            valid_from=at,
+            last_seen_at=at,
+            changed_version=version,
+        )
+        new.full_clean(validate_unique=False, validate_constraints=False)
+        to_create.append(new)
+    if refresh:
+        Edge.objects.filter(pk__in=refresh).update(last_seen_at=at, last_run=run)
+    for edge in widen:
+        Edge.objects.filter(pk=edge.pk).update(valid_from=at, run=run, changed_version=version)
+    if to_create:
+        changes.created = Edge.objects.bulk_create(to_create)
+    return changes
+
+
+def current_edges(specs: Sequence[EdgeSpec]) -> list[Edge]:
+    """The current rows for ``specs``, in id order."""
+    keys = {s.key for s in specs}
+    src_q = Q()
+    for src_type in {s.src_type for s in specs}:
+        src_q |= Q(src_type=src_type, src_id__in={s.src_id for s in specs if s.src_type == src_type})
+    rows = Edge.objects.filter(src_q, valid_to__isnull=True, kind__in={s.kind for s in specs}).order_by("id")
+    return [e for e in rows if _edge_key(e) in keys]
+
+
+def edges_close(*, edges: Iterable[Edge], at: datetime, version: int) -> list[Edge]:
+    """Close current ``edges`` at ``at`` (what they asserted stopped being true)."""
+    closed = []
+    for edge in edges:
+        if edge.valid_to is not None:
+            continue
+        edge.valid_to = max(at, edge.valid_from)
+        edge.changed_version = version
+        edge.save(update_fields=["valid_to", "changed_version"])
+        closed.append(edge)
+    return closed
+
+
+def _after_commit_propagate(changes: EdgeChanges) -> None:
+    """Re-run PII propagation from the source columns of column edges that appeared or vanished."""
+    columns = {e.src_id for e in [*changes.created, *changes.closed] if e.src_type == NodeType.COLUMN}
+    if columns:
+        from lineage.propagation import propagate_from_columns_on_commit
+
+        propagate_from_columns_on_commit(column_ids=columns)
+
+
+# --- anonymization ------------------------------------------------------------------------------
+
+
+def anonymization_link(
+    *,
+    source_asset: DataAsset,
+    target_asset: DataAsset,
+    column_pairs: list[tuple[str, str]],
+    actor: Any,
+    run_details: dict[str, Any] | None = None,
+) -> list[Edge]:
+    """Record that ``target_asset`` was derived from ``source_asset`` by anonymization.
+
+    Writes one asset-level and one column-level ``anonymized`` edge per (source column, target
+    column) name pair, all with ``masking=True``, so PII propagation stops there. Unknown target
+    columns are registered in the catalog. ``run_details`` (ids, operator names, counts; never
+    values) is stored on the edges and in the audit event. Audited as ``lineage.anonymization.link``.
+    """
+    from catalog.services import columns_sync
+
+    details = dict(run_details or {})
+    with transaction.atomic():
+        source_cols = {c.name: c for c in source_asset.columns.all()}
+        missing = sorted({s for s, _ in column_pairs} - source_cols.keys())
+        if missing:
+            raise ValidationError({"column_pairs": f"source asset has no column(s) {', '.join(missing)}"})
+        target_cols = columns_sync(asset=target_asset, columns=[{"name": t} for _, t in column_pairs], actor=actor)
+        version = graph_version_bump()
+        at = timezone.now()
+        specs = [
+            EdgeSpec(
+                kind=EdgeKind.ANONYMIZED,
+                src_type=NodeType.ASSET,
+                src_id=source_asset.pk,
+                dst_type=NodeType.ASSET,
+                dst_id=target_asset.pk,
+                transformation_type="DIRECT",
+                transformation_subtype="ANONYMIZATION",
+                masking=True,
+                details=details,
+            )
+        ]
+        for src_name, dst_name in column_pairs:
+            specs.append(
+                EdgeSpec(
+                    kind=EdgeKind.ANONYMIZED,
+                    src_type=NodeType.COLUMN,
+                    src_id=source_cols[src_name].pk,
+                    dst_type=NodeType.COLUMN,
+                    dst_id=target_cols[dst_name].pk,
+                    transformation_type="DIRECT",
+                    transformation_subtype="ANONYMIZATION",
+                    description=str(details.get("operators", {}).get(src_name, ""))
+                    if isinstance(details.get("operators"), dict)
+                    else "",
+                    masking=True,
+                    details=details,
+                )
+            )
+        changes = edges_assert(specs=specs, at=at, version=version, actor=actor, producer="custos:anonymization")
+        record(
+            actor=actor,
+            action="lineage.anonymization.link",
+            target=source_asset,
+            details={
+                "source_asset_id": source_asset.pk,
+                "target_asset_id": target_asset.pk,
+                "column_pairs": len(column_pairs),
+                "edges_created": len(changes.created),
+                "run": details,
+            },
+        )
+        _after_commit_propagate(changes)
+    return current_edges(specs)
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+def model_version_link(*, model_version: ModelVersion, actor: Any, run: Run | None = None, producer: str = "") -> EdgeChanges:
+    """Make the graph's trained-on/evaluated-on edges match the version's catalog datasets.
+
+    Datasets removed from the version close their edges. Audited as ``lineage.model_version.link``
+    when anything changed.
+    """
+    with transaction.atomic():
+        version = graph_version_bump()
+        at = timezone.now()
+        wanted = [
+            EdgeSpec(
+                kind=kind, src_type=NodeType.ASSET, src_id=asset_id, dst_type=NodeType.MODEL_VERSION, dst_id=model_version.pk
+            )
+            for kind, ids in (
+                (EdgeKind.TRAINED_ON, model_version.training_datasets.values_list("pk", flat=True)),
+                (EdgeKind.EVALUATED_ON, model_version.evaluation_datasets.values_list("pk", flat=True)),
+            )
+            for asset_id in ids
+        ]
+        changes = edges_assert(
+            specs=wanted, at=at, version=version, actor=actor, run=run, job=run.job if run else None, producer=producer
+        )
+        wanted_keys = {s.key for s in wanted}
+        stale = [
+            e
+            for e in Edge.objects.filter(
+                dst_type=NodeType.MODEL_VERSION,
+                dst_id=model_version.pk,
+                kind__in=[EdgeKind.TRAINED_ON, EdgeKind.EVALUATED_ON],
+                valid_to__isnull=True,
+            )
+            if _edge_key(e) not in wanted_keys
+        ]
+        changes.closed += edges_close(edges=stale, at=at, version=version)
+        if changes.created or changes.closed:
+            record(
+                actor=actor,
+                action="lineage.model_version.link",
+                target=model_version,
+                details={
+                    "created": len(changes.created),
+                    "closed": len(changes.closed),
+                    "run_id": str(run.run_id) if run else None,
+                },
+            )
+    return changes
+
+
+def model_version_unlink(*, model_version_id: int, actor: Any) -> int:
+    """Close every current edge into a deleted model version. Audited when anything closed."""
+    with transaction.atomic():
+        edges = list(Edge.objects.filter(dst_type=NodeType.MODEL_VERSION, dst_id=model_version_id, valid_to__isnull=True))
+        if not edges:
+            return 0
+        version = graph_version_bump()
+        closed = edges_close(edges=edges, at=timezone.now(), version=version)
+        record(
+            actor=actor,
+            action="lineage.model_version.unlink",
+            target_type="catalog.modelversion",
+            target_id=model_version_id,
+            details={"closed": len(closed)},
+        )
+    return len(closed)
+
+
+# --- steward decisions --------------------------------------------------------------------------
+
+
+def edge_set_propagation(*, edge: Edge, propagation: str, actor: Any, reason: str = "") -> Edge:
+    """A steward blocks or allows PII propagation over one column edge (or resets it to ``auto``).
+
+    Audited as ``lineage.edge.set_propagation``; propagation downstream is recomputed after commit.
+    """
+    if propagation not in Propagation.values:
+        raise ValidationError({"propagation": f"must be one of {', '.join(Propagation.values)}"})
+    if edge.valid_to is not None:
+        raise ValidationError("only a current edge can be changed")
+    with transaction.atomic():
+        edge = Edge.objects.select_for_update().get(pk=edge.pk)
+        old = edge.propagation
+        if old == propagation:
+            return edge
+        edge.propagation = propagation
+        edge.changed_version = graph_version_bump()
+        edge.full_clean(validate_constraints=False, validate_unique=False)
+        edge.save(update_fields=["propagation", "changed_version"])
+        record(
+            actor=actor,
+            action="lineage.edge.set_propagation",
+            target=edge,
+            reason=reason,
+            details={"from": old, "to": propagation, "kind": edge.kind, "src": edge.src_key, "dst": edge.dst_key},
+        )
+        if edge.src_type == NodeType.COLUMN:
+            from lineage.propagation import propagate_from_columns_on_commit
+
+            propagate_from_columns_on_commit(column_ids={edge.src_id})
+    return edge
+
+
+def column_ids_of(asset: DataAsset) -> list[int]:
+    return list(Column.objects.filter(asset=asset).values_list("pk", flat=True))
