@@ -44,6 +44,7 @@ class Job(models.Model):
     owners = models.JSONField(default=list, blank=True, help_text="ownership facet owners: [{name, type}].")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     facets = models.JSONField(default=dict, blank=True, help_text="Latest facet of each name, unknown ones included.")
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Event time each facet was taken from (newest wins).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,6 +71,7 @@ class Run(models.Model):
     code_location = models.CharField(max_length=1000, blank=True, help_text="sourceCodeLocation facet URL.")
     parent_run_id = models.UUIDField(null=True, blank=True)
     facets = models.JSONField(default=dict, blank=True)
+    facet_times = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,6 +110,7 @@ class DatasetFacets(models.Model):
 
     asset = models.OneToOneField(DataAsset, on_delete=models.CASCADE, related_name="lineage_facets")
     facets = models.JSONField(default=dict, blank=True)
+    facet_times = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

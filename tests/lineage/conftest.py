@@ -4,13 +4,16 @@ tests (versions are reused), so each test starts with a cold cache."""
 import pytest
 
 from lineage.graph import cache
+from lineage.openlineage import reset_caches
 
 
 @pytest.fixture(autouse=True)
 def cold_graph_cache():
     cache.reset()
+    reset_caches()
     yield
     cache.reset()
+    reset_caches()
 
 
 @pytest.fixture
