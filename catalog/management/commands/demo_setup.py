@@ -1,0 +1,62 @@
+"""``manage.py demo_setup``: everything ``make demo`` needs before serving.
+
+Migrates, creates the ledger signing key when the audit app offers ``audit_keygen``, collects static
+files (admin and the offline API page need them when DEBUG is off), loads the demo catalog and
+prints the demo logins and where to go. Safe to run again: each step is idempotent.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.management.commands.demo_load import demo_load, format_logins
+
+URLS = [
+    ("Catalog", "/"),
+    ("Admin (stewards)", "/admin/"),
+    ("API docs (offline Swagger UI)", "/api/docs/"),
+    ("REST API", "/api/v1/"),
+]
+
+
+class Command(BaseCommand):
+    help = "Migrate, create the ledger key, collect static files and load the demo catalog; prints logins and URLs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-static", action="store_true", help="Skip collectstatic.")
+        parser.add_argument("--host", default="127.0.0.1:8000", help="Where `make demo` serves (for the printed URLs).")
+
+    def handle(self, *args, no_static: bool, host: str, **options):
+        if settings.CUSTOS_ENV == "production":
+            raise CommandError("demo_setup is for CUSTOS_ENV=demo or development; it creates users with known passwords")
+        verbosity = max(0, options.get("verbosity", 1) - 1)
+        self.stdout.write("Migrating the database ...")
+        call_command("migrate", interactive=False, verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
+        if "audit_keygen" in get_commands():
+            self.stdout.write("Checking the ledger signing key ...")
+            try:
+                call_command("audit_keygen", verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
+            except CommandError as exc:  # e.g. a key exists already: the demo keeps using it
+                self.stdout.write(f"  audit_keygen: {exc}")
+        if not no_static:
+            self.stdout.write("Collecting static files ...")
+            call_command("collectstatic", interactive=False, verbosity=0, stdout=self.stdout, stderr=self.stderr)
+        self.stdout.write("Loading the demo catalog ...")
+        report = demo_load()
+        if report.total:
+            summary = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
+            self.stdout.write(self.style.SUCCESS(f"  created {summary}"))
+        else:
+            self.stdout.write(self.style.SUCCESS("  already loaded: nothing to do"))
+        for line in report.integrations:
+            self.stdout.write(f"  {line}")
+        self.stdout.write("")
+        for line in format_logins(report):
+            self.stdout.write(line)
+        self.stdout.write("")
+        self.stdout.write("Open:")
+        for label, path in URLS:
+            self.stdout.write(f"  {label:<31} http://{host}{path}")
+        self.stdout.write("API token for a service: manage.py token_create service --role service")
