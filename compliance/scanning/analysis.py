@@ -1,0 +1,233 @@
+"""Sampling and per-value analysis of one chunk of a source.
+
+Sampling is *bottom-k by hashed row number*: every non-null cell gets a pseudo-random key
+``splitmix64(seed, row)``; a column's sample is its k cells with the smallest keys. That is a
+uniform sample without replacement of the non-null cells (nulls are skipped before sampling, so a
+column that is 99% empty still gets k values), it is reproducible for a seed, and it merges: the
+sample of a whole source is the k smallest keys over the samples of its chunks. Repeated values
+count once per row (frequent values weigh what they weigh in the data) but are analysed once.
+
+:func:`scan_chunk` returns a JSON-serialisable *chunk result*: per column the row and non-null
+counts, the column's profile, and for each sampled cell its key and what the recognizers found
+(entity, recognizer, score) -- never the value itself. Chunk results merge in :mod:`decision`.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compliance.scanning.engine import Hit, get_engine
+from compliance.scanning.sources import ChunkSpec, Source
+
+DEFAULT_SAMPLE = 1000
+MAX_TEXT = 2000  # characters of a free-text cell that are analysed
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+NAMEISH = re.compile(r"^[A-Z][A-Za-z'’.-]*(?: (?:[A-Z][A-Za-z'’.-]*|van|de|der|von|da|di|la|le)){0,3}$")
+FLOATISH = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$|^[-+]?\d+\.\d*$")
+YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+ORG_MARKERS = re.compile(
+    r"\b(LLC|L\.L\.C|Inc|Ltd|Limited|PLC|Corp|Corporation|Company|Co|Group|GmbH|AG|SA|Holdings|Partners|Associates|"
+    r"Solutions|Systems|Technologies|Industries|International|Bank|University|Hospital|Clinic|Foundation|and|&)\b\.?"
+)
+
+
+def row_keys(seed: int, rows: np.ndarray) -> np.ndarray:
+    """53-bit pseudo-random keys of global row numbers (splitmix64), identical however rows are chunked."""
+    with np.errstate(over="ignore"):
+        z = rows.astype(np.uint64) * _GOLDEN + np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * _M2 + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.int64)
+
+
+def _dtype_kind(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "text"
+    return "text"
+
+
+class _ColumnSample:
+    __slots__ = ("dtype", "keys", "kind", "nonnull", "values")
+
+    def __init__(self, dtype: str, kind: str) -> None:
+        self.dtype, self.kind = dtype, kind
+        self.keys = np.empty(0, dtype=np.int64)
+        self.values = np.empty(0, dtype=object)
+        self.nonnull = 0
+
+
+def sample_chunk(
+    source: Source,
+    chunk: ChunkSpec | None,
+    *,
+    k: int,
+    seed: int,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[int, dict[str, _ColumnSample]]:
+    """Stream a chunk and keep, per column, the k non-null cells with the smallest row keys."""
+    rows = 0
+    columns: dict[str, _ColumnSample] = {}
+    for offset, df in source.read(chunk):
+        n = len(df)
+        rows += n
+        for name in df.columns:
+            series = df[name]
+            col_name = str(name)
+            col = columns.get(col_name)
+            if col is None:
+                col = columns[col_name] = _ColumnSample(str(series.dtype), _dtype_kind(series))
+            mask = series.notna().to_numpy()
+            if series.dtype == object:
+                # empty and whitespace-only strings are nulls too
+                mask &= ~series.astype(str).str.strip().eq("").to_numpy()
+            positions = np.flatnonzero(mask)
+            col.nonnull += len(positions)
+            if not len(positions) or col.kind == "bool":
+                continue
+            keys = row_keys(seed, positions + offset)
+            if len(keys) > k:
+                keep = np.argpartition(keys, k - 1)[:k]
+                keys, positions = keys[keep], positions[keep]
+            values = series.to_numpy(dtype=object)[positions] if series.dtype != object else series.to_numpy()[positions]
+            all_keys = np.concatenate([col.keys, keys])
+            all_values = np.concatenate([col.values, np.asarray(values, dtype=object)])
+            if len(all_keys) > k:
+                keep = np.argpartition(all_keys, k - 1)[:k]
+                all_keys, all_values = all_keys[keep], all_values[keep]
+            col.keys, col.values = all_keys, all_values
+        if on_batch:
+            on_batch(n)
+    return rows, columns
+
+
+def _stringify(values: np.ndarray, kind: str) -> tuple[str, list[str] | None, list[int | None]]:
+    """(kind, strings or None when the column is not analysed, years for date-ish values)."""
+    if kind == "float":
+        as_float = pd.to_numeric(pd.Series(values), errors="coerce")
+        if as_float.notna().all() and (as_float % 1 == 0).all():
+            return "int", [str(int(v)) for v in as_float], []
+        return "float", None, []
+    if kind == "int":
+        return "int", [str(int(v)) for v in values], []
+    if kind == "datetime":
+        stamps = pd.to_datetime(pd.Series(values), errors="coerce")
+        return "datetime", None, [int(t.year) if not pd.isna(t) else None for t in stamps]
+    strings: list[str] = []
+    years: list[int | None] = []
+    for v in values:
+        if isinstance(v, bytes | bytearray | memoryview):
+            return "binary", None, []
+        if hasattr(v, "year") and hasattr(v, "month"):  # date, datetime, Timestamp in an object column
+            return "datetime", None, [int(getattr(x, "year", 0)) or None for x in values]
+        strings.append(str(v).strip()[:MAX_TEXT])
+    if strings and sum(bool(FLOATISH.match(s)) for s in strings) >= 0.95 * len(strings):
+        return "float", None, []
+    return "text", strings, years
+
+
+def _is_free_text(distinct: list[str]) -> bool:
+    if not distinct:
+        return False
+    words = [s.split() for s in distinct]
+    median_words = statistics.median(len(w) for w in words)
+    # running text has lower-case words; addresses and full names are all capitalised tokens
+    lower = statistics.median(sum(t[:1].islower() for t in w) / len(w) if w else 0 for w in words)
+    return median_words >= 10 or (median_words >= 4 and lower >= 0.25)
+
+
+def _suppress_person(text: str) -> bool:
+    """Known NER false positives: company names ("Smith, Jones and Lee", "Acme LLC", "Smith-Jones")."""
+    return ORG_MARKERS.search(text) is not None or bool(re.search(r"[A-Za-z]-[A-Z]", text))
+
+
+def analyze_column(values: list[str], kind: str) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Run the recognizers over the distinct sampled values of one column.
+
+    Returns (mode, {value: {"h": [[entity, recognizer, score, whole]], "f": flags}}) where mode is
+    ``structured`` or ``text`` and flags hold ``n`` (looks like a proper name) and a year if any.
+    """
+    engine = get_engine()
+    distinct = list(dict.fromkeys(values))
+    mode = "text" if kind == "text" and _is_free_text(distinct) else "structured"
+    out: dict[str, dict[str, Any]] = {}
+    raw_text: dict[str, list] = {}
+    ner_values: list[str] = []
+    for value in distinct:
+        if mode == "text":
+            raw_text[value] = engine.analyze_text(value)
+            ner_values.append(value)
+            out[value] = {"h": [], "f": ""}
+            continue
+        hits = engine.analyze_structured(value)
+        flags = ""
+        if NAMEISH.match(value) and not hits:
+            flags = "n"
+            ner_values.append(value)
+        elif NAMEISH.match(value):
+            flags = "n"
+        year = YEAR.search(value) if any(h.entity == "DATE_TIME" for h in hits) else None
+        if year:
+            flags += f"y{year.group(1)}"
+        out[value] = {"h": [[h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in hits], "f": flags}
+    ner = engine.ner_batch([v[:1000] for v in ner_values]) if ner_values else []
+    for value, spans in zip(ner_values, ner, strict=True):
+        spans = [r for r in spans if not (r[0] == "PERSON" and _suppress_person(value[r[3] : r[4]] if mode == "text" else value))]
+        if mode == "text":
+            hits = engine.resolve_text(raw_text[value] + spans, value)
+        else:
+            stripped = len(value.strip())
+            hits = [Hit(r[0], r[1], r[2], (r[4] - r[3]) >= 0.6 * stripped) for r in spans]
+        out[value]["h"].extend([h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in hits)
+    return mode, out
+
+
+def scan_chunk(
+    source: Source,
+    chunk: ChunkSpec | None = None,
+    *,
+    k: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Sample and analyse one chunk; the JSON-serialisable chunk result (no raw values)."""
+    rows, columns = sample_chunk(source, chunk, k=k, seed=seed, on_batch=on_batch)
+    result: dict[str, Any] = {"rows": rows, "columns": {}}
+    for name, col in columns.items():
+        order = np.argsort(col.keys, kind="stable")
+        keys, values = col.keys[order], col.values[order]
+        kind, strings, years = _stringify(values, col.kind) if len(values) else (col.kind, None, [])
+        entry: dict[str, Any] = {"dtype": col.dtype, "kind": kind, "nonnull": int(col.nonnull), "mode": "skip", "samples": []}
+        if strings is not None and strings:
+            mode, analysed = analyze_column(strings, kind)
+            entry["mode"] = mode
+            entry["samples"] = [[int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
+        elif kind == "datetime":
+            entry["mode"] = "date"
+            entry["samples"] = [
+                [int(key), [["DATE_TIME", "DatetimeType", 1.0, 1]], f"y{y}" if y else ""]
+                for key, y in zip(keys, years, strict=True)
+            ]
+        else:
+            entry["samples"] = []
+        result["columns"][name] = entry
+    return result

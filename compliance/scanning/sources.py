@@ -1,0 +1,398 @@
+"""Where rows come from: DataFrames, CSV, Parquet, JSON lines and database tables, read in batches.
+
+A source is opened from a location string and split into *chunks* (Parquet row groups, row ranges
+of a CSV/JSON-lines file or a table). Reading a chunk yields ``(offset, DataFrame)`` batches of at
+most ``BATCH_ROWS`` rows, so memory stays bounded whatever the size of the source.
+
+Locations:
+    ``/path/file.csv`` | ``.tsv`` | ``.parquet`` | ``.jsonl`` / ``.ndjson`` (compressed CSV/JSONL too)
+    ``sqlite:///path/to.db#table``              a SQLite table
+    ``postgresql://user@host:5432/db#schema.table``  a PostgreSQL table (credentials from the
+                                                 environment / ``~/.pgpass``, never in the catalog)
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+BATCH_ROWS = 100_000
+CHUNK_ROWS = 250_000  # target rows per chunk when a source is split for workers
+NA_VALUES = ["", "NA", "N/A", "NULL", "null", "None", "none", "NaN", "nan", "-"]
+
+
+class SourceError(ValueError):
+    """The source cannot be read: missing, unsupported, or malformed. Messages never quote cell values."""
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """A slice of a source: row groups ``[start, stop)`` of a Parquet file, or rows ``[start, stop)``."""
+
+    index: int
+    start: int
+    stop: int
+    rows: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "start": self.start, "stop": self.stop, "rows": self.rows}
+
+
+class Source:
+    location: str = ""
+    kind: str = ""
+
+    @property
+    def rows_total(self) -> int | None:
+        return None
+
+    def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
+        return [ChunkSpec(0, 0, -1, self.rows_total)]
+
+    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        raise NotImplementedError
+
+
+def _row_chunks(total: int | None, target_rows: int) -> list[ChunkSpec]:
+    if not total or total <= target_rows:
+        return [ChunkSpec(0, 0, -1, total)]
+    n = math.ceil(total / target_rows)
+    size = math.ceil(total / n)
+    return [ChunkSpec(i, i * size, min(total, (i + 1) * size), min(total, (i + 1) * size) - i * size) for i in range(n)]
+
+
+class DataFrameSource(Source):
+    kind = "dataframe"
+
+    def __init__(self, df: pd.DataFrame, location: str = "<dataframe>") -> None:
+        self.df = df
+        self.location = location
+
+    @property
+    def rows_total(self) -> int:
+        return len(self.df)
+
+    def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
+        return _row_chunks(len(self.df), target_rows)
+
+    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
+        stop = len(self.df) if stop < 0 else stop
+        for offset in range(start, stop, BATCH_ROWS):
+            yield offset, self.df.iloc[offset : min(stop, offset + BATCH_ROWS)]
+
+
+class ParquetSource(Source):
+    kind = "parquet"
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.location = str(path)
+        try:
+            self.file = pq.ParquetFile(path)
+        except Exception as exc:
+            raise SourceError(f"{path.name}: not a readable Parquet file ({type(exc).__name__})") from None
+        meta = self.file.metadata
+        self.group_rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+    @property
+    def rows_total(self) -> int:
+        return self.file.metadata.num_rows
+
+    def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
+        specs, start, rows = [], 0, 0
+        for i, n in enumerate(self.group_rows):
+            rows += n
+            if rows >= target_rows:
+                specs.append(ChunkSpec(len(specs), start, i + 1, rows))
+                start, rows = i + 1, 0
+        if start < len(self.group_rows) or not specs:
+            specs.append(ChunkSpec(len(specs), start, len(self.group_rows), rows))
+        return specs
+
+    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        start, stop = (chunk.start, chunk.stop) if chunk else (0, len(self.group_rows))
+        stop = len(self.group_rows) if stop < 0 else stop
+        offset = sum(self.group_rows[:start])
+        for group in range(start, stop):
+            table = self.file.read_row_group(group)
+            for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+                df = batch.to_pandas()
+                yield offset, df
+                offset += len(df)
+            del table
+
+
+def _sniff_csv(path: Path) -> tuple[str, str]:
+    """(encoding, delimiter) of a text file, from its first 64 KiB."""
+    from charset_normalizer import from_bytes
+
+    opener = _opener(path)
+    with opener(path, "rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        raise SourceError(f"{path.name}: the file is empty")
+    if head.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        try:
+            head.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut at the 64 KiB boundary is still UTF-8
+            if exc.start >= len(head) - 4:
+                encoding = "utf-8"
+            else:
+                best = from_bytes(head).best()
+                encoding = best.encoding if best else "latin-1"
+    text = head.decode(encoding, errors="replace")
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    return encoding, delimiter
+
+
+def _opener(path: Path):
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".gz" in suffixes:
+        import gzip
+
+        return gzip.open
+    if ".bz2" in suffixes:
+        import bz2
+
+        return bz2.open
+    return open
+
+
+class CsvSource(Source):
+    kind = "csv"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        self.encoding, self.delimiter = _sniff_csv(path)
+        self._rows: int | None = None
+
+    @property
+    def rows_total(self) -> int | None:
+        return self._rows
+
+    def count_rows(self) -> int:
+        """Data rows (a fast pass over the bytes; quoted newlines make it an upper bound)."""
+        if self._rows is None:
+            with _opener(self.path)(self.path, "rb") as fh:
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            self._rows = max(0, lines - 1)
+        return self._rows
+
+    def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
+        return _row_chunks(self.count_rows(), target_rows)
+
+    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
+        try:
+            reader = pd.read_csv(
+                self.path,
+                sep=self.delimiter,
+                encoding=self.encoding,
+                dtype=str,
+                na_values=NA_VALUES,
+                keep_default_na=False,
+                chunksize=BATCH_ROWS,
+                on_bad_lines="error",
+                engine="c",
+                skiprows=range(1, start + 1) if start else None,
+                nrows=(stop - start) if stop >= 0 else None,
+            )
+            offset = start
+            for df in reader:
+                yield offset, df
+                offset += len(df)
+        except pd.errors.ParserError as exc:
+            raise SourceError(f"{self.path.name}: malformed CSV ({_parser_reason(exc)})") from None
+        except UnicodeDecodeError:
+            raise SourceError(f"{self.path.name}: cannot decode the file as {self.encoding}") from None
+        except pd.errors.EmptyDataError:
+            raise SourceError(f"{self.path.name}: the file has no columns") from None
+
+
+def _parser_reason(exc: Exception) -> str:
+    """The parser's complaint without any cell content: line and field counts only."""
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if match:
+        return f"line {match.group(2)} has {match.group(3)} fields, expected {match.group(1)}"
+    return "unparseable content"
+
+
+class JsonLinesSource(Source):
+    kind = "jsonl"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        self._rows: int | None = None
+
+    @property
+    def rows_total(self) -> int | None:
+        return self._rows
+
+    def count_rows(self) -> int:
+        if self._rows is None:
+            with _opener(self.path)(self.path, "rb") as fh:
+                self._rows = sum(1 for line in fh if line.strip())
+        return self._rows
+
+    def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
+        return _row_chunks(self.count_rows(), target_rows)
+
+    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        import json
+
+        start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
+        rows: list[dict] = []
+        offset = start
+        with _opener(self.path)(self.path, "rt", encoding="utf-8-sig", errors="strict") as fh:
+            index = -1
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                index += 1
+                if index < start:
+                    continue
+                if 0 <= stop <= index:
+                    break
+                try:
+                    obj = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raise SourceError(f"{self.path.name}: line {lineno} is not valid JSON") from None
+                if not isinstance(obj, dict):
+                    raise SourceError(f"{self.path.name}: line {lineno} is not a JSON object")
+                rows.append(
+                    {k: (v if v is None or isinstance(v, str | int | float | bool) else json.dumps(v)) for k, v in obj.items()}
+                )
+                if len(rows) >= BATCH_ROWS:
+                    yield offset, pd.DataFrame.from_records(rows)
+                    offset += len(rows)
+                    rows = []
+        if rows:
+            yield offset, pd.DataFrame.from_records(rows)
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+class SqlSource(Source):
+    """A table read with the DB-API (sqlite3, psycopg 3), ordered by rowid / ctid so ranges are stable."""
+
+    kind = "sql"
+
+    def __init__(self, url: str) -> None:
+        self.location = url
+        base, _, table = url.partition("#")
+        if not table or not _IDENT.match(table):
+            raise SourceError("a database location is URL#table (e.g. sqlite:///data.db#patients)")
+        self.url, self.table = base, table
+        self.dialect = "sqlite" if base.startswith("sqlite:") else "postgresql"
+        self._rows = None
+        with self._connect() as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(f"SELECT COUNT(*) FROM {self._quoted()}")  # noqa: S608 - identifier validated above
+            except Exception as exc:
+                raise SourceError(f"table {table} cannot be read ({type(exc).__name__})") from None
+            self._rows = int(cur.fetchone()[0])
+
+    def _quoted(self) -> str:
+        return ".".join(f'"{part}"' for part in self.table.split("."))
+
+    def _connect(self):
+        if self.dialect == "sqlite":
+            path = self.url.removeprefix("sqlite:///")
+            if not Path(path).exists():
+                raise SourceError(f"SQLite database {Path(path).name} not found")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            return _Closing(conn)
+        import psycopg
+
+        try:
+            return _Closing(psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10))
+        except Exception as exc:
+            raise SourceError(f"cannot connect to the database ({type(exc).__name__})") from None
+
+    @property
+    def rows_total(self) -> int | None:
+        return self._rows
+
+    def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
+        return _row_chunks(self._rows, target_rows)
+
+    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
+        order = "rowid" if self.dialect == "sqlite" else "ctid"
+        limit = f" LIMIT {int(stop - start)}" if stop >= 0 else (" LIMIT -1" if self.dialect == "sqlite" and start else "")
+        sql = f"SELECT * FROM {self._quoted()} ORDER BY {order}{limit} OFFSET {int(start)}"  # noqa: S608
+        with self._connect() as conn:
+            cur = conn.cursor()
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            offset = start
+            while True:
+                rows = cur.fetchmany(BATCH_ROWS)
+                if not rows:
+                    break
+                yield offset, pd.DataFrame.from_records(rows, columns=names)
+                offset += len(rows)
+
+
+class _Closing:
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, *exc) -> None:
+        self.conn.close()
+
+
+def open_source(location: str | Path | pd.DataFrame) -> Source:
+    """A :class:`Source` for a DataFrame, a file path or a ``URL#table`` database location."""
+    if isinstance(location, pd.DataFrame):
+        return DataFrameSource(location)
+    loc = str(location)
+    if re.match(r"^(sqlite|postgres|postgresql|postgresql\+psycopg)://", loc):
+        return SqlSource(loc.replace("postgres://", "postgresql://", 1) if loc.startswith("postgres://") else loc)
+    path = Path(loc.removeprefix("file://"))
+    if not path.exists():
+        raise SourceError(f"{path.name or loc}: no such file")
+    if path.is_dir():
+        raise SourceError(f"{path.name}: is a directory, not a file")
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2")]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix in (".parquet", ".pq"):
+        return ParquetSource(path)
+    if suffix in (".jsonl", ".ndjson"):
+        return JsonLinesSource(path)
+    if suffix in (".csv", ".tsv", ".txt"):
+        return CsvSource(path)
+    if suffix == ".json":
+        with open(path, "rb") as fh:
+            first = fh.read(1).lstrip()
+        if first == b"{":
+            return JsonLinesSource(path)
+    raise SourceError(f"{path.name}: unsupported file type (CSV, Parquet or JSON lines expected)")
+
+
+__all__ = ["ChunkSpec", "Source", "SourceError", "open_source"]
