@@ -371,21 +371,25 @@ def models_depending_on(*, user: Any, entity_type: str, stage: str | None = "pro
     versions = ModelVersion.objects.filter(pk__in=[int(k.split(":")[1]) for k in found]).select_related("model")
     if stage:
         versions = versions.filter(stage=stage)
+    versions = versions.prefetch_related("training_datasets", "evaluation_datasets")
     names = dict(DataAsset.objects.filter(pk__in=asset_ids).values_list("pk", "qualified_name"))
-    return {
-        "entity_type": entity_type,
-        "stage": stage,
-        "model_versions": [
+    classified_assets = set(asset_ids)
+    answer = []
+    for mv in versions.order_by("model__name", "version"):
+        direct = sorted(a.pk for a in [*mv.training_datasets.all(), *mv.evaluation_datasets.all()] if a.pk in classified_assets)
+        answer.append(
             {
                 "id": f"model_version:{mv.pk}",
                 "pk": mv.pk,
                 "name": str(mv),
                 "stage": mv.stage,
+                # True: its own training/evaluation data holds the type (column lineage and propagation
+                # say so); False: only an upstream table does, and the columns may have been masked.
+                "direct": bool(direct),
                 "depends_on": [{"id": a, "name": names.get(int(a[6:]), "")} for a in sorted(found[f"model_version:{mv.pk}"])],
             }
-            for mv in versions.order_by("model__name", "version")
-        ],
-    }
+        )
+    return {"entity_type": entity_type, "stage": stage, "model_versions": answer}
 
 
 def why_pii(*, user: Any, column_id: int) -> dict[str, Any]:
