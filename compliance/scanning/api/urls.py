@@ -1,3 +1,10 @@
 """API routes of compliance.scanning (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from compliance.scanning.api import views
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("scans", views.ScanRunViewSet, basename="scan")
+
+urlpatterns = router.urls
