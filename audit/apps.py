@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit ledger"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from audit import checks  # noqa: F401 - registers the system check
+        from audit.maintenance import register_sqlite_function
+
+        connection_created.connect(register_sqlite_function, dispatch_uid="custos_ledger_sqlite_function")

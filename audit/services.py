@@ -1,20 +1,28 @@
 """Writing audit events. :func:`record` is the one entry point every service calls.
 
 Contract: call it inside the ``transaction.atomic()`` block that makes the change, so the change
-and its event commit or roll back together. It refuses to run outside a transaction.
+and its event commit or roll back together (it refuses to run outside a transaction, and any
+failure here -- bad details, a refused insert -- raises and so fails the change). It only
+*inserts*: the event and a pending marker. Sequence numbers and Merkle hashes are assigned after
+commit by the sequencer (:mod:`audit.sequencer`), in batches under one lock.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from audit import verify_core
+from audit.canonical import event_body, from_micros, normalize, to_micros
 from audit.choices import ActorType
-from audit.models import AuditEvent
+from audit.models import AuditEvent, Checkpoint, PendingEvent
 
 SYSTEM = "system"
+logger = logging.getLogger(__name__)
 
 
 class AuditOutsideTransaction(RuntimeError):
@@ -47,7 +55,10 @@ def record(
 ) -> AuditEvent:
     """Append one audit event for ``action`` on ``target`` (an instance, or type + id).
 
-    ``details`` holds identifiers, counts and keyed hashes only, never raw personal data.
+    ``details`` holds identifiers, counts and keyed hashes only, never raw personal data; it is
+    normalised (no floats, times as integer microseconds, see :mod:`audit.canonical`) and the
+    event's canonical body and leaf hash are fixed here, at write time. Returns the unsaved-seq
+    event (``event.seq`` is None until the sequencer has run).
     """
     if not connection.in_atomic_block:
         raise AuditOutsideTransaction(f"audit.record({action!r}) must run inside transaction.atomic()")
@@ -55,12 +66,106 @@ def record(
         target_type, target_id = target_type_of(target), target.pk
     if not target_type or target_id is None:
         raise ValueError("record() needs a target instance or target_type and target_id")
-    return AuditEvent.objects.create(
-        occurred_at=timezone.now(),
+    clean_details = normalize(details or {})
+    if not isinstance(clean_details, dict):
+        raise TypeError("audit details must be a dict")
+    time_us = to_micros(timezone.now())
+    actor_info = actor_fields(actor)
+    body = event_body(
+        time_us=time_us,
+        actor_type=actor_info["actor_type"],
+        actor_id=actor_info["actor_id"],
         action=action,
         target_type=target_type,
         target_id=str(target_id),
-        reason=reason,
-        details=details or {},
-        **actor_fields(actor),
+        reason=reason or "",
+        details=clean_details,
     )
+    event = AuditEvent(
+        occurred_at=from_micros(time_us),
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        reason=reason or "",
+        details=clean_details,
+        body=body,
+        leaf_hash=verify_core.leaf_hash(body),
+        **actor_info,
+    )
+    event.full_clean()
+    event.save(force_insert=True)
+    PendingEvent.objects.create(event=event)
+    _sequence_after_commit()
+    return event
+
+
+def _run_sequencer() -> None:
+    from audit.sequencer import sequence_pending
+
+    try:
+        sequence_pending()
+    except Exception:  # the change is committed; its event stays pending for the next run
+        logger.exception("audit sequencer failed after commit; events stay pending for the next run")
+
+
+def _sequence_after_commit() -> None:
+    """Ask for one sequencer run when the outermost transaction commits (once per transaction)."""
+    if not getattr(settings, "CUSTOS_LEDGER_SEQUENCE_ON_COMMIT", True):
+        return
+    if any(callback is _run_sequencer for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_run_sequencer)
+
+
+class CheckpointRefused(RuntimeError):
+    """The current log is not consistent with the latest checkpoint: nothing was signed."""
+
+
+def checkpoint_create(*, actor: Any = None) -> Checkpoint:
+    """Sequence pending events, then sign and store a checkpoint of the whole log.
+
+    Returns the latest checkpoint unchanged when the log has not grown. Refuses (CheckpointRefused,
+    nothing signed) when the latest stored checkpoint is not signed by a trusted key, or the
+    current log does not extend it: a signed root is never inconsistent with its predecessor. A
+    checkpoint signed with a different key than its predecessor records ``audit.key.rotate``.
+    """
+    from audit import selectors
+    from audit.keys import load_signer, trusted_verifiers
+    from audit.sequencer import current_size, lock, sequence_pending
+
+    signer = load_signer()
+    origin = settings.CUSTOS_LEDGER_ORIGIN
+    sequence_pending()
+    with transaction.atomic():
+        lock()  # the size cannot move while we sign it
+        size = current_size()
+        latest = selectors.checkpoint_latest()
+        if latest is not None and latest.tree_size == size:
+            return latest
+        root = selectors.ledger_root(size)
+        if latest is not None:
+            try:
+                previous, _ = verify_core.open_checkpoint(latest.note, trusted_verifiers(), origin=origin)
+            except verify_core.NoteError as exc:
+                raise CheckpointRefused(f"latest checkpoint (size {latest.tree_size}) does not verify: {exc}") from exc
+            if previous.size > size:
+                raise CheckpointRefused(f"the log has {size} entries, fewer than the latest checkpoint's {previous.size}")
+            proof = selectors.ledger_consistency_proof(previous.size, size).path if previous.size else []
+            consistent = previous.size == 0 and previous.root == verify_core.EMPTY_ROOT
+            consistent = consistent or verify_core.verify_consistency(previous.size, size, proof, previous.root, root)
+            if not consistent:
+                raise CheckpointRefused(f"the log is not consistent with the latest checkpoint (size {previous.size})")
+        note = verify_core.sign_note(verify_core.Checkpoint(origin=origin, size=size, root=root).text(), signer)
+        checkpoint = Checkpoint(
+            tree_size=size, root_hash=root, note=note, key_id=signer.verifier.key_id.hex(), created_at=timezone.now()
+        )
+        checkpoint.full_clean()
+        checkpoint.save(force_insert=True)
+        if latest is not None and latest.key_id != checkpoint.key_id:
+            record(
+                actor=actor,
+                action="audit.key.rotate",
+                target=checkpoint,
+                details={"from_key_id": latest.key_id, "to_key_id": checkpoint.key_id, "tree_size": size},
+            )
+    return checkpoint

@@ -193,11 +193,26 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300)
 CELERY_TASK_DEFAULT_RETRY_DELAY = 10
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in their own `tasks.py` via config.celery
+CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
+    # Backstop for the after-commit sequencing of audit events, then a signed checkpoint.
+    "audit-ledger-sequence": {"task": "audit.tasks.ledger_sequence", "schedule": 30.0},
+    "audit-ledger-checkpoint": {"task": "audit.tasks.ledger_checkpoint", "schedule": float(env_int("CUSTOS_LEDGER_CHECKPOINT_SECONDS", 300))},
+}
 
 # --- Custos --------------------------------------------------------------------------------
 CUSTOS_VERSION = "0.1.0"
 CUSTOS_TOKEN_DEFAULT_DAYS = env_int("CUSTOS_TOKEN_DEFAULT_DAYS", 90)
+
+# Audit ledger (docs/ledger.md). The Ed25519 signing key lives in a file, never in the database;
+# `manage.py audit_keygen` writes one. Production must set CUSTOS_LEDGER_KEY_FILE explicitly.
+CUSTOS_LEDGER_KEY_FILE = env_str("CUSTOS_LEDGER_KEY_FILE", str(VAR_DIR / "ledger.key") if LOCAL_PROFILE else None)
+# Public keys (C2SP vkeys, one a line) of earlier signing keys, trusted for older checkpoints.
+CUSTOS_LEDGER_TRUSTED_KEYS_FILE = env_str(
+    "CUSTOS_LEDGER_TRUSTED_KEYS_FILE", f"{CUSTOS_LEDGER_KEY_FILE}.trusted" if CUSTOS_LEDGER_KEY_FILE else None
+)
+CUSTOS_LEDGER_ORIGIN = env_str("CUSTOS_LEDGER_ORIGIN", "custos.local/ledger")
+CUSTOS_LEDGER_BATCH_SIZE = env_int("CUSTOS_LEDGER_BATCH_SIZE", 1000)
+CUSTOS_LEDGER_SEQUENCE_ON_COMMIT = env_bool("CUSTOS_LEDGER_SEQUENCE_ON_COMMIT", default=True)
 
 LOGGING = {
     "version": 1,
