@@ -1,0 +1,290 @@
+"""Column operators for anonymization: each transforms a whole pandas column at once.
+
+Vectorised by value, not by cell: a column is factorised, the operator runs once per distinct
+value and the results are mapped back with the codes (``pd.factorize`` + take). Nulls and empty
+strings pass through untouched. Operators never log or raise with a value in the message.
+
+Operator specs are dicts ``{"operator": NAME, **params}`` (see ``OPERATORS`` and docs/policies.md).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compliance.policies.keys import KeyRing, keyring
+
+HIPAA_RESTRICTED_ZIP3 = frozenset(
+    {"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831", "878", "879", "884", "890", "893"}
+)
+
+
+class OperatorError(ValueError):
+    """A spec names an unknown operator or carries invalid parameters."""
+
+
+@dataclass
+class Context:
+    """State shared by every chunk of one run: keys, surrogate maps, reference year, scrubber."""
+
+    reference_year: int
+    restricted_zip3: frozenset[str] = HIPAA_RESTRICTED_ZIP3
+    age_cap: int = 89
+    age_cap_label: str = "90+"
+    scrubber: Callable[[list[str]], list[str]] | None = None
+    surrogates: dict[str, dict[Any, str]] = field(default_factory=dict)
+    _keys: KeyRing | None = None
+
+    @property
+    def keys(self) -> KeyRing:
+        if self._keys is None:
+            self._keys = keyring()
+        return self._keys
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def map_unique(series: pd.Series, fn: Callable[[list[Any]], list[Any]]) -> pd.Series:
+    """Apply ``fn`` to the distinct non-blank values of ``series`` and map the results back."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = list(uniques)
+    if not values:
+        return series.astype(object)
+    blank = [i for i, v in enumerate(values) if _is_blank(v)]
+    keep_idx = [i for i in range(len(values)) if i not in set(blank)] if blank else range(len(values))
+    outputs = np.empty(len(values) + 1, dtype=object)
+    outputs[-1] = None  # code -1: null
+    if blank:
+        for i in blank:
+            outputs[i] = values[i]
+    transformed = fn([values[i] for i in keep_idx])
+    outputs[np.fromiter(keep_idx, dtype=np.int64, count=len(keep_idx))] = np.asarray(transformed, dtype=object)
+    return pd.Series(outputs[codes], index=series.index, name=series.name, dtype=object)
+
+
+def _text(values: list[Any]) -> list[str]:
+    return [v.isoformat() if hasattr(v, "isoformat") else str(v) for v in values]
+
+
+# --- operators: each takes (series, spec, ctx, frame) and returns a Series or None (drop) -------
+
+
+def op_keep(series, spec, ctx, frame):
+    return series
+
+
+def op_redact(series, spec, ctx, frame):
+    return map_unique(series, lambda values: [None] * len(values))
+
+
+def op_suppress(series, spec, ctx, frame):
+    return None
+
+
+def op_replace(series, spec, ctx, frame):
+    value = spec.get("value", "<REDACTED>")
+    return map_unique(series, lambda values: [value] * len(values))
+
+
+def op_mask(series, spec, ctx, frame):
+    char = spec.get("char", "*")
+    keep_last = int(spec.get("keep_last", 4))
+    keep_first = int(spec.get("keep_first", 0))
+
+    def mask(values):
+        out = []
+        for text in _text(values):
+            n = len(text)
+            head, tail = min(keep_first, n), min(keep_last, max(0, n - keep_first))
+            out.append(text[:head] + char * (n - head - tail) + (text[n - tail :] if tail else ""))
+        return out
+
+    return map_unique(series, mask)
+
+
+def op_hmac(series, spec, ctx, frame):
+    length = int(spec.get("length", 20))
+    key = ctx.keys.ensure()
+    return map_unique(series, lambda values: ctx.keys.hmac_token(_text(values), length=length, key=key))
+
+
+def op_surrogate(series, spec, ctx, frame):
+    """Random surrogate per distinct value, consistent across the chunks of a run (and across the
+    columns sharing a ``namespace``). Not derived from the value: HIPAA 164.514(c)."""
+    table = ctx.surrogates.setdefault(spec.get("namespace") or str(series.name), {})
+    prefix = spec.get("prefix", "sid_")
+
+    def surrogate(values):
+        out = []
+        for value in values:
+            token = table.get(value)
+            if token is None:
+                token = table[value] = prefix + secrets.token_hex(8)
+            out.append(token)
+        return out
+
+    return map_unique(series, surrogate)
+
+
+def op_encrypt_siv(series, spec, ctx, frame):
+    key = ctx.keys.ensure()
+    return map_unique(series, lambda values: ctx.keys.encrypt_siv(_text(values), key=key))
+
+
+def op_encrypt_gcm(series, spec, ctx, frame):
+    # Randomised: equal inputs give different outputs, so this one runs per cell, not per value.
+    key = ctx.keys.ensure()
+    values = series.astype(object)
+    mask = ~values.map(_is_blank).astype(bool)
+    out = values.copy()
+    if mask.any():
+        out[mask] = ctx.keys.encrypt_gcm(_text(values[mask].tolist()), key=key)
+    return out
+
+
+def _zip3(value: Any, restricted: frozenset[str]) -> str:
+    digits = re.sub(r"\D", "", str(value))
+    if isinstance(value, int | np.integer) or len(digits) in (3, 4):
+        digits = digits.zfill(5)
+    elif len(digits) in (7, 8):
+        digits = digits.zfill(9)
+    head = digits[:3]
+    return "000" if len(head) < 3 or head in restricted else head
+
+
+def _parse_dates(values: list[Any]) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="mixed", utc=False))
+
+
+def op_generalize(series, spec, ctx, frame):
+    method = spec.get("method")
+    if method == "zip3":
+        return map_unique(series, lambda values: [_zip3(v, ctx.restricted_zip3) for v in values])
+    if method == "year":
+        birth = bool(spec.get("birth", False))
+
+        def year(values):
+            parsed = _parse_dates(values)
+            out = []
+            for ts in parsed:
+                if pd.isna(ts):
+                    out.append(None)
+                elif birth and ctx.reference_year - ts.year > ctx.age_cap:
+                    out.append(ctx.age_cap_label)
+                else:
+                    out.append(str(ts.year))
+            return out
+
+        return map_unique(series, year)
+    if method in ("age_band", "age_cap"):
+        width = int(spec.get("width", 10))
+
+        def age(values):
+            numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+            out = []
+            for raw, number in zip(values, numbers, strict=True):
+                if pd.isna(number):
+                    out.append(None)
+                elif number > ctx.age_cap:
+                    out.append(ctx.age_cap_label)
+                elif method == "age_cap":
+                    out.append(raw if isinstance(raw, str) else str(int(number)) if float(number).is_integer() else str(number))
+                else:
+                    low = int(number // width * width)
+                    out.append(f"{low}-{low + width - 1}")
+            return out
+
+        return map_unique(series, age)
+    if method == "truncate":
+        length = int(spec.get("length", 3))
+        return map_unique(series, lambda values: [t[:length] for t in _text(values)])
+    raise OperatorError("generalize needs method zip3, year, age_band, age_cap or truncate")
+
+
+def op_date_shift(series, spec, ctx, frame):
+    """Shift dates by a per-subject offset in [-max_days, +max_days] derived with a keyed HMAC of the
+    subject id, so all dates of one subject move together (intervals are kept)."""
+    subject = spec.get("subject_column")
+    if not subject or frame is None or subject not in frame.columns:
+        raise OperatorError("date_shift needs subject_column naming a column of the table")
+    max_days = int(spec.get("max_days", 365))
+    key = ctx.keys.ensure()
+    span = 2 * max_days + 1
+
+    def offsets(values):
+        return [int.from_bytes(key.mac("shift", s.encode("utf-8"))[:4], "big") % span - max_days for s in _text(values)]
+
+    offset_days = pd.to_numeric(map_unique(frame[subject], offsets), errors="coerce").fillna(0).astype("int64")
+    d_codes, d_uniques = pd.factorize(series, use_na_sentinel=True)
+    parsed = _parse_dates(list(d_uniques))
+    has_time = bool(((parsed.hour != 0) | (parsed.minute != 0) | (parsed.second != 0)).any()) if len(parsed) else False
+    dates = np.full(len(series), np.datetime64("NaT"), dtype="datetime64[ns]")
+    valid = d_codes >= 0
+    dates[valid] = parsed.values.astype("datetime64[ns]")[d_codes[valid]]
+    shifted = pd.DatetimeIndex(dates) + pd.to_timedelta(offset_days.to_numpy(), unit="D")
+    fmt = "%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d"
+    text = pd.Series(shifted.strftime(fmt), index=series.index, dtype=object)
+    return text.where(~pd.isna(shifted), None)
+
+
+def op_scrub(series, spec, ctx, frame):
+    if ctx.scrubber is None:
+        raise OperatorError("scrub needs a Presidio scrubber in the run context")
+    return map_unique(series, lambda values: ctx.scrubber(_text(values)))
+
+
+OPERATORS: dict[str, Callable[..., pd.Series | None]] = {
+    "keep": op_keep,
+    "redact": op_redact,
+    "suppress": op_suppress,
+    "replace": op_replace,
+    "mask": op_mask,
+    "hmac": op_hmac,
+    "surrogate": op_surrogate,
+    "encrypt_siv": op_encrypt_siv,
+    "encrypt_gcm": op_encrypt_gcm,
+    "generalize": op_generalize,
+    "date_shift": op_date_shift,
+    "scrub": op_scrub,
+}
+PARAMS = {
+    "keep": set(),
+    "redact": set(),
+    "suppress": set(),
+    "replace": {"value"},
+    "mask": {"char", "keep_last", "keep_first"},
+    "hmac": {"length"},
+    "surrogate": {"namespace", "prefix"},
+    "encrypt_siv": set(),
+    "encrypt_gcm": set(),
+    "generalize": {"method", "width", "birth", "length"},
+    "date_shift": {"subject_column", "max_days"},
+    "scrub": {"entities"},
+}
+# Operators whose output can be reversed by an authorised user (services.token_reveal).
+REVERSIBLE = frozenset({"encrypt_siv", "encrypt_gcm"})
+
+
+def validate_spec(spec: Any) -> None:
+    if not isinstance(spec, dict) or spec.get("operator") not in OPERATORS:
+        raise OperatorError(f"operator must be one of {', '.join(sorted(OPERATORS))}")
+    unknown = set(spec) - {"operator"} - PARAMS[spec["operator"]]
+    if unknown:
+        raise OperatorError(f"unknown parameter(s) for {spec['operator']}: {', '.join(sorted(unknown))}")
+    if spec["operator"] == "generalize" and spec.get("method") not in {"zip3", "year", "age_band", "age_cap", "truncate"}:
+        raise OperatorError("generalize needs method zip3, year, age_band, age_cap or truncate")
+    if spec["operator"] == "date_shift" and not spec.get("subject_column"):
+        raise OperatorError("date_shift needs subject_column")
+
+
+def apply(series: pd.Series, spec: dict[str, Any], ctx: Context, frame: pd.DataFrame | None = None) -> pd.Series | None:
+    validate_spec(spec)
+    return OPERATORS[spec["operator"]](series, spec, ctx, frame)

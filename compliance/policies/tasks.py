@@ -1,0 +1,54 @@
+"""Celery tasks of compliance.policies: thin, take ids, call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+COMPONENT = "custos:policies"
+
+
+@shared_task(name="policies.evaluate_asset", ignore_result=True)
+def policy_evaluate_asset(asset_id: int) -> None:
+    from catalog.models import DataAsset
+    from compliance.policies.services import policy_evaluate
+
+    asset = DataAsset.objects.filter(pk=asset_id).first()
+    if asset is not None:
+        policy_evaluate(actor=COMPONENT, asset=asset)
+        for mv in asset.trained_model_versions.all():
+            policy_evaluate(actor=COMPONENT, model_version=mv)
+
+
+@shared_task(name="policies.evaluate_model_version", ignore_result=True)
+def policy_evaluate_model_version(model_version_id: int) -> None:
+    from catalog.models import ModelVersion
+    from compliance.policies.services import policy_evaluate
+
+    mv = ModelVersion.objects.filter(pk=model_version_id).first()
+    if mv is not None:
+        policy_evaluate(actor=COMPONENT, model_version=mv)
+
+
+@shared_task(name="policies.evaluate_all", ignore_result=True)
+def policy_evaluate_all() -> None:
+    from compliance.policies.services import evaluate_all
+
+    evaluate_all(actor=COMPONENT)
+
+
+@shared_task(name="policies.retention_enforce", ignore_result=True)
+def retention_enforce(dry_run: bool = False) -> int:
+    """The beat entry: a real enforcement pass (each action audited; legal holds honoured)."""
+    from compliance.policies.services import retention_enforce as enforce
+
+    return enforce(actor=COMPONENT, dry_run=dry_run).pk
+
+
+@shared_task(name="policies.anonymization_run", ignore_result=True)
+def anonymization_run(*, asset_id: int, policy: str, output_path: str, user_id: int | None = None) -> int:
+    from accounts.models import User
+    from catalog.models import DataAsset
+    from compliance.policies.services import anonymization_run as run
+
+    actor = User.objects.filter(pk=user_id).first() if user_id else COMPONENT
+    return run(actor=actor, policy=policy, source_asset=DataAsset.objects.get(pk=asset_id), output_path=output_path).pk
