@@ -9,6 +9,7 @@ profiles; with ``CUSTOS_ENV=production`` they are created without a usable passw
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,9 @@ class DemoLoader:
                 self._asset(asset_spec)
             for model_spec in self.spec["models"]:
                 self._model(model_spec)
+        # Optional integrations with later apps, each in its own transactions and guarded: the
+        # catalog above is complete without them.
+        self._lineage()
         return self.report
 
     # --- people and vocabularies ---------------------------------------------------------------
@@ -263,6 +267,111 @@ class DemoLoader:
                 },
             )
             self.report.count("model_versions")
+
+    # --- lineage (OpenLineage events through the lineage app's intake, when it exists) ------------
+
+    def _lineage(self) -> None:
+        spec = self.spec.get("lineage")
+        if not spec:
+            return
+        try:
+            from lineage.openlineage import event_ingest, reset_caches
+        except ImportError:
+            self.report.integrations.append("lineage: skipped (the lineage app has no OpenLineage intake in this build)")
+            return
+        reset_caches()  # its per-process id cache may predate this database (tests, a re-created DB)
+        actor = self.users.get("service") or ACTOR
+        applied = duplicates = 0
+        for job in spec["jobs"]:
+            namespaces = {source["key"]: source["namespace"] for source in self.spec["sources"]}
+            for payload in lineage_events(job, namespaces, producer=spec["producer"]):
+                result = event_ingest(payload=payload, actor=actor)
+                if result["status"] == "applied":
+                    applied += 1
+                else:
+                    duplicates += 1
+        self.report.count("lineage_events", applied)
+        self.report.integrations.append(
+            f"lineage: {applied} OpenLineage events applied, {duplicates} already known ({len(spec['jobs'])} demo jobs)"
+        )
+
+
+OL_RUN_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+OL_FACET_SCHEMAS = {
+    "documentation": "https://openlineage.io/spec/facets/1-0-1/DocumentationJobFacet.json#/$defs/DocumentationJobFacet",
+    "sql": "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+    "jobType": "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+    "columnLineage": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
+    "custosModel": "https://custos.example/spec/facets/1-0-0/CustosModelDatasetFacet.json#/$defs/CustosModelDatasetFacet",
+}
+
+
+def lineage_events(job: dict[str, Any], namespaces: dict[str, str], *, producer: str) -> list[dict[str, Any]]:
+    """The START and COMPLETE RunEvents of one demo job, deterministic (fixed run id and times),
+    so the intake recognises them as duplicates on a second load."""
+
+    def facet(name: str, **fields: Any) -> dict[str, Any]:
+        return {"_producer": producer, "_schemaURL": OL_FACET_SCHEMAS[name], **fields}
+
+    def dataset(key: str, name: str, **facets: Any) -> dict[str, Any]:
+        return {"namespace": namespaces[key], "name": name, "facets": facets}
+
+    def input_field(key: str, name: str, field_name: str, kind: str, subtype: str, masking: bool) -> dict[str, Any]:
+        return {
+            "namespace": namespaces[key],
+            "name": name,
+            "field": field_name,
+            "transformations": [{"type": kind, "subtype": subtype, "description": "", "masking": masking}],
+        }
+
+    columns = dict(job.get("columns", {}))
+    if job.get("identity"):
+        (key, name), fields = job["identity"]
+        columns |= {f: [[key, name, f, "DIRECT", "IDENTITY", False]] for f in fields}
+    outputs = []
+    for key, name in job.get("outputs", []):
+        facets = {}
+        if columns:
+            lineage = {out: {"inputFields": [input_field(*item) for item in items]} for out, items in columns.items()}
+            facets["columnLineage"] = facet("columnLineage", fields=lineage)
+        outputs.append(dataset(key, name, **facets))
+    for model, version in job.get("models", []):
+        outputs.append(
+            {
+                "namespace": namespaces["features"],
+                "name": f"models/{model}/{version}",
+                "facets": {"custosModel": facet("custosModel", model=model, version=version)},
+            }
+        )
+    job_facets = {
+        "documentation": facet("documentation", description=job["description"]),
+        "jobType": facet("jobType", processingType="BATCH", integration="CUSTOS_DEMO", jobType="JOB"),
+    }
+    if job.get("sql"):
+        job_facets["sql"] = facet("sql", query=job["sql"])
+    run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"custos-demo:{job['namespace']}/{job['name']}"))
+    inputs = [dataset(key, name) for key, name in job.get("inputs", [])]
+    table_outputs = [dataset(key, name) for key, name in job.get("outputs", [])]
+    common = {"producer": producer, "schemaURL": OL_RUN_SCHEMA, "run": {"runId": run_id, "facets": {}}}
+    job_ref = {"namespace": job["namespace"], "name": job["name"]}
+    return [
+        common
+        | {
+            "eventType": "START",
+            "eventTime": job["started"],
+            "job": job_ref | {"facets": job_facets},
+            "inputs": inputs,
+            "outputs": table_outputs,
+        },
+        common
+        | {
+            "eventType": "COMPLETE",
+            "eventTime": job["ended"],
+            "job": job_ref | {"facets": job_facets},
+            "inputs": inputs,
+            "outputs": outputs,
+        },
+    ]
 
 
 def demo_load(*, known_passwords: bool | None = None) -> LoadReport:
