@@ -58,7 +58,8 @@ class RolePermission(BasePermission):
 
     A view can override per method with ``permission_actions = {"POST": "export", ...}`` or for
     every method with ``permission_action = "audit"``; a viewset ``@action`` can pass
-    ``permission_action=`` in its kwargs.
+    ``permission_action=`` in its kwargs provided the viewset class declares
+    ``permission_action = None`` (DRF only accepts kwargs naming existing class attributes).
     """
 
     def action_for(self, request, view) -> str:

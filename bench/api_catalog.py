@@ -29,14 +29,15 @@ def parse_args():
     parser.add_argument("--columns-per-asset", type=int, default=20)
     parser.add_argument("--requests", type=int, default=60, help="requests per endpoint")
     parser.add_argument("--database-url", default=f"sqlite:///{REPO / 'var' / 'bench_api.sqlite3'}")
+    parser.add_argument("--reuse", action="store_true", help="reuse the bench database of a previous run if it is loaded")
     return parser.parse_args()
 
 
-def setup_django(database_url: str) -> None:
+def setup_django(database_url: str, reuse: bool) -> None:
     os.environ["CUSTOS_ENV"] = "test"
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if database_url.startswith("sqlite:///"):
+    if database_url.startswith("sqlite:///") and not reuse:
         Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     import django
 
@@ -91,7 +92,9 @@ def load(n_assets: int, per_asset: int):
     columns = []
     for a in assets:
         for p in range(per_asset):
-            columns.append(Column(asset_id=a.pk, name=f"{names[p % 10]}_{p}", position=p, data_type="text", description="a column"))
+            columns.append(
+                Column(asset_id=a.pk, name=f"{names[p % 10]}_{p}", position=p, data_type="text", description="a column")
+            )
     Column.objects.bulk_create(columns, batch_size=5000)
     email_cols = Column.objects.filter(name__startswith="email_").values_list("pk", flat=True)
     Classification.objects.bulk_create(
@@ -122,16 +125,21 @@ def measure(fn, n: int):
 
 def main() -> None:
     args = parse_args()
-    if args.database_url.startswith("postgres"):
+    if args.database_url.startswith("postgres") and not args.reuse:
         reset_postgres(args.database_url)
-    setup_django(args.database_url)
+    setup_django(args.database_url, args.reuse)
     from django.db import connection
     from django.db.models import Q
     from rest_framework.test import APIClient
 
+    from accounts.models import User
     from catalog.models import Column, DataAsset
 
-    reader, asset_ids = load(args.assets, args.columns_per_asset)
+    if args.reuse and DataAsset.objects.count() == args.assets:
+        reader, asset_ids = User.objects.get(username="reader"), list(DataAsset.objects.values_list("pk", flat=True))
+        print(f"reusing the loaded bench database ({args.assets} assets)")
+    else:
+        reader, asset_ids = load(args.assets, args.columns_per_asset)
     client = APIClient()
     client.force_authenticate(reader)
     mid = asset_ids[len(asset_ids) // 2]
@@ -141,7 +149,9 @@ def main() -> None:
 
     api = {
         "asset list (page 50)": lambda: ok(client.get("/api/v1/assets/", {"page": 7})),
-        "asset list filtered (has_pii, domain)": lambda: ok(client.get("/api/v1/assets/", {"has_pii": "true", "domain": "Domain 3"})),
+        "asset list filtered (has_pii, domain)": lambda: ok(
+            client.get("/api/v1/assets/", {"has_pii": "true", "domain": "Domain 3"})
+        ),
         "asset detail (20 columns)": lambda: ok(client.get(f"/api/v1/assets/{mid}/")),
         "search 'table_77'": lambda: ok(client.get("/api/v1/search", {"q": "table_77", "limit": 20})),
     }
