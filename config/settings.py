@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "compliance",
     "compliance.scanning",
     "compliance.policies",
+    "compliance.evidence",
     "monitoring",
 ]
 
@@ -213,6 +214,8 @@ CUSTOS_LEDGER_TRUSTED_KEYS_FILE = env_str(
 CUSTOS_LEDGER_ORIGIN = env_str("CUSTOS_LEDGER_ORIGIN", "custos.local/ledger")
 CUSTOS_LEDGER_BATCH_SIZE = env_int("CUSTOS_LEDGER_BATCH_SIZE", 1000)
 CUSTOS_LEDGER_SEQUENCE_ON_COMMIT = env_bool("CUSTOS_LEDGER_SEQUENCE_ON_COMMIT", default=True)
+# Policy key ring (HMAC tokens, AES-SIV/GCM, date shifts): a directory outside the database.
+CUSTOS_POLICY_KEY_DIR = env_str("CUSTOS_POLICY_KEY_DIR", str(VAR_DIR / "keys" / "policies") if LOCAL_PROFILE else "")
 
 LOGGING = {
     "version": 1,

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns: list = [
     path("", include("compliance.scanning.api.urls")),
     path("", include("compliance.policies.api.urls")),
+    path("", include("compliance.evidence.api.urls")),
 ]

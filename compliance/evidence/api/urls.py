@@ -1,0 +1,3 @@
+"""API routes of compliance.evidence (mounted under /api/v1/)."""
+
+urlpatterns: list = []
