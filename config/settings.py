@@ -133,7 +133,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog:home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Security (secure by default; local profiles relax only what plain HTTP needs) -----------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not LOCAL_PROFILE)
