@@ -114,7 +114,8 @@ def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
 
     effect = BASELINE[role][asset.sensitivity]
     decision.reasons.append(f"baseline for role {role} on {asset.sensitivity} data: {effect}")
-    recorded = {str(p).strip().lower() for p in asset.processing_purposes}
+    # Purpose limitation applies when the asset records its purposes in our vocabulary.
+    recorded = {str(p).strip().lower() for p in asset.processing_purposes} & set(Purpose.values)
     if entity_types and recorded and purpose not in recorded and purpose != Purpose.AUDIT and effect == A:
         effect = M
         decision.reasons.append(

@@ -161,7 +161,13 @@ def _zip3(value: Any, restricted: frozenset[str]) -> str:
 
 
 def _parse_dates(values: list[Any]) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="mixed", utc=False))
+    series = pd.Series(values, dtype=object)
+    try:
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+    except (ValueError, TypeError):  # mixed time zones (or aware and naive values): compare in UTC
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+    index = pd.DatetimeIndex(parsed)
+    return index.tz_localize(None) if index.tz is not None else index
 
 
 def op_generalize(series, spec, ctx, frame):
@@ -192,7 +198,9 @@ def op_generalize(series, spec, ctx, frame):
             out = []
             for raw, number in zip(values, numbers, strict=True):
                 if pd.isna(number):
-                    out.append(None)
+                    # Already a band ("65-79"): kept, unless it reaches past the cap.
+                    numbers = [int(n) for n in re.findall(r"\d+", str(raw))]
+                    out.append(ctx.age_cap_label if numbers and max(numbers) > ctx.age_cap else raw if numbers else None)
                 elif number > ctx.age_cap:
                     out.append(ctx.age_cap_label)
                 elif method == "age_cap":
