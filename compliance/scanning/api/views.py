@@ -19,6 +19,7 @@ class ScanRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = s.ScanRunSerializer
     filterset_class = ScanRunFilterSet
     ordering_fields = ["created_at", "finished_at", "status"]
+    permission_action = None  # set per @action (cancel needs "change"); DRF only accepts declared attributes
 
     def get_queryset(self):
         return selectors.scan_list(user=self.request.user)
