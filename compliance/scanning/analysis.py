@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compliance.scanning.decision import hinted_types, is_clear
 from compliance.scanning.engine import Hit, get_engine
 from compliance.scanning.sources import ChunkSpec, Source
 
 DEFAULT_SAMPLE = 1000
+STAGE_ONE = 250  # cells analysed before deciding whether the column needs its full sample
 MAX_TEXT = 2000  # characters of a free-text cell that are analysed
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -34,6 +36,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 NAMEISH = re.compile(r"^[A-Z][A-Za-z'’.-]*(?: (?:[A-Z][A-Za-z'’.-]*|van|de|der|von|da|di|la|le)){0,3}$")
 FLOATISH = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$|^[-+]?\d+\.\d*$")
+MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?:;\"\n])(?<![.!?:;]\s)\s+[A-Z][a-z]")
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 ORG_MARKERS = re.compile(
     r"\b(LLC|L\.L\.C|Inc|Ltd|Limited|PLC|Corp|Corporation|Company|Co|Group|GmbH|AG|SA|Holdings|Partners|Associates|"
@@ -160,25 +163,34 @@ def _suppress_person(text: str) -> bool:
     return ORG_MARKERS.search(text) is not None or bool(re.search(r"[A-Za-z]-[A-Z]", text))
 
 
-def analyze_column(values: list[str], kind: str) -> tuple[str, dict[str, dict[str, Any]]]:
+def analyze_column(
+    values: list[str],
+    kind: str,
+    hints: frozenset[str] | set[str] = frozenset(),
+    *,
+    mode: str | None = None,
+    known: dict | None = None,
+) -> tuple[str, dict[str, dict[str, Any]]]:
     """Run the recognizers over the distinct sampled values of one column.
 
     Returns (mode, {value: {"h": [[entity, recognizer, score, whole]], "f": flags}}) where mode is
     ``structured`` or ``text`` and flags hold ``n`` (looks like a proper name) and a year if any.
     """
     engine = get_engine()
-    distinct = list(dict.fromkeys(values))
-    mode = "text" if kind == "text" and _is_free_text(distinct) else "structured"
+    distinct = [v for v in dict.fromkeys(values) if not known or v not in known]
+    if mode is None:
+        mode = "text" if kind == "text" and _is_free_text(distinct) else "structured"
     out: dict[str, dict[str, Any]] = {}
     raw_text: dict[str, list] = {}
     ner_values: list[str] = []
     for value in distinct:
         if mode == "text":
             raw_text[value] = engine.analyze_text(value)
-            ner_values.append(value)
+            if MID_SENTENCE_CAPITAL.search(value):  # no capitalised word inside a sentence: nothing for NER
+                ner_values.append(value)
             out[value] = {"h": [], "f": ""}
             continue
-        hits = engine.analyze_structured(value)
+        hits = engine.analyze_structured(value, hints)
         flags = ""
         if NAMEISH.match(value) and not hits:
             flags = "n"
@@ -207,6 +219,7 @@ def scan_chunk(
     *,
     k: int = DEFAULT_SAMPLE,
     seed: int = 0,
+    column_hints: bool = True,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Sample and analyse one chunk; the JSON-serialisable chunk result (no raw values)."""
@@ -218,9 +231,19 @@ def scan_chunk(
         kind, strings, years = _stringify(values, col.kind) if len(values) else (col.kind, None, [])
         entry: dict[str, Any] = {"dtype": col.dtype, "kind": kind, "nonnull": int(col.nonnull), "mode": "skip", "samples": []}
         if strings is not None and strings:
-            mode, analysed = analyze_column(strings, kind)
+            hints = hinted_types(name) if column_hints else frozenset()
+            # Stage 1 analyses the first STAGE_ONE cells by key (itself a uniform sample); the rest of
+            # the sample only when some type's share is near its bar (see decision.is_clear).
+            m = min(STAGE_ONE, len(strings))
+            mode, analysed = analyze_column(strings[:m], kind, hints)
             entry["mode"] = mode
-            entry["samples"] = [[int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
+            entry["samples"] = [
+                [int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys[:m], strings[:m], strict=True)
+            ]
+            if m < len(strings) and not is_clear(name, entry, column_hints=column_hints):
+                _mode, more = analyze_column(strings[m:], kind, hints, mode=mode, known=analysed)
+                analysed.update(more)
+                entry["samples"] = [[int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
         elif kind == "datetime":
             entry["mode"] = "date"
             entry["samples"] = [
@@ -229,5 +252,7 @@ def scan_chunk(
             ]
         else:
             entry["samples"] = []
+        # complete: the sample holds every non-null cell of the chunk (merging needs to know)
+        entry["complete"] = len(entry["samples"]) >= entry["nonnull"]
         result["columns"][name] = entry
     return result

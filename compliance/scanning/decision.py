@@ -184,6 +184,14 @@ def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
     """Merge chunk results: counts add up, a column's sample is the k smallest keys over all chunks."""
     merged: dict[str, Any] = {"rows": 0, "columns": {}}
     modes: dict[str, dict[str, int]] = {}
+    # A chunk whose sample stops short of its non-null cells covers keys only up to its largest
+    # sampled key; beyond the smallest such bound the union would over-represent other chunks.
+    bounds: dict[str, int] = {}
+    for chunk in chunks:
+        for name, col in chunk["columns"].items():
+            if col["samples"] and not col.get("complete", False):
+                top = max(s[0] for s in col["samples"])
+                bounds[name] = min(bounds.get(name, top), top)
     for chunk in chunks:
         merged["rows"] += chunk["rows"]
         for name, col in chunk["columns"].items():
@@ -198,6 +206,8 @@ def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
                 if target["kind"] in ("float", "bool", "binary") or target["mode"] == "skip":
                     target["kind"] = col["kind"]
     for name, target in merged["columns"].items():
+        if name in bounds:
+            target["samples"] = [s for s in target["samples"] if s[0] <= bounds[name]]
         target["samples"].sort(key=lambda s: s[0])
         del target["samples"][k:]
         if name in modes:
@@ -217,8 +227,16 @@ def _birthlike(years: list[int]) -> bool:
     return statistics.median(ages) >= 15 and spread >= 8 and max(ages) <= 125
 
 
-def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = True) -> list[dict[str, Any]]:
-    """The entity findings of one merged column, strongest first."""
+def is_clear(name: str, column: dict[str, Any], *, column_hints: bool = True) -> bool:
+    """Whether a partial sample already settles the column: the same types are decided with every
+    bar raised by half and lowered by 40%. If not, the caller analyses the rest of the sample."""
+    high = {f["type"] for f in decide_column(name, column, column_hints=column_hints, scale=1.5)}
+    low = {f["type"] for f in decide_column(name, column, column_hints=column_hints, scale=0.6)}
+    return high == low
+
+
+def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = True, scale: float = 1.0) -> list[dict[str, Any]]:
+    """The entity findings of one merged column, strongest first. ``scale`` multiplies every bar."""
     samples = column["samples"]
     n = len(samples)
     if not n or column["mode"] == "skip":
@@ -264,21 +282,23 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
         share_any = any_hit[entity] / n
         used_hint = False
         if text:
-            bar = rule.text_share
+            bar = rule.text_share * scale if rule.text_share is not None else None
             ok = bar is not None and share_strong >= bar and strong.get(entity, 0) >= 2
             share = share_strong
             if not ok and hinted and bar is not None and share_any >= bar / 2 and any_hit[entity] >= 2:
                 ok, used_hint, share = True, True, share_any
         else:
-            ok = rule.share is not None and share_strong >= rule.share
-            share, bar = share_strong, rule.share or 1.0
-            if not ok and hinted and share_any >= rule.hinted:
-                ok, used_hint, share, bar = True, True, share_any, rule.hinted
+            share_bar = min(1.0, rule.share * scale) if rule.share is not None else None
+            hinted_bar = min(1.0, rule.hinted * scale)
+            ok = share_bar is not None and share_strong >= share_bar
+            share, bar = share_strong, share_bar or 1.0
+            if not ok and hinted and share_any >= hinted_bar:
+                ok, used_hint, share, bar = True, True, share_any, hinted_bar
             if entity == "DATE_TIME":
-                ok = share_any >= rule.hinted and (hinted or _birthlike(years))
-                used_hint, share, bar = hinted, share_any, rule.hinted
-            if entity == "PERSON" and not ok and hinted and nameish >= 0.9 * n and share_any >= 0.15:
-                ok, used_hint, share, bar = True, True, share_any, 0.15  # single given names / surnames
+                ok = share_any >= hinted_bar and (hinted or _birthlike(years))
+                used_hint, share, bar = hinted, share_any, hinted_bar
+            if entity == "PERSON" and not ok and hinted and nameish >= min(1.0, 0.9 * scale) * n and share_any >= 0.15 * scale:
+                ok, used_hint, share, bar = True, True, share_any, 0.15 * scale  # single given names / surnames
         if not ok:
             continue
         mean_score = statistics.fmean(scores[entity]) if scores.get(entity) else 0.5

@@ -171,7 +171,7 @@ def scan_source(
         if progress:
             progress(done, total)
 
-    chunk = scan_chunk(source, None, k=sample_size, seed=seed, on_batch=on_batch)
+    chunk = scan_chunk(source, None, k=sample_size, seed=seed, column_hints=column_hints, on_batch=on_batch)
     return result_from_chunks(
         [chunk],
         source=source.location,

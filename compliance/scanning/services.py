@@ -270,6 +270,7 @@ def scan_chunk_execute(*, run_id: int, index: int) -> ScanChunk | None:
             ChunkSpec(spec["index"], spec["start"], spec["stop"], spec.get("rows")),
             k=_chunk_sample_size(run, spec),
             seed=run.seed,
+            column_hints=run.column_hints,
             on_batch=check_cancelled,
         )
     except ScanCancelled:
