@@ -90,7 +90,6 @@ def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
         sensitivity=asset.sensitivity,
         entity_types=sorted(entity_types),
         categories=sorted(cats),
-        masked_columns=sorted(columns),
     )
     if role is None:
         decision.reasons.append("no active, authenticated user")
@@ -147,6 +146,6 @@ def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
         decision.reasons.append(f"grant {grant.pk} does not widen the decision")
 
     decision.effect = effect
-    if effect != M:
-        decision.masked_columns = []
+    if effect == M:
+        decision.masked_columns = sorted(columns)
     return decision

@@ -290,12 +290,13 @@ def check_model_trained_on_sensitive(rule: RegulationRule, mv: ModelVersion, tra
     if require_dpia and mv.dpia_reference.strip():
         return []
     sources = []
+    sensitive_only = bool(rule.params.get("sensitive_only", True))
     for facts in training:
         if facts.anonymized_copy and not require_dpia:
             continue
-        cats = facts.categories(pack, sensitive_only=True)
+        cats = facts.categories(pack, sensitive_only=sensitive_only)
         if cats:
-            sources.append(facts.evidence(pack, sensitive_only=True))
+            sources.append(facts.evidence(pack, sensitive_only=sensitive_only))
     if not sources:
         return []
     what = "special-category" if require_dpia else "identifiable health"

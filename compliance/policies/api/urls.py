@@ -5,7 +5,8 @@ from rest_framework.routers import SimpleRouter
 
 from compliance.policies.api import views
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # the constructor turns any truthy value into "/"
 router.register("regulation-packs", views.RegulationPackViewSet, basename="regulation-pack")
 router.register("regulation-rules", views.RegulationRuleViewSet, basename="regulation-rule")
 router.register("policies", views.PolicyViewSet, basename="policy")
