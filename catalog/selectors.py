@@ -72,6 +72,7 @@ class SearchHit:
     name: str
     description: str
     context: str  # where it lives: the asset of a column, the source of an asset
+    asset_id: int | None = None  # the asset an asset or column hit belongs to
 
 
 SEARCH_TYPES = ("asset", "column", "model", "tag", "glossary_term")
@@ -101,10 +102,10 @@ def search(
         totals[kind] = qs.count()
         exact_first = sorted(qs[:limit], key=lambda obj: (obj.name.lower() != query.lower(), obj.name.lower()))
         for obj in exact_first:
-            context = ""
+            context, asset_id = "", None
             if kind == "asset":
-                context = f"{obj.source.name}:{obj.qualified_name}"
+                context, asset_id = f"{obj.source.name}:{obj.qualified_name}", obj.pk
             elif kind == "column":
-                context = obj.asset.qualified_name
-            hits.append(SearchHit(kind, obj.pk, obj.name, obj.description[:300], context))
+                context, asset_id = obj.asset.qualified_name, obj.asset_id
+            hits.append(SearchHit(kind, obj.pk, obj.name, obj.description[:300], context, asset_id))
     return hits, totals

@@ -147,6 +147,9 @@ def chromium():
         pytest.skip(f"needs {CHROMIUM} (apt-get install chromium) for browser tests")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop on this thread; Django would then refuse ORM calls
+    # from test code as "async unsafe". The test thread never runs async Django code itself.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

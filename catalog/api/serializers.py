@@ -239,3 +239,4 @@ class SearchHitSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     context = serializers.CharField()
+    asset_id = serializers.IntegerField(allow_null=True)

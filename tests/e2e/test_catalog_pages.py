@@ -25,7 +25,7 @@ def test_a_steward_logs_in_searches_and_reads_an_asset(chromium, live_server, ma
     page.click("button[type=submit]")
     page.goto(f"{live_server.url}/?q=patient")
     assert page.locator("ul.hits li").first.inner_text().startswith("asset")
-    page.click("text=clinical.patients")
+    page.locator("ul.hits a", has_text="patients").first.click()
     assert page.locator("h1").inner_text().startswith("patients")
     row = page.locator("tr", has_text="ssn")
     assert "US_SSN · confirmed" in row.inner_text()
