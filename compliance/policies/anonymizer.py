@@ -99,8 +99,8 @@ def _hint_fits(entity: str, values: list[str]) -> bool:
     if not values:
         return True
     if entity in ("DATE_TIME", "DATE_OF_BIRTH"):
-        parsed = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce", format="mixed")
-        return parsed.notna().mean() >= 0.8
+        parsed = operators.parse_dates(values)
+        return float(parsed.notna().mean()) >= 0.8
     if entity == "AGE":
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").notna().mean() >= 0.8
     return True

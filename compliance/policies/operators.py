@@ -160,7 +160,7 @@ def _zip3(value: Any, restricted: frozenset[str]) -> str:
     return "000" if len(head) < 3 or head in restricted else head
 
 
-def _parse_dates(values: list[Any]) -> pd.DatetimeIndex:
+def parse_dates(values: list[Any]) -> pd.DatetimeIndex:
     series = pd.Series(values, dtype=object)
     try:
         parsed = pd.to_datetime(series, errors="coerce", format="mixed")
@@ -178,7 +178,7 @@ def op_generalize(series, spec, ctx, frame):
         birth = bool(spec.get("birth", False))
 
         def year(values):
-            parsed = _parse_dates(values)
+            parsed = parse_dates(values)
             out = []
             for ts in parsed:
                 if pd.isna(ts):
@@ -232,7 +232,7 @@ def op_date_shift(series, spec, ctx, frame):
 
     offset_days = pd.to_numeric(map_unique(frame[subject], offsets), errors="coerce").fillna(0).astype("int64")
     d_codes, d_uniques = pd.factorize(series, use_na_sentinel=True)
-    parsed = _parse_dates(list(d_uniques))
+    parsed = parse_dates(list(d_uniques))
     has_time = bool(((parsed.hour != 0) | (parsed.minute != 0) | (parsed.second != 0)).any()) if len(parsed) else False
     dates = np.full(len(series), np.datetime64("NaT"), dtype="datetime64[ns]")
     valid = d_codes >= 0
