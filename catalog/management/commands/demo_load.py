@@ -60,8 +60,11 @@ class LoadReport:
 class DemoLoader:
     """Registers the demo catalog; ``run()`` returns what it created."""
 
-    def __init__(self, spec: dict[str, Any], models: dict[str, Any], *, known_passwords: bool) -> None:
+    def __init__(
+        self, spec: dict[str, Any], models: dict[str, Any], *, known_passwords: bool, scan: bool = True, scan_sample: int = 0
+    ) -> None:
         self.spec, self.models, self.known_passwords = spec, models, known_passwords
+        self.scan, self.scan_sample = scan, scan_sample
         self.report = LoadReport()
         self.users: dict[str, User] = {}
         self.domains: dict[str, Domain] = {}
@@ -82,7 +85,30 @@ class DemoLoader:
         # Optional integrations with later apps, each in its own transactions and guarded: the
         # catalog above is complete without them.
         self._lineage()
+        if self.scan:
+            self._pii_scan()
+        self._reviews()
         return self.report
+
+    def _reviews(self) -> None:
+        """A steward's decisions on machine-made suggestions (scan, propagation) the demo expects.
+        Each applies once: a decided suggestion, or one this build did not make, is skipped."""
+        reviewed = 0
+        for review in self.spec.get("reviews", []):
+            asset = self.assets[tuple(review["asset"])]
+            suggestion = Classification.objects.filter(
+                column__asset=asset,
+                column__name=review["column"],
+                entity_type=review["entity_type"],
+                source=review.get("source", ClassificationSource.SCAN),
+                decided_at__isnull=True,
+            ).first()
+            if suggestion is None:
+                continue
+            decide = services.classification_confirm if review["decision"] == "confirm" else services.classification_reject
+            decide(classification=suggestion, actor=self.users[review.get("by", "steward")], reason=review["reason"])
+            reviewed += 1
+        self.report.count("reviews", reviewed)
 
     # --- people and vocabularies ---------------------------------------------------------------
 
@@ -295,6 +321,46 @@ class DemoLoader:
             f"lineage: {applied} OpenLineage events applied, {duplicates} already known ({len(spec['jobs'])} demo jobs)"
         )
 
+    # --- PII scan (the compliance.scanning services, when they exist) ----------------------------
+
+    def _pii_scan(self) -> None:
+        """Scan each demo asset's data file once, in-process; findings become scan suggestions.
+        Assets with a successful scan are skipped."""
+        try:
+            from compliance.scanning.models import ScanRun
+            from compliance.scanning.services import scan_execute, scan_start
+        except ImportError:
+            self.report.integrations.append("PII scan: skipped (the scanning app is not in this build)")
+            return
+        spec = self.spec.get("scan", {})
+        steward = self.users["steward"]
+        scanned, failed = 0, []
+        for (_source_key, qualified_name), asset in self.assets.items():
+            if not asset.location or ScanRun.objects.filter(asset=asset, status="succeeded").exists():
+                continue
+            path = Path(settings.BASE_DIR) / asset.location  # locations are repo-relative; the CWD may not be the repo
+            run = scan_start(
+                actor=steward,
+                asset=asset,
+                location=str(path),
+                sample_size=self.scan_sample or spec.get("sample_size", 500),
+                seed=spec.get("seed", 0),
+                dispatch=False,
+            )
+            run = scan_execute(run_id=run.pk, fan_out=False)  # in-process: the demo needs no worker
+            if run.status == "succeeded":
+                scanned += 1
+            else:
+                failed.append(f"{qualified_name} ({run.status}: {run.error})")
+        self.report.count("scans", scanned)
+        suggestions = Classification.objects.filter(
+            column__asset__in=self.assets.values(), source=ClassificationSource.SCAN
+        ).count()
+        line = f"PII scan: {scanned} assets scanned, {suggestions} scan classifications in the catalog"
+        if failed:
+            line += f"; failed: {', '.join(failed)}"
+        self.report.integrations.append(line)
+
 
 OL_RUN_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 OL_FACET_SCHEMAS = {
@@ -374,14 +440,16 @@ def lineage_events(job: dict[str, Any], namespaces: dict[str, str], *, producer:
     ]
 
 
-def demo_load(*, known_passwords: bool | None = None) -> LoadReport:
-    """Load the demo catalog; ``known_passwords`` defaults to "not in production"."""
+def demo_load(*, known_passwords: bool | None = None, scan: bool = True, scan_sample: int = 0) -> LoadReport:
+    """Load the demo catalog; ``known_passwords`` defaults to "not in production"; ``scan`` runs the
+    PII scanner on the demo files (when the scanning app is present), sampling ``scan_sample`` rows
+    per column (0: the catalog file's ``scan.sample_size``)."""
     if known_passwords is None:
         known_passwords = settings.CUSTOS_ENV != "production"
     elif known_passwords and settings.CUSTOS_ENV == "production":
         raise CommandError("refusing to create users with known demo passwords when CUSTOS_ENV=production")
     spec, models = load_spec()
-    return DemoLoader(spec, models, known_passwords=known_passwords).run()
+    return DemoLoader(spec, models, known_passwords=known_passwords, scan=scan, scan_sample=scan_sample).run()
 
 
 def format_logins(report: LoadReport) -> list[str]:
@@ -396,9 +464,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-logins", action="store_true", help="Do not print the demo logins.")
+        parser.add_argument("--no-scan", action="store_true", help="Do not run the PII scanner on the demo files.")
+        parser.add_argument("--scan-sample", type=int, default=0, help="Rows sampled per column by the scan (default 500).")
 
     def handle(self, *args, **options):
-        report = demo_load()
+        report = demo_load(scan=not options["no_scan"], scan_sample=options["scan_sample"])
         if report.total:
             summary = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
             self.stdout.write(self.style.SUCCESS(f"Demo catalog loaded: created {summary}."))

@@ -26,9 +26,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-static", action="store_true", help="Skip collectstatic.")
+        parser.add_argument("--no-scan", action="store_true", help="Do not run the PII scanner on the demo files.")
         parser.add_argument("--host", default="127.0.0.1:8000", help="Where `make demo` serves (for the printed URLs).")
 
-    def handle(self, *args, no_static: bool, host: str, **options):
+    def handle(self, *args, no_static: bool, no_scan: bool, host: str, **options):
         if settings.CUSTOS_ENV == "production":
             raise CommandError("demo_setup is for CUSTOS_ENV=demo or development; it creates users with known passwords")
         verbosity = max(0, options.get("verbosity", 1) - 1)
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             self.stdout.write("Collecting static files ...")
             call_command("collectstatic", interactive=False, verbosity=0, stdout=self.stdout, stderr=self.stderr)
         self.stdout.write("Loading the demo catalog ...")
-        report = demo_load()
+        report = demo_load(scan=not no_scan)
         if report.total:
             summary = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
             self.stdout.write(self.style.SUCCESS(f"  created {summary}"))
