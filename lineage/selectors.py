@@ -10,7 +10,6 @@ edges (asset -> job -> asset is depth 2), as in Marquez.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +29,42 @@ class NodeNotFound(LookupError):
     """No such node, or not one the user may see (the same answer, so existence does not leak)."""
 
 
-@dataclass
 class Subgraph:
-    """The result of a traversal: node key -> distance from the start, and edges (u, v, edge id)."""
+    """The result of a traversal: node key -> distance from the start, and edges (u, v, edge id).
 
-    roots: list[str]
-    nodes: dict[str, int] = field(default_factory=dict)
-    edges: list[tuple[str, str, int]] = field(default_factory=list)
-    at: datetime | None = None
+    Edges are materialised on first use from the walks that found the nodes (a traversal that is
+    only counted or checked never pays for them).
+    """
+
+    def __init__(
+        self,
+        roots: list[str],
+        nodes: dict[str, int] | None = None,
+        edges: list[tuple[str, str, int]] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        self.roots = roots
+        self.nodes: dict[str, int] = {} if nodes is None else nodes
+        self.at = at
+        self._edges = edges
+        self._walks: list[tuple[dict, bool, int | None, dict[str, int]]] = []
+
+    @property
+    def edges(self) -> list[tuple[str, str, int]]:
+        if self._edges is None:
+            from lineage.graph import cache
+
+            edges: dict[int, tuple[str, str, int]] = {}
+            with cache._lock:
+                for adj, reverse, depth, found in self._walks:
+                    for node, level in found.items():
+                        if depth is not None and level >= depth:
+                            continue
+                        for nxt, data in adj[node].items() if node in adj else ():
+                            if nxt in found:
+                                edges[data["id"]] = (nxt, node, data["id"]) if reverse else (node, nxt, data["id"])
+            self._edges = list(edges.values())
+        return self._edges
 
 
 # --- scoping ------------------------------------------------------------------------------------
@@ -94,28 +121,28 @@ def _start(node: str, graphs: Graphs, is_hidden) -> tuple[str, int]:
 
 
 def _bfs(graph, starts: list[str], depth: int | None, *, reverse: bool, is_hidden=None, skip=None, out: Subgraph) -> None:
+    """Level-by-level BFS (as networkx's single_source_shortest_path_length) into ``out``."""
     adj = graph._pred if reverse else graph._succ
-    seen = out.nodes
-    queue = deque()
-    for start in starts:
-        if start in adj:
-            seen.setdefault(start, 0)
-            queue.append(start)
-        else:
-            seen.setdefault(start, 0)
-    edges = out.edges
-    while queue:
-        node = queue.popleft()
-        level = seen[node]
-        if depth is not None and level >= depth:
-            continue
-        for nxt, data in adj[node].items():
-            if (is_hidden is not None and is_hidden(nxt)) or (skip is not None and skip(nxt, data)):
-                continue
-            edges.append((nxt, node, data["id"]) if reverse else (node, nxt, data["id"]))
-            if nxt not in seen:
-                seen[nxt] = level + 1
-                queue.append(nxt)
+    found: dict[str, int] = dict.fromkeys(starts, 0)
+    frontier = [start for start in starts if start in adj]
+    level = 0
+    while frontier and (depth is None or level < depth):
+        level += 1
+        next_frontier = []
+        for node in frontier:
+            for nxt, data in adj[node].items():
+                if nxt in found:
+                    continue
+                if (is_hidden is not None and is_hidden(nxt)) or (skip is not None and skip(nxt, data)):
+                    continue
+                found[nxt] = level
+                next_frontier.append(nxt)
+        frontier = next_frontier
+    out._walks.append((adj, reverse, depth, found))
+    nodes = out.nodes
+    for node, dist in found.items():
+        if node not in nodes or dist < nodes[node]:
+            nodes[node] = dist
 
 
 # --- traversals ---------------------------------------------------------------------------------

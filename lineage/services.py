@@ -43,6 +43,9 @@ def graph_version_bump() -> int:
     now = timezone.now()
     if not GraphState.objects.filter(pk=1).update(version=F("version") + 1, stamp=stamp, updated_at=now):
         GraphState.objects.create(pk=1, version=1, stamp=stamp, updated_at=now)
+    from lineage.graph import cache
+
+    cache.mark_dirty_on_commit()
     return GraphState.objects.values_list("version", flat=True).get(pk=1)
 
 

@@ -10,6 +10,7 @@ from lineage.openlineage import reset_caches
 @pytest.fixture(autouse=True)
 def cold_graph_cache():
     cache.reset()
+    cache.max_staleness = 0  # every read checks the version row (tests write without committing)
     reset_caches()
     yield
     cache.reset()

@@ -16,6 +16,7 @@ from lineage import selectors
 from lineage.graph import cache
 from lineage.models import Edge
 from lineage.openlineage import event_ingest
+from lineage.services import anonymization_link
 from tests.factories import AssetFactory
 from tests.lineage import scenario
 from tests.lineage.helpers import dataset, run_event
@@ -137,7 +138,7 @@ def test_exports_are_valid_graphml_node_link_and_dot(wh, steward, api_as):
 
     parsed = nx.parse_graphml(graphml.content.decode())
     linked = nx.node_link_graph(json.loads(node_link.content), edges="links")
-    assert set(parsed.nodes) == set(linked.nodes) and len(parsed.nodes) == 5
+    assert set(parsed.nodes) == set(linked.nodes) and len(parsed.nodes) == 7  # staging, load, raw | features, export, mart, copy
     assert parsed.nodes[node]["name"] == "staging.customers"
     assert dot.content.decode().startswith("digraph lineage {") and f'"{node}" -> ' in dot.content.decode()
 
@@ -240,3 +241,16 @@ def test_marquez_read_has_marquezs_shape(wh, api_as):
         {"namespace": "postgres://warehouse:5432", "name": "staging.customers"}
     ]
     assert [n["id"] for n in graph] == sorted(n["id"] for n in graph)
+
+
+def test_between_version_checks_reads_cost_no_query_and_own_commits_show_at_once(wh, steward, django_capture_on_commit_callbacks):
+    cache.max_staleness = 60
+    selectors.downstream(user=steward, node=f"asset:{wh.raw.pk}")
+    with CaptureQueriesContext(connection) as queries:
+        selectors.downstream(user=steward, node=f"asset:{wh.raw.pk}", depth=3)
+    assert len(queries) == 0
+
+    other = AssetFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        anonymization_link(source_asset=wh.export, target_asset=other, column_pairs=[("email", "email")], actor=steward)
+    assert f"asset:{other.pk}" in selectors.downstream(user=steward, node=f"asset:{wh.export.pk}", depth=1).nodes
