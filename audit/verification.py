@@ -29,8 +29,12 @@ CHUNK_BITS = 16  # leaves are verified in aligned chunks of 65,536: bounded memo
 
 @dataclass
 class Problem:
+    """One thing wrong. ``specific``: it pins the entry (or range) at fault; a checkpoint that does
+    not match only bounds where the fault is, so a specific problem is reported first."""
+
     seq: int | None
     what: str
+    specific: bool = True
 
     def __str__(self) -> str:
         return f"seq {self.seq}: {self.what}" if self.seq is not None else self.what
@@ -49,7 +53,9 @@ class VerifyReport:
 
     @property
     def first_problem(self) -> Problem | None:
-        return min(self.problems, key=lambda p: (p.seq is None, p.seq or 0)) if self.problems else None
+        if not self.problems:
+            return None
+        return min(self.problems, key=lambda p: (not p.specific, p.seq is None, p.seq or 0))
 
 
 class _Db:
@@ -82,32 +88,32 @@ class _Walk:
         self.roots: dict[int, bytes] = {}
         self.stack: list[tuple[int, int, bytes]] = []  # (level, index, hash), decreasing levels
         self.report = report
+        self.node_problem = False
         if 0 in wanted_sizes:
             self.roots[0] = vc.EMPTY_ROOT
 
-    def _node(self, level: int, index: int, value: bytes) -> bool:
+    def _node(self, level: int, index: int, value: bytes) -> None:
+        """Compare a recomputed complete subtree with the stored one (first difference reported)."""
         if level < STORED_MIN_LEVEL:
-            return True
+            return
         stored = self.nodes.pop((level, index), None)
-        if stored == value:
-            return True
+        if stored == value or self.node_problem:
+            return
+        self.node_problem = True
         first, last = index << level, ((index + 1) << level) - 1
-        what = "is missing" if stored is None else "does not match the leaves"
-        self.report.problems.append(
-            Problem(
-                first,
-                f"stored subtree L{level}#{index} over seq {first}..{last} {what} (an entry in that range was changed, reordered or replaced, or the node was)",
-            )
+        what = (
+            "is missing"
+            if stored is None
+            else "does not match the leaves (an entry in that range was changed, reordered or replaced, or the node was)"
         )
-        return False
+        self.report.problems.append(Problem(first, f"stored subtree L{level}#{index} over seq {first}..{last} {what}"))
 
-    def chunk(self, start: int, leaves: list[bytes]) -> bool:
+    def chunk(self, start: int, leaves: list[bytes]) -> None:
         levels = vc.perfect_levels(leaves)
         for level in range(STORED_MIN_LEVEL, len(levels)):
             base = start >> level
             for offset, value in enumerate(levels[level]):
-                if not self._node(level, base + offset, value):
-                    return False
+                self._node(level, base + offset, value)
         end = start + len(leaves)
         for size in self.wanted:
             if start < size <= end:
@@ -119,9 +125,7 @@ class _Walk:
                 _, _, left = self.stack.pop()
                 merged = vc.node_hash(left, right)
                 self.stack.append((level + 1, right_index >> 1, merged))
-                if not self._node(level + 1, right_index >> 1, merged):
-                    return False
-        return True
+                self._node(level + 1, right_index >> 1, merged)
 
     def _root_at(self, levels: list[list[bytes]], chunk_start: int, count: int) -> bytes:
         parts = [value for _, _, value in self.stack]
@@ -192,7 +196,8 @@ def verify_ledger(conn, *, verifiers: list[vc.Verifier], origin: str, outside_no
                 Problem(seqs[bad], "body does not hash to its stored leaf hash (the body or the hash was changed)")
             )
             return False
-        return walk.chunk(seqs[0], computed)
+        walk.chunk(seqs[0], computed)
+        return True
 
     intact = True
     for seq, body, leaf in db.rows("SELECT seq, body, leaf_hash FROM audit_ledgerentry ORDER BY seq"):
@@ -233,6 +238,7 @@ def verify_ledger(conn, *, verifiers: list[vc.Verifier], origin: str, outside_no
                             matched,
                             f"{label} does not match the log's first {tree_size} entries: an entry in seq {matched}..{tree_size - 1} "
                             "was changed, removed, reordered or inserted (or the log was rewritten)",
+                            specific=False,
                         )
                     )
                 else:

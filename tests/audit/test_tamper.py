@@ -1,0 +1,146 @@
+"""Tamper matrix: an attacker with full access to a copy of the database (no triggers, any SQL).
+Each rewrite is detected and reported specifically by the verifier that audit_verify runs."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from audit import verify_core as vc
+from audit.keys import trusted_verifiers
+from audit.models import STORED_MIN_LEVEL
+from audit.services import checkpoint_create
+from audit.verification import verify_ledger
+from tests.audit.conftest import add_events
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_log(ledger_key):
+    """50 events, checkpoints at 30 and 50; returns the latest checkpoint note (kept outside)."""
+    add_events(30)
+    checkpoint_create()
+    add_events(20)
+    return checkpoint_create().note
+
+
+def _verify(copy, outside=None):
+    return verify_ledger(copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, outside_note=outside)
+
+
+def _text(report):
+    return "\n".join(str(p) for p in report.problems)
+
+
+def test_an_untouched_copy_verifies(signed_log, ledger_copy):
+    report = _verify(ledger_copy(), signed_log)
+    assert report.ok, _text(report)
+    assert (report.size, report.checkpoints) == (50, 2)
+
+
+def test_a_flipped_byte_in_a_body_is_named_by_its_seq(signed_log, ledger_copy):
+    copy = ledger_copy()
+    body = bytearray(copy.execute("SELECT body FROM audit_ledgerentry WHERE seq = 23").fetchone()[0])
+    body[10] ^= 0x01
+    copy.execute("UPDATE audit_ledgerentry SET body = ? WHERE seq = 23", [bytes(body)])
+    report = _verify(copy)
+    assert str(report.first_problem) == "seq 23: body does not hash to its stored leaf hash (the body or the hash was changed)"
+
+
+def test_a_deleted_middle_row_is_named_by_its_seq(signed_log, ledger_copy):
+    copy = ledger_copy()
+    copy.execute("DELETE FROM audit_ledgerentry WHERE seq = 12")
+    report = _verify(copy)
+    assert str(report.first_problem) == "seq 12: missing: the log jumps from seq 11 to 13"
+
+
+def test_a_deleted_tail_is_caught_against_an_outside_checkpoint(signed_log, ledger_copy):
+    copy = ledger_copy()
+    # A careful attacker removes the tail and everything that mentions it: nodes and checkpoints.
+    copy.execute("DELETE FROM audit_ledgerentry WHERE seq >= 48")
+    copy.execute('DELETE FROM audit_ledgernode WHERE ("index" + 1) * (1 << level) > 48')
+    copy.execute("DELETE FROM audit_checkpoint WHERE tree_size > 48")
+    copy.execute("DELETE FROM audit_auditevent WHERE id NOT IN (SELECT event_id FROM audit_ledgerentry)")
+    assert _verify(copy).ok  # inside the database alone the shorter log is self-consistent...
+    report = _verify(copy, signed_log)  # ...but not against the checkpoint the auditor kept
+    assert report.first_problem.seq == 48
+    assert "outside checkpoint covers 50 entries" in str(report.first_problem)
+
+
+def test_reordered_rows_are_caught_by_the_stored_subtree_that_covers_them(signed_log, ledger_copy):
+    copy = ledger_copy()
+    a = copy.execute("SELECT event_id, body, leaf_hash FROM audit_ledgerentry WHERE seq = 20").fetchone()
+    b = copy.execute("SELECT event_id, body, leaf_hash FROM audit_ledgerentry WHERE seq = 21").fetchone()
+    copy.execute("UPDATE audit_ledgerentry SET event_id = -1 WHERE seq = 20")
+    copy.execute("UPDATE audit_ledgerentry SET event_id = ?, body = ?, leaf_hash = ? WHERE seq = 21", a)
+    copy.execute("UPDATE audit_ledgerentry SET event_id = ?, body = ?, leaf_hash = ? WHERE seq = 20", b)
+    report = _verify(copy)
+    assert str(report.first_problem).startswith("seq 16: stored subtree L4#1 over seq 16..31 does not match the leaves")
+    # An attacker who also recomputes the stored subtrees is still caught by the signed checkpoint.
+    _rebuild_nodes(copy)
+    report = _verify(copy)
+    assert "stored checkpoint" in str(report.first_problem) and "first 30 entries" in str(report.first_problem)
+    assert report.first_problem.seq == 0
+
+
+def test_a_forged_row_is_caught(signed_log, ledger_copy):
+    copy = ledger_copy()
+    forged = b'{"action":"catalog.asset.delete","actor":{"id":"1","type":"user"},"details":{},"reason":"","target":{"id":"9","type":"catalog.dataasset"},"time":0,"v":1}'
+    copy.execute("UPDATE audit_ledgerentry SET body = ?, leaf_hash = ? WHERE seq = 40", [forged, vc.leaf_hash(forged)])
+    report = _verify(copy)
+    text = _text(report)
+    assert "seq 32: stored subtree L4#2 over seq 32..47 does not match" in text
+    assert "seq 40: the ledger body differs from the body recorded for event" in text
+    # The attacker also forges the event and the subtree nodes: the signed checkpoint still fails.
+    copy.execute(
+        "UPDATE audit_auditevent SET body = ? WHERE id = (SELECT event_id FROM audit_ledgerentry WHERE seq = 40)", [forged]
+    )
+    _rebuild_nodes(copy)
+    report = _verify(copy)
+    assert report.first_problem.seq == 30
+    assert "stored checkpoint" in str(report.first_problem) and "first 50 entries" in str(report.first_problem)
+
+
+def test_a_log_rewritten_and_re_signed_with_a_new_key_is_caught(signed_log, ledger_copy):
+    copy = ledger_copy()
+    attacker = vc.Signer.generate(settings.CUSTOS_LEDGER_ORIGIN)
+    for seq, body in copy.execute("SELECT seq, body FROM audit_ledgerentry").fetchall():
+        new_body = body.replace(b'"test.event"', b'"test.other"')
+        copy.execute(
+            "UPDATE audit_ledgerentry SET body = ?, leaf_hash = ? WHERE seq = ?", [new_body, vc.leaf_hash(new_body), seq]
+        )
+        copy.execute(
+            "UPDATE audit_auditevent SET body = ? WHERE id = (SELECT event_id FROM audit_ledgerentry WHERE seq = ?)",
+            [new_body, seq],
+        )
+    _rebuild_nodes(copy)
+    leaves = [h for (h,) in copy.execute("SELECT leaf_hash FROM audit_ledgerentry ORDER BY seq")]
+    for row_id, size in copy.execute("SELECT id, tree_size FROM audit_checkpoint").fetchall():
+        root = vc.root_from_leaves(leaves[:size])
+        note = vc.sign_note(vc.Checkpoint(settings.CUSTOS_LEDGER_ORIGIN, size, root).text(), attacker)
+        copy.execute("UPDATE audit_checkpoint SET note = ?, root_hash = ? WHERE id = ?", [note, root, row_id])
+    report = _verify(copy)
+    assert not report.ok
+    assert "stored checkpoint" in _text(report) and "no valid signature by a trusted key" in _text(report)
+    assert "outside checkpoint does not match" in _text(_verify(copy, signed_log))
+
+
+def test_an_old_backup_restored_is_caught_against_an_outside_checkpoint(ledger_key, ledger_copy):
+    add_events(30)
+    checkpoint_create()
+    backup = ledger_copy("backup.sqlite3")  # the backup is taken here
+    add_events(20)
+    outside = checkpoint_create().note
+    assert _verify(backup).ok
+    report = _verify(backup, outside)
+    assert report.first_problem.seq == 30 and "an older backup was restored" in str(report.first_problem)
+
+
+def _rebuild_nodes(copy):
+    """What a careful attacker does after rewriting leaves: recompute every stored subtree."""
+    leaves = [h for (h,) in copy.execute("SELECT leaf_hash FROM audit_ledgerentry ORDER BY seq")]
+    copy.execute("DELETE FROM audit_ledgernode")
+    levels = vc.perfect_levels(leaves)
+    rows = [(lv, ix, h) for lv in range(STORED_MIN_LEVEL, len(levels)) for ix, h in enumerate(levels[lv])]
+    copy.executemany('INSERT INTO audit_ledgernode (level, "index", hash) VALUES (?, ?, ?)', rows)
