@@ -341,8 +341,11 @@ class SqlSource(Source):
     def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
         order = "rowid" if self.dialect == "sqlite" else "ctid"
-        limit = f" LIMIT {int(stop - start)}" if stop >= 0 else (" LIMIT -1" if self.dialect == "sqlite" and start else "")
-        sql = f"SELECT * FROM {self._quoted()} ORDER BY {order}{limit} OFFSET {int(start)}"  # noqa: S608
+        if stop >= 0:
+            limit = f" LIMIT {int(stop - start)} OFFSET {int(start)}"
+        else:
+            limit = f" LIMIT -1 OFFSET {int(start)}" if self.dialect == "sqlite" else f" OFFSET {int(start)}"
+        sql = f"SELECT * FROM {self._quoted()} ORDER BY {order}{limit}"  # noqa: S608 - identifier validated, ints
         with self._connect() as conn:
             cur = conn.cursor()
             cur.execute(sql)

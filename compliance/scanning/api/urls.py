@@ -4,7 +4,8 @@ from rest_framework.routers import SimpleRouter
 
 from compliance.scanning.api import views
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # DRF's constructor only knows "/" or "": accept both spellings
 router.register("scans", views.ScanRunViewSet, basename="scan")
 
 urlpatterns = router.urls

@@ -10,7 +10,6 @@ classifications. Every scan is recorded as a ScanRun and audited when the databa
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 from django.core.exceptions import ValidationError
@@ -44,8 +43,8 @@ class Command(BaseCommand):
             document = self._scan_file(path, sample, seed, progress)
         progress.done(document)
         if options["json"]:
-            sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            self.stdout.write(json.dumps(document, ensure_ascii=False))
+            self.stdout.flush()
         else:
             self._print_table(document)
 
