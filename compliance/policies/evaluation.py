@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
+import pyarrow.parquet as pq
 from django.utils import timezone
 
 from catalog.choices import SENSITIVITY_RANK, AssetStatus, ClassificationSource, ClassificationState, ModelStage, Sensitivity
@@ -213,6 +215,17 @@ def check_retention_exceeded(rule, facts):
                 key="asset-age",
             )
         )
+    if asset.retention_days and asset.location and not row_policies:
+        stale = _rows_past_retention(asset, now - timedelta(days=asset.retention_days))
+        if stale and stale["expired_rows"]:
+            hits.append(
+                Hit(
+                    f"{stale['expired_rows']} of {stale['rows']} row(s) have no date newer than the {asset.retention_days}-day "
+                    "retention recorded for the asset, and no retention policy enforces it",
+                    {"asset_id": asset.pk, "retention_days": asset.retention_days, "basis": "row dates", **stale},
+                    key="row-dates",
+                )
+            )
     latest = RetentionRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-started_at").first()
     if latest:
         for item in latest.report.get("items", []):
@@ -232,6 +245,34 @@ def check_retention_exceeded(rule, facts):
                     )
                 )
     return hits
+
+
+def _rows_past_retention(asset: DataAsset, cutoff) -> dict[str, Any] | None:
+    """Rows of a file asset whose every date column is older than ``cutoff`` (a record's age is its
+    latest activity). Reads only the date columns; None when the file or its dates are unreadable."""
+    from compliance.policies.profiles import name_hint
+
+    columns = [c for c in Column.objects.filter(asset=asset).values_list("name", flat=True) if name_hint(c)[1] == "DATE_TIME"]
+    if not columns:
+        return None
+    try:
+        from compliance.policies.anonymizer import file_format
+        from compliance.policies.services import resolve_location
+
+        path = resolve_location(asset.location)
+        if file_format(path) == "csv":
+            frame = pd.read_csv(path, usecols=lambda c: c in columns, dtype=str, keep_default_na=False)
+        else:
+            frame = pq.read_table(path, columns=[c for c in columns if c in pq.read_schema(path).names]).to_pandas()
+    except Exception:  # noqa: BLE001 - a missing or odd file only means this check cannot say
+        return None
+    if frame.empty or not len(frame.columns):
+        return None
+    latest = pd.concat([pd.to_datetime(frame[c], errors="coerce", utc=True, format="mixed") for c in frame.columns], axis=1).max(
+        axis=1
+    )
+    expired = latest < pd.Timestamp(cutoff)
+    return {"rows": int(len(frame)), "expired_rows": int(expired.sum()), "date_columns": list(map(str, frame.columns))}
 
 
 def check_transfer_without_safeguard(rule, facts):
@@ -278,32 +319,97 @@ ASSET_CHECKS: dict[str, Callable[[RegulationRule, AssetFacts], list[Hit]]] = {
 # --- model version checks ----------------------------------------------------------------------
 
 
-def _training_facts(mv: ModelVersion, index) -> list[AssetFacts]:
-    return [load_facts(a, index) for a in mv.training_datasets.exclude(status=AssetStatus.DELETED)]
+class _LineageReader:
+    """The evaluation engine reads the whole graph (it reports ids, never data)."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
 
 
-def check_model_trained_on_sensitive(rule: RegulationRule, mv: ModelVersion, training: list[AssetFacts]) -> list[Hit]:
+def upstream_assets(asset: DataAsset, depth: int = 6) -> list[tuple[int, int]]:
+    """[(asset id, hops)] upstream of ``asset`` in the lineage graph; empty without the lineage app."""
+    try:
+        from lineage.selectors import upstream
+
+        sub = upstream(user=_LineageReader(), node=f"asset:{asset.pk}", depth=depth)
+    except Exception:  # noqa: BLE001 - lineage is optional here; evaluation must not fail with it
+        return []
+    return sorted(
+        (
+            (int(key.split(":")[1]), level)
+            for key, level in sub.nodes.items()
+            if key.startswith("asset:") and key != f"asset:{asset.pk}"
+        ),
+        key=lambda item: item[1],
+    )
+
+
+@dataclass
+class TrainingFacts:
+    facts: AssetFacts
+    via: DataAsset | None = None  # the training dataset this upstream asset feeds
+    hops: int = 0
+
+
+def _training_facts(mv: ModelVersion, index) -> list[TrainingFacts]:
+    out = []
+    for asset in mv.training_datasets.exclude(status=AssetStatus.DELETED):
+        facts = load_facts(asset, index)
+        out.append(TrainingFacts(facts))
+        if facts.anonymized_copy:
+            continue  # what feeds an anonymized copy does not reach the model
+        ids = dict(upstream_assets(asset))
+        for up in DataAsset.objects.filter(pk__in=ids).exclude(status=AssetStatus.DELETED):
+            out.append(TrainingFacts(load_facts(up, index), via=asset, hops=ids[up.pk]))
+    return out
+
+
+def _relevant(rule: RegulationRule, training: list[TrainingFacts]) -> list[TrainingFacts]:
+    return [t for t in training if t.via is None or rule.params.get("include_upstream")]
+
+
+def check_model_trained_on_sensitive(rule: RegulationRule, mv: ModelVersion, training: list[TrainingFacts]) -> list[Hit]:
     if mv.stage != ModelStage.PRODUCTION:
         return []
     pack = rule.pack.code
     require_dpia = bool(rule.params.get("require_dpia"))
     if require_dpia and mv.dpia_reference.strip():
         return []
-    sources = []
     sensitive_only = bool(rule.params.get("sensitive_only", True))
-    for facts in training:
+    identifiers_only = bool(rule.params.get("identifiers_only"))
+    sources = []
+    for item in _relevant(rule, training):
+        facts = item.facts
         if facts.anonymized_copy and not require_dpia:
             continue
         cats = facts.categories(pack, sensitive_only=sensitive_only)
+        if identifiers_only:
+            cats = {c: [x for x in codes if not x.endswith("PHI-HEALTH")] for c, codes in cats.items()}
+            cats = {c: codes for c, codes in cats.items() if codes}
         if cats:
-            sources.append(facts.evidence(pack, sensitive_only=sensitive_only))
+            evidence = facts.evidence(pack, sensitive_only=sensitive_only)
+            evidence["columns"] = [c for c in evidence["columns"] if c["column"] in cats]
+            if item.via is not None:
+                evidence["lineage_path"] = {
+                    "training_dataset_id": item.via.pk,
+                    "training_dataset": str(item.via),
+                    "upstream_hops": item.hops,
+                }
+            sources.append(evidence)
     if not sources:
         return []
-    what = "special-category" if require_dpia else "identifiable health"
+    if require_dpia:
+        what = "special-category data" if sensitive_only else "personal data (profiling)"
+        tail = "and no DPIA reference"
+    else:
+        what, tail = "Safe Harbor identifiers", "that were not de-identified"
+    upstream = sum(1 for s in sources if "lineage_path" in s)
+    how = f" ({upstream} of them upstream through lineage)" if upstream else ""
     return [
         Hit(
-            f"production model trained on {len(sources)} dataset(s) with {what} data"
-            + (" and no DPIA reference" if require_dpia else " that were not de-identified"),
+            f"production model trained on {len(sources)} dataset(s) with {what}{how} {tail}",
             {"model_version_id": mv.pk, "model_version": str(mv), "stage": mv.stage, "training_datasets": sources},
         )
     ]
@@ -312,13 +418,15 @@ def check_model_trained_on_sensitive(rule: RegulationRule, mv: ModelVersion, tra
 def check_model_automated_decision(rule, mv, training):
     if mv.stage != ModelStage.PRODUCTION or "art22-reviewed" in set(mv.model.tags.values_list("name", flat=True)):
         return []
-    personal = [f.asset.pk for f in training if f.categories(rule.pack.code) and not f.anonymized_copy]
+    personal = [
+        t.facts.asset.pk for t in _relevant(rule, training) if t.facts.categories(rule.pack.code) and not t.facts.anonymized_copy
+    ]
     if not personal:
         return []
     return [
         Hit(
             "production model uses personal data: confirm whether its decisions are solely automated with legal or similar effect",
-            {"model_version_id": mv.pk, "training_asset_ids": personal},
+            {"model_version_id": mv.pk, "personal_data_asset_ids": personal},
         )
     ]
 
@@ -361,7 +469,10 @@ def evaluate_model_version(
         check = MODEL_CHECKS.get(rule.check)
         if check is None:
             continue
-        if not any(pack_applies(rule.pack.content, f.entity_types, f.tags, index, rule.pack.code) for f in training):
+        if not any(
+            pack_applies(rule.pack.content, t.facts.entity_types, t.facts.tags, index, rule.pack.code)
+            for t in _relevant(rule, training)
+        ):
             continue
         out.extend((rule, hit) for hit in check(rule, mv, training))
     return out
