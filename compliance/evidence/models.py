@@ -1,0 +1,69 @@
+"""Evidence exports: one row per bundle asked for, with its parameters, progress and outcome.
+
+Written only by ``compliance.evidence.services``. The bundle itself is a file (``file_path``);
+the row keeps what a later export needs to prove continuity: the ledger range and the signed
+checkpoint the bundle ends at.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from compliance.evidence.choices import ExportStatus
+
+
+class EvidenceExport(models.Model):
+    """One evidence bundle: the period and filters asked for, who asked, where it stands, and
+    (once built) the file, its digest, the ledger range ``[first_seq, end_seq)`` and the signed
+    checkpoint at ``end_seq``."""
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by_name = models.CharField(max_length=150, help_text="User name, or the system component that asked.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    period_from = models.DateTimeField(null=True, blank=True, help_text="Start of the period (empty: the log's beginning).")
+    period_to = models.DateTimeField(null=True, blank=True, help_text="End of the period and as-of date (empty: export time).")
+    regulation = models.CharField(max_length=50, blank=True, help_text="Narrow the evidence views to one regulation pack.")
+    asset_ids = models.JSONField(default=list, blank=True, help_text="Narrow the evidence views to these assets.")
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    stage = models.CharField(max_length=100, blank=True, help_text="What the builder is doing now.")
+    error = models.TextField(blank=True, help_text="Why the export failed (never data values).")
+    file_path = models.CharField(max_length=1000, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the zip file.")
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True, help_text="The moment the evidence describes.")
+    first_seq = models.BigIntegerField(null=True, blank=True)
+    end_seq = models.BigIntegerField(null=True, blank=True, help_text="Exclusive end of the ledger range = checkpoint tree size.")
+    checkpoint_note = models.TextField(blank=True, help_text="The signed C2SP checkpoint at end_seq.")
+    verifier_key = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="evidence_export_status_valid"),
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="evidence_export_progress_0_1"),
+            models.CheckConstraint(
+                condition=Q(period_from__isnull=True) | Q(period_to__isnull=True) | Q(period_from__lte=models.F("period_to")),
+                name="evidence_export_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"evidence export {self.pk} ({self.status})"
+
+    def clean(self) -> None:
+        if self.period_from and self.period_to and self.period_from > self.period_to:
+            raise ValidationError({"period_to": "the period ends before it starts"})
+        if not isinstance(self.asset_ids, list) or not all(isinstance(a, int) for a in self.asset_ids):
+            raise ValidationError({"asset_ids": "must be a list of asset ids"})
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.regulation or self.asset_ids)

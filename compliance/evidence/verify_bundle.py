@@ -1,0 +1,791 @@
+#!/usr/bin/env python3
+"""verify.py -- offline verifier of a Custos evidence bundle (format ``custos-evidence/1``).
+
+Usage::
+
+    python verify.py BUNDLE.zip [--key VERIFIER_KEY]
+
+Needs only the Python standard library and the ``cryptography`` package. ``VERIFIER_KEY`` is the
+Custos ledger's public key in C2SP vkey form (``<name>+<hex id>+<base64>``, as served at
+``/api/v1/audit/public-key``) or a file holding it. Without ``--key`` the key named inside the
+bundle is used, which proves the bundle is internally consistent but not *who* signed it: pin the
+key you obtained from the organisation separately.
+
+Checks, in order (docs/evidence.md specifies each one):
+
+1. the zip holds ``manifest.json``, ``manifest.sig`` and exactly the files the manifest lists
+   (no file missing, none extra, no duplicate names);
+2. ``manifest.sig`` is a valid Ed25519 signature over the exact bytes of ``manifest.json`` by the
+   trusted key, and names the same key as the manifest;
+3. every listed file has the SHA-256 digest and size the manifest gives;
+4. the ledger events ``ledger/events.jsonl`` are the contiguous sequence range the manifest names,
+   each leaf hash is ``SHA-256(0x00 || body)``, and together with the prefix subtrees
+   (``ledger/prefix.json``) they rebuild the root of the signed checkpoint
+   (``ledger/checkpoint.txt``, a C2SP signed note by the trusted key) exactly as RFC 6962 says;
+5. the consistency proof (``ledger/consistency.json``) links that checkpoint to the checkpoint of
+   the previous export, when there was one (RFC 9162 section 2.1.4.2);
+6. every evidence record that cites a ledger event (``"ledger": {"seq": n, "leaf_hash": ...}``)
+   cites one inside the range, with that event's leaf hash.
+
+Exit status 0 and a one-line summary when the bundle is intact; 1 and one line per problem when
+it is not; 2 for a usage error. The middle of this file is ``audit/verify_core.py`` of Custos,
+copied verbatim (the RFC 6962 hashing, proofs, C2SP keys and signed notes).
+"""
+
+# ruff: noqa: E402, I001 -- the inlined core below brings its own imports
+from __future__ import annotations
+
+# ---- BEGIN audit/verify_core.py (verbatim; tests/compliance/evidence/test_verifier.py checks it) ----
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+_sha256 = hashlib.sha256
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+HASH_SIZE = 32
+EMPTY_ROOT = _sha256(b"").digest()
+
+Subtree = Callable[[int, int], bytes]
+
+
+# --- hashing ----------------------------------------------------------------------------------
+
+
+def leaf_hash(body: bytes) -> bytes:
+    """RFC 6962 leaf hash of one entry's exact bytes."""
+    return _sha256(LEAF_PREFIX + body).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash."""
+    return _sha256(NODE_PREFIX + left + right).digest()
+
+
+def leaf_hashes(bodies: Iterable[bytes]) -> list[bytes]:
+    """Leaf hashes of many bodies (a tight loop: this is the verifier's hot path)."""
+    sha, prefix = _sha256, LEAF_PREFIX
+    return [sha(prefix + body).digest() for body in bodies]
+
+
+def perfect_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every *complete* subtree over ``leaves``, level by level: ``levels[l][i]`` is the hash of
+    leaves ``[i * 2**l, (i + 1) * 2**l)``. A trailing odd node is not carried up (it is not a
+    complete subtree), so ``levels[l]`` has ``len(leaves) >> l`` entries."""
+    sha, prefix = _sha256, NODE_PREFIX
+    levels = [list(leaves)]
+    current = levels[0]
+    while len(current) >= 2:
+        current = [sha(prefix + a + b).digest() for a, b in zip(current[0::2], current[1::2], strict=False)]
+        levels.append(current)
+    return levels
+
+
+def fold_right(hashes: Sequence[bytes]) -> bytes:
+    """Root of adjacent perfect subtrees given left to right in strictly decreasing sizes (a
+    "compact range" starting at leaf 0): ``H(h0, H(h1, H(h2, ...)))``. Empty -> the empty root."""
+    if not hashes:
+        return EMPTY_ROOT
+    acc = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        acc = node_hash(h, acc)
+    return acc
+
+
+def root_from_leaves(leaves: Sequence[bytes]) -> bytes:
+    """Merkle tree hash of a list of leaf hashes (RFC 6962 MTH), computed level by level."""
+    if not leaves:
+        return EMPTY_ROOT
+    sha, prefix = _sha256, NODE_PREFIX
+    current = list(leaves)
+    while len(current) > 1:
+        nxt = [sha(prefix + a + b).digest() for a, b in zip(current[0::2], current[1::2], strict=False)]
+        if len(current) % 2:
+            nxt.append(current[-1])  # an odd last node moves up unchanged: the RFC's split rule
+        current = nxt
+    return current[0]
+
+
+def largest_power_of_two_below(n: int) -> int:
+    """The largest power of two strictly smaller than ``n`` (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def decompose(start: int, end: int) -> list[tuple[int, int]]:
+    """The perfect aligned subtrees ``(level, index)`` that make up leaves ``[start, end)`` as the
+    RFC's recursion sees them (left to right, decreasing sizes). ``start`` must be aligned to the
+    largest piece, which holds for every range the RFC algorithms produce."""
+    parts = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        while start % (1 << level):
+            level -= 1
+        parts.append((level, start >> level))
+        start += 1 << level
+    return parts
+
+
+def range_hash(start: int, end: int, subtree: Subtree) -> bytes:
+    """MTH of leaves ``[start, end)`` from perfect subtree hashes."""
+    return fold_right([subtree(level, index) for level, index in decompose(start, end)])
+
+
+def memory_subtree(leaves: Sequence[bytes]) -> Subtree:
+    """A ``subtree`` provider over an in-memory list of leaf hashes (tests, small tools)."""
+    levels = perfect_levels(leaves)
+
+    def subtree(level: int, index: int) -> bytes:
+        return levels[level][index]
+
+    return subtree
+
+
+# --- proof generation (RFC 9162 section 2.1.3.1 and 2.1.4.1) ------------------------------------
+
+
+def inclusion_proof(index: int, size: int, subtree: Subtree) -> list[bytes]:
+    """PATH(index, D[0:size]): the audit path, leaf side first."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
+    path: list[bytes] = []
+
+    def walk(m: int, start: int, end: int) -> None:
+        n = end - start
+        if n == 1:
+            return
+        k = largest_power_of_two_below(n)
+        if m < k:
+            walk(m, start, start + k)
+            path.append(range_hash(start + k, end, subtree))
+        else:
+            walk(m - k, start + k, end)
+            path.append(range_hash(start, start + k, subtree))
+
+    walk(index, 0, size)
+    return path
+
+
+def consistency_proof(first: int, second: int, subtree: Subtree) -> list[bytes]:
+    """PROOF(first, D[0:second]); empty when ``first == second``. Needs ``0 < first <= second``."""
+    if not 0 < first <= second:
+        raise ValueError(f"no consistency proof from size {first} to size {second}")
+    path: list[bytes] = []
+
+    def sub(m: int, start: int, end: int, complete: bool) -> None:
+        n = end - start
+        if m == n:
+            if not complete:
+                path.append(range_hash(start, end, subtree))
+            return
+        k = largest_power_of_two_below(n)
+        if m <= k:
+            sub(m, start, start + k, complete)
+            path.append(range_hash(start + k, end, subtree))
+        else:
+            sub(m - k, start + k, end, False)
+            path.append(range_hash(start, start + k, subtree))
+
+    sub(first, 0, second, True)
+    return path
+
+
+# --- proof verification (RFC 9162 section 2.1.3.2 and 2.1.4.2) ---------------------------------
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:
+    """True iff ``proof`` shows leaf hash ``leaf`` at ``index`` in the tree of ``size`` with ``root``."""
+    if not (isinstance(index, int) and isinstance(size, int)) or not 0 <= index < size:
+        return False
+    if len(leaf) != HASH_SIZE or len(root) != HASH_SIZE or any(len(p) != HASH_SIZE for p in proof):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first: int, second: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes) -> bool:
+    """True iff ``proof`` shows the tree of size ``second`` with ``second_root`` extends the tree of
+    size ``first`` with ``first_root``. A proof from the empty tree proves nothing and is refused;
+    equal non-zero sizes need an empty proof and equal roots."""
+    if not (isinstance(first, int) and isinstance(second, int)) or first < 1 or second < first:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if not proof or any(len(p) != HASH_SIZE for p in proof):
+        return False
+    if len(first_root) != HASH_SIZE or len(second_root) != HASH_SIZE:
+        return False
+    path = list(proof)
+    if first & (first - 1) == 0:  # an exact power of two: the old root is itself a node of the path
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_root and sr == second_root and sn == 0
+
+
+# --- keys: C2SP signed-note key formats -----------------------------------------------------------
+
+ALG_ED25519 = 0x01
+_KEY_NAME = re.compile(r"^[^\s+]+$")
+
+
+class NoteError(ValueError):
+    """A malformed key, note or checkpoint."""
+
+
+def key_id(name: str, public_key: bytes) -> bytes:
+    """The 4-byte key id: ``SHA-256(name || 0x0A || 0x01 || public key)[:4]``."""
+    return _sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+
+
+def _check_name(name: str) -> None:
+    if not name or not _KEY_NAME.match(name):
+        raise NoteError("a key name must be non-empty and hold no whitespace or '+'")
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """An Ed25519 note verifier key: name, 4-byte id, 32-byte raw public key."""
+
+    name: str
+    key_id: bytes
+    public_key: bytes
+
+    @property
+    def vkey(self) -> str:
+        """C2SP vkey: ``<name>+<hex id>+<base64(0x01 || public key)>``."""
+        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()}"
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Signer:
+    """An Ed25519 note signer: name plus the 32-byte private seed."""
+
+    name: str
+    seed: bytes
+
+    @classmethod
+    def generate(cls, name: str) -> Signer:
+        _check_name(name)
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return cls(name=name, seed=raw)
+
+    @property
+    def _private(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.seed)
+
+    @property
+    def verifier(self) -> Verifier:
+        public = self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return Verifier(name=self.name, key_id=key_id(self.name, public), public_key=public)
+
+    @property
+    def skey(self) -> str:
+        """C2SP/Go note private key: ``PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>``."""
+        v = self.verifier
+        return f"PRIVATE+KEY+{self.name}+{v.key_id.hex()}+{base64.b64encode(bytes([ALG_ED25519]) + self.seed).decode()}"
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private.sign(message)
+
+
+def _parse_key_fields(name: str, hex_id: str, b64: str, *, size: int) -> tuple[bytes, bytes]:
+    _check_name(name)
+    try:
+        kid = bytes.fromhex(hex_id)
+        raw = base64.b64decode(b64, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise NoteError("key is not valid hex/base64") from exc
+    if len(kid) != 4 or len(raw) != 1 + size or raw[0] != ALG_ED25519:
+        raise NoteError("key is not an Ed25519 note key")
+    return kid, raw[1:]
+
+
+def parse_vkey(text: str) -> Verifier:
+    """Parse a C2SP vkey and check its key id."""
+    parts = text.strip().split("+", 2)  # base64 may itself hold "+"
+    if len(parts) != 3:
+        raise NoteError("a vkey has the form <name>+<hex id>+<base64 key>")
+    kid, public = _parse_key_fields(*parts, size=32)
+    if key_id(parts[0], public) != kid:
+        raise NoteError("vkey id does not match its name and key")
+    return Verifier(name=parts[0], key_id=kid, public_key=public)
+
+
+def parse_skey(text: str) -> Signer:
+    """Parse a ``PRIVATE+KEY+...`` signer key and check its id against the derived public key."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise NoteError("a signer key has the form PRIVATE+KEY+<name>+<hex id>+<base64 key>")
+    kid, seed = _parse_key_fields(*parts[2:], size=32)
+    signer = Signer(name=parts[2], seed=seed)
+    if signer.verifier.key_id != kid:
+        raise NoteError("signer key id does not match its key")
+    return signer
+
+
+# --- signed notes and checkpoints ----------------------------------------------------------------
+
+SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space start every signature line
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    name: str
+    key_id: bytes
+    signature: bytes
+
+
+def sign_note(text: str, signer: Signer) -> str:
+    """A C2SP signed note: ``text`` (ending in a newline), a blank line, one signature line."""
+    if not text.endswith("\n") or "\n\n" in text:
+        raise NoteError("note text must end with a newline and hold no blank line")
+    sig = signer.sign(text.encode())
+    blob = base64.b64encode(signer.verifier.key_id + sig).decode()
+    return f"{text}\n{SIGNATURE_PREFIX}{signer.name} {blob}\n"
+
+
+def parse_note(note: str) -> tuple[str, list[NoteSignature]]:
+    """Split a signed note into its text and signature lines (signatures are not checked here)."""
+    if not note.endswith("\n"):
+        raise NoteError("a signed note ends with a newline")
+    cut = note.rfind("\n\n")
+    if cut < 0:
+        raise NoteError("a signed note has a blank line between text and signatures")
+    text, sig_block = note[: cut + 1], note[cut + 2 :]
+    signatures = []
+    for line in sig_block[:-1].split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteError("malformed signature line")
+        try:
+            name, blob = line[len(SIGNATURE_PREFIX) :].split(" ")
+            raw = base64.b64decode(blob, validate=True)
+        except (ValueError, binascii.Error) as exc:
+            raise NoteError("malformed signature line") from exc
+        if len(raw) < 5:
+            raise NoteError("signature too short")
+        signatures.append(NoteSignature(name=name, key_id=raw[:4], signature=raw[4:]))
+    if not signatures:
+        raise NoteError("a signed note has at least one signature")
+    return text, signatures
+
+
+def open_note(note: str, verifiers: Iterable[Verifier]) -> tuple[str, Verifier]:
+    """Return the note's text and the trusted verifier whose signature on it is valid.
+
+    Raises NoteError when no signature by any of ``verifiers`` verifies (an unknown key, a forged
+    or damaged signature, a modified text all end here).
+    """
+    text, signatures = parse_note(note)
+    known = {(v.name, v.key_id): v for v in verifiers}
+    for sig in signatures:
+        verifier = known.get((sig.name, sig.key_id))
+        if verifier is not None and verifier.verify(text.encode(), sig.signature):
+            return text, verifier
+    names = ", ".join(f"{s.name}+{s.key_id.hex()}" for s in signatures)
+    raise NoteError(f"no valid signature by a trusted key (note signed by {names})")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A C2SP tlog-checkpoint: origin, tree size and root hash (extension lines are kept)."""
+
+    origin: str
+    size: int
+    root: bytes
+    extensions: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode(), *self.extensions]
+        return "\n".join(lines) + "\n"
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    """Parse a checkpoint body (the text of a signed note)."""
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[-1] != "":
+        raise NoteError("a checkpoint has an origin, a size and a root hash line, each ending in a newline")
+    origin, size_line, root_line, *extensions = lines[:-1]
+    if not origin or not re.fullmatch(r"0|[1-9][0-9]*", size_line):
+        raise NoteError("malformed checkpoint origin or size")
+    try:
+        root = base64.b64decode(root_line, validate=True)
+    except binascii.Error as exc:
+        raise NoteError("checkpoint root is not base64") from exc
+    if len(root) != HASH_SIZE:
+        raise NoteError("checkpoint root is not a SHA-256 hash")
+    return Checkpoint(origin=origin, size=int(size_line), root=root, extensions=tuple(extensions))
+
+
+def open_checkpoint(note: str, verifiers: Iterable[Verifier], origin: str | None = None) -> tuple[Checkpoint, Verifier]:
+    """Verify a signed checkpoint note and parse it; ``origin`` (if given) must match."""
+    text, verifier = open_note(note, verifiers)
+    checkpoint = parse_checkpoint(text)
+    if origin is not None and checkpoint.origin != origin:
+        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
+    return checkpoint, verifier
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+# ---- END audit/verify_core.py ----
+
+import argparse
+import json
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+BUNDLE_FORMAT = "custos-evidence/1"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+EVENTS = "ledger/events.jsonl"
+PREFIX = "ledger/prefix.json"
+CHECKPOINT = "ledger/checkpoint.txt"
+CONSISTENCY = "ledger/consistency.json"
+EVIDENCE_DIR = "evidence/"
+READ_BLOCK = 1 << 20
+
+
+class BundleProblems:
+    """Collects problems; verification goes on after one so that every problem is named."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _read(archive: zipfile.ZipFile, name: str, problems: BundleProblems) -> bytes | None:
+    try:
+        return archive.read(name)
+    except KeyError:
+        problems.add(f"{name}: missing from the bundle")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        problems.add(f"{name}: cannot be read, the zip member is damaged ({exc})")
+    return None
+
+
+def _digest(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
+    sha, size = hashlib.sha256(), 0
+    with archive.open(name) as handle:
+        while block := handle.read(READ_BLOCK):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+def _load_key(text: str) -> Verifier:
+    path = Path(text)
+    if len(text) < 4096 and path.is_file():
+        text = path.read_text(encoding="ascii")
+    return parse_vkey(text.strip())
+
+
+def _check_signature(manifest_bytes: bytes, sig_bytes: bytes, manifest: dict, pinned: Verifier | None, problems: BundleProblems):
+    """Return the verifier the bundle is trusted under (pinned, or the bundle's own key)."""
+    try:
+        sig = json.loads(sig_bytes)
+        named = parse_vkey(sig["verifier_key"])
+        signature = unb64(sig["signature"])
+    except (ValueError, KeyError, TypeError, NoteError) as exc:
+        problems.add(f"{SIGNATURE}: malformed ({type(exc).__name__}); expected JSON with verifier_key and signature")
+        return pinned
+    if manifest.get("signing_key") != named.vkey:
+        problems.add(f"{SIGNATURE}: names key {named.name}+{named.key_id.hex()} but {MANIFEST} says it is signed by another key")
+    trusted = pinned or named
+    if pinned is not None and (named.key_id, named.public_key) != (pinned.key_id, pinned.public_key):
+        problems.add(
+            f"{SIGNATURE}: the manifest is signed by key {named.name}+{named.key_id.hex()}, "
+            f"not by the trusted key {pinned.name}+{pinned.key_id.hex()}"
+        )
+    if not trusted.verify(manifest_bytes, signature):
+        problems.add(
+            f"{SIGNATURE}: the Ed25519 signature does not verify over {MANIFEST} with key {trusted.name}+{trusted.key_id.hex()}"
+        )
+    return trusted
+
+
+def _walk_citations(value, found: list[dict]) -> None:
+    if isinstance(value, dict):
+        cited = value.get("ledger")
+        if isinstance(cited, dict) and "seq" in cited:
+            found.append(cited)
+        for item in value.values():
+            _walk_citations(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _walk_citations(item, found)
+
+
+def _check_ledger(archive: zipfile.ZipFile, manifest: dict, trusted: Verifier | None, problems: BundleProblems, cited: dict):
+    """Rebuild the checkpoint root from the prefix subtrees and the events. Returns (events, root)."""
+    ledger = manifest.get("ledger")
+    if not isinstance(ledger, dict):
+        problems.add(f"{MANIFEST}: has no ledger section")
+        return 0, None
+    first, end = ledger.get("first_seq"), ledger.get("end_seq")
+    if not (isinstance(first, int) and isinstance(end, int) and 0 <= first <= end):
+        problems.add(f"{MANIFEST}: ledger range is malformed")
+        return 0, None
+    checkpoint = None
+    note = _read(archive, CHECKPOINT, problems)
+    if note is not None and trusted is not None:
+        try:
+            checkpoint, _ = open_checkpoint(note.decode("utf-8"), [trusted], origin=ledger.get("origin"))
+        except (NoteError, UnicodeDecodeError) as exc:
+            problems.add(f"{CHECKPOINT}: the checkpoint does not verify with key {trusted.name}+{trusted.key_id.hex()}: {exc}")
+    if checkpoint is not None and checkpoint.size != end:
+        problems.add(f"{CHECKPOINT}: signs a tree of {checkpoint.size} entries but the range ends at {end}")
+
+    stack: list[tuple[int, bytes]] = []
+    raw_prefix = _read(archive, PREFIX, problems)
+    if raw_prefix is not None:
+        try:
+            prefix = json.loads(raw_prefix)
+            expected = decompose(0, first)
+            got = [(item["level"], item["index"]) for item in prefix["subtrees"]]
+            if prefix.get("size") != first or got != expected:
+                problems.add(f"{PREFIX}: does not hold exactly the subtrees covering seq 0..{first - 1}")
+            else:
+                stack = [(item["level"], unb64(item["hash"])) for item in prefix["subtrees"]]
+                if any(len(h) != HASH_SIZE for _, h in stack):
+                    problems.add(f"{PREFIX}: a subtree hash is not 32 bytes")
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.add(f"{PREFIX}: malformed ({type(exc).__name__})")
+
+    expected_seq, count = first, 0
+    try:
+        with archive.open(EVENTS) as handle:
+            for line_no, line in enumerate(handle, start=1):
+                try:
+                    event = json.loads(line)
+                    seq, body, leaf = event["seq"], unb64(event["body"]), unb64(event["leaf_hash"])
+                except (ValueError, KeyError, TypeError):
+                    problems.add(f"{EVENTS}: line {line_no} is not a ledger entry (seq, body, leaf_hash)")
+                    expected_seq = None
+                    continue
+                if expected_seq is not None and seq != expected_seq:
+                    if isinstance(seq, int) and seq > expected_seq:
+                        missing = f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq}..{seq - 1}"
+                        problems.add(f"{EVENTS}: {missing} missing (line {line_no} holds seq {seq}): the range is not contiguous")
+                    else:
+                        problems.add(
+                            f"{EVENTS}: line {line_no} holds seq {seq}, expected {expected_seq} (out of order or repeated)"
+                        )
+                expected_seq = seq + 1 if isinstance(seq, int) else None
+                computed = leaf_hash(body)
+                if computed != leaf:
+                    problems.add(f"{EVENTS}: seq {seq}: leaf_hash is not SHA-256(0x00 || body) (the event was altered)")
+                if seq in cited and cited[seq] != computed:
+                    problems.add(f"evidence cites seq {seq} with a leaf hash that is not that event's")
+                cited.pop(seq, None)
+                level, node = 0, computed
+                while stack and stack[-1][0] == level:
+                    node = node_hash(stack.pop()[1], node)
+                    level += 1
+                stack.append((level, node))
+                count += 1
+    except KeyError:
+        problems.add(f"{EVENTS}: missing from the bundle")
+        return 0, None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        problems.add(f"{EVENTS}: cannot be read, the zip member is damaged ({exc})")
+        return count, None
+    if count != end - first:
+        problems.add(f"{EVENTS}: holds {count} events, the range seq {first}..{end - 1} has {end - first}")
+    root = fold_right([h for _, h in stack]) if count or first else EMPTY_ROOT
+    if checkpoint is not None and root != checkpoint.root:
+        problems.add(
+            f"ledger: the events rebuild root {b64(root)} at tree size {first + count}, "
+            f"not the signed checkpoint's root {b64(checkpoint.root)} (an event was changed, dropped or added)"
+        )
+    if checkpoint is not None:
+        _check_consistency(archive, checkpoint, trusted, problems)
+    return count, root
+
+
+def _check_consistency(archive: zipfile.ZipFile, checkpoint: Checkpoint, trusted: Verifier, problems: BundleProblems) -> None:
+    raw = _read(archive, CONSISTENCY, problems)
+    if raw is None:
+        return
+    try:
+        data = json.loads(raw)
+        previous = data.get("previous")
+        if previous is None:
+            return
+        keys = [trusted]
+        if previous.get("verifier_key"):
+            keys.append(parse_vkey(previous["verifier_key"]))
+        old, _ = open_checkpoint(previous["checkpoint"], keys, origin=checkpoint.origin)
+        proof = [unb64(p) for p in data["proof"]]
+    except (ValueError, KeyError, TypeError, AttributeError, NoteError) as exc:
+        problems.add(f"{CONSISTENCY}: the previous export's checkpoint or proof does not verify ({exc})")
+        return
+    if old.size <= checkpoint.size:
+        ok = old.size == 0 or verify_consistency(old.size, checkpoint.size, proof, old.root, checkpoint.root)
+    else:
+        ok = checkpoint.size == 0 or verify_consistency(checkpoint.size, old.size, proof, checkpoint.root, old.root)
+    if not ok:
+        problems.add(
+            f"{CONSISTENCY}: the checkpoint at size {checkpoint.size} is not consistent with the previous export's "
+            f"checkpoint at size {old.size} (the log was rewritten between exports)"
+        )
+
+
+def verify_bundle(path: str | Path, key: str | None = None) -> tuple[list[str], str]:
+    """Verify one bundle. Returns (problems, summary); no problems means intact."""
+    problems = BundleProblems()
+    try:
+        pinned = _load_key(key) if key else None
+    except (NoteError, OSError, UnicodeDecodeError) as exc:
+        return [f"--key: not a C2SP verifier key ({exc})"], ""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        return [f"{path}: not a readable zip file ({exc})"], ""
+    with archive:
+        names = archive.namelist()
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                problems.add(f"{name}: appears twice in the zip")
+            seen.add(name)
+        manifest_bytes = _read(archive, MANIFEST, problems)
+        sig_bytes = _read(archive, SIGNATURE, problems)
+        if manifest_bytes is None:
+            return problems.items, ""
+        try:
+            manifest = json.loads(manifest_bytes)
+            files = {entry["path"]: entry for entry in manifest["files"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.add(f"{MANIFEST}: malformed ({type(exc).__name__}); the manifest was altered")
+            return problems.items, ""
+        if manifest.get("format") != BUNDLE_FORMAT:
+            problems.add(f"{MANIFEST}: format is {manifest.get('format')!r}, this verifier reads {BUNDLE_FORMAT!r}")
+        trusted = pinned
+        if sig_bytes is not None:
+            trusted = _check_signature(manifest_bytes, sig_bytes, manifest, pinned, problems)
+        for name in sorted(seen - set(files) - {MANIFEST, SIGNATURE}):
+            problems.add(f"{name}: extra file, not listed in the manifest")
+        for name, entry in sorted(files.items()):
+            if name not in seen:
+                problems.add(f"{name}: missing from the bundle (the manifest lists it)")
+                continue
+            try:
+                digest, size = _digest(archive, name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                problems.add(f"{name}: cannot be read, the zip member is damaged ({exc})")
+                continue
+            if digest != entry.get("sha256") or size != entry.get("size"):
+                problems.add(
+                    f"{name}: SHA-256 {digest[:16]}... / {size} bytes does not match the manifest (the file was altered)"
+                )
+        citations: list[dict] = []
+        for name in sorted(n for n in files if n.startswith(EVIDENCE_DIR) and n.endswith(".json") and n in seen):
+            try:
+                _walk_citations(json.loads(archive.read(name)), citations)
+            except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError):
+                problems.add(f"{name}: not valid JSON")
+        ledger = manifest.get("ledger") if isinstance(manifest.get("ledger"), dict) else {}
+        first, end = ledger.get("first_seq", 0), ledger.get("end_seq", 0)
+        cited: dict[int, bytes] = {}
+        for citation in citations:
+            seq = citation.get("seq")
+            if not isinstance(seq, int) or not (isinstance(first, int) and isinstance(end, int) and first <= seq < end):
+                problems.add(
+                    f"evidence cites ledger seq {seq}, outside the exported range {first}..{end - 1 if isinstance(end, int) else end}"
+                )
+                continue
+            try:
+                cited[seq] = unb64(citation.get("leaf_hash", ""))
+            except (ValueError, TypeError):
+                problems.add(f"evidence cites ledger seq {seq} with a malformed leaf hash")
+        count, root = _check_ledger(archive, manifest, trusted, problems, cited)
+        for seq in sorted(cited):
+            problems.add(f"evidence cites ledger seq {seq}, which is not in {EVENTS}")
+    if problems:
+        return problems.items, ""
+    key_note = "pinned key" if pinned is not None else "key named in the bundle (pass --key to pin the Custos public key)"
+    summary = (
+        f"OK {Path(path).name}: {len(files)} files match the signed manifest; ledger seq {first}..{end - 1} "
+        f"({count} events) rebuild checkpoint root {b64(root) if root else '-'} at tree size {end}; "
+        f"{len(citations)} evidence citations in range; signed by {trusted.name}+{trusted.key_id.hex()} ({key_note})"
+    )
+    return [], summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="verify.py", description="Verify a Custos evidence bundle offline.")
+    parser.add_argument("bundle", help="the evidence bundle (.zip)")
+    parser.add_argument("--key", help="the Custos ledger verifier key (C2SP vkey) or a file holding it")
+    args = parser.parse_args(argv)
+    problems, summary = verify_bundle(args.bundle, args.key)
+    if problems:
+        print(f"FAILED {Path(args.bundle).name}: {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"- {problem}")
+        return 1
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
