@@ -245,7 +245,9 @@ class Classification(models.Model):
             models.CheckConstraint(condition=Q(state__in=ClassificationState.values), name="classification_state_valid"),
             models.CheckConstraint(condition=Q(source__in=ClassificationSource.values), name="classification_source_valid"),
         ]
-        indexes = [models.Index(fields=["state", "entity_type"])]
+        # (column, state) serves the per-asset "has PII" EXISTS; led by state, the planner would
+        # scan every suggestion in the catalog for each asset row.
+        indexes = [models.Index(fields=["column", "state"]), models.Index(fields=["entity_type", "state"])]
 
     def __str__(self) -> str:
         return f"{self.entity_type} on {self.column} ({self.source}, {self.state})"
