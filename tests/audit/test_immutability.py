@@ -114,9 +114,8 @@ def _count(table):
 def test_maintenance_mode_is_off_unless_flush_turns_it_on(ledger):
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(entry__isnull=True).delete()
-    with ledger_maintenance(purpose="test"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM audit_pendingevent")
+    with ledger_maintenance(purpose="test"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_pendingevent")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_checkpoint")
 
