@@ -292,23 +292,20 @@ def test_demo_lineage_links_raw_tables_to_feature_sets_to_models(django_capture_
     # callbacks run when the block ends, so the second load confirms it.)
     inherited = Classification.objects.get(column__asset__qualified_name="clinical.lab_results", column__name="value")
     assert (inherited.entity_type, inherited.source) == ("HEALTH_DATA", "propagated")
-    with django_capture_on_commit_callbacks(execute=True):
-        load()
+    load()
     inherited.refresh_from_db()
     assert inherited.state == "confirmed" and inherited.decided_by.username == "steward"
     events = AuditEvent.objects.count()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "0 OpenLineage events applied" in load()
+    assert "0 OpenLineage events applied" in load()
     assert AuditEvent.objects.count() == events
 
 
 @pytest.mark.django_db
-def test_demo_pii_scan_suggests_classifications_and_applies_the_demo_reviews_once(django_capture_on_commit_callbacks):
+def test_demo_pii_scan_suggests_classifications_and_applies_the_demo_reviews_once():
     pytest.importorskip("compliance.scanning.services", reason="the scanning app is not in this build")
     from compliance.scanning.models import ScanRun
 
-    with django_capture_on_commit_callbacks(execute=True):
-        output = load("--scan", "--scan-sample=150")
+    output = load("--scan", "--scan-sample=150")
     assert ScanRun.objects.filter(status="succeeded").count() == len(CATALOG["assets"]), output
     scan = Classification.objects.filter(source="scan")
     assert scan.filter(column__asset__qualified_name="clinical.patients", column__name="ssn", entity_type="US_SSN").exists()
@@ -323,6 +320,5 @@ def test_demo_pii_scan_suggests_classifications_and_applies_the_demo_reviews_onc
         )
         assert all(row.state == {"confirm": "confirmed", "reject": "rejected"}[review["decision"]] for row in rows)
     runs, suggestions = ScanRun.objects.count(), scan.count()
-    with django_capture_on_commit_callbacks(execute=True):
-        again = load("--scan", "--scan-sample=150")
+    again = load("--scan", "--scan-sample=150")
     assert "0 assets scanned" in again and (ScanRun.objects.count(), scan.count()) == (runs, suggestions)
