@@ -451,7 +451,7 @@ def evaluate_asset(
     facts = load_facts(asset, index)
     out = []
     for rule in rules:
-        check = ASSET_CHECKS.get(rule.check)
+        check = ASSET_CHECKS.get(rule.check_name)
         if check is None or not pack_applies(rule.pack.content, facts.entity_types, facts.tags, index, rule.pack.code):
             continue
         out.extend((rule, hit) for hit in check(rule, facts))
@@ -466,7 +466,7 @@ def evaluate_model_version(
     training = _training_facts(mv, index)
     out = []
     for rule in rules:
-        check = MODEL_CHECKS.get(rule.check)
+        check = MODEL_CHECKS.get(rule.check_name)
         if check is None:
             continue
         if not any(

@@ -86,7 +86,7 @@ class RegulationCategory(models.Model):
 
 
 class RegulationRule(models.Model):
-    """One requirement of a pack, checked by the evaluation engine (``check`` names the check).
+    """One requirement of a pack, checked by the evaluation engine (``check_name`` names the check).
 
     An organisation may override ``severity``, ``params`` or ``enabled``; the pack's own values stay
     in ``original`` so the override is visible and reversible.
@@ -97,7 +97,8 @@ class RegulationRule(models.Model):
     title = models.CharField(max_length=300)
     citation = models.CharField(max_length=300)
     severity = models.CharField(max_length=16, choices=Severity.choices)
-    check = models.CharField(max_length=64, help_text="Name of the evaluation check (compliance.policies.evaluation).")
+    # Not called ``check``: a field of that name would shadow Model.check() and disable system checks.
+    check_name = models.CharField(max_length=64, help_text="Name of the evaluation check (compliance.policies.evaluation).")
     params = models.JSONField(default=dict, blank=True)
     fix = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)

@@ -9,8 +9,9 @@ Operator specs are dicts ``{"operator": NAME, **params}`` (see ``OPERATORS`` and
 
 from __future__ import annotations
 
+import binascii
+import os
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,19 +56,30 @@ def _is_blank(value: Any) -> bool:
 def map_unique(series: pd.Series, fn: Callable[[list[Any]], list[Any]]) -> pd.Series:
     """Apply ``fn`` to the distinct non-blank values of ``series`` and map the results back."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    values = list(uniques)
-    if not values:
+    if not len(uniques):
         return series.astype(object)
-    blank = [i for i, v in enumerate(values) if _is_blank(v)]
-    keep_idx = [i for i in range(len(values)) if i not in set(blank)] if blank else range(len(values))
+    values = np.asarray(uniques, dtype=object)
+    blank = _blank_mask(values)
     outputs = np.empty(len(values) + 1, dtype=object)
+    outputs[:-1] = values  # blanks pass through
     outputs[-1] = None  # code -1: null
-    if blank:
-        for i in blank:
-            outputs[i] = values[i]
-    transformed = fn([values[i] for i in keep_idx])
-    outputs[np.fromiter(keep_idx, dtype=np.int64, count=len(keep_idx))] = np.asarray(transformed, dtype=object)
+    keep = ~blank
+    if keep.any():
+        outputs[:-1][keep] = np.asarray(fn(values[keep].tolist()), dtype=object)
     return pd.Series(outputs[codes], index=series.index, name=series.name, dtype=object)
+
+
+def _blank_mask(values: np.ndarray) -> np.ndarray:
+    return np.asarray(pd.isna(values), dtype=bool) | (values == "")
+
+
+def _constant(series: pd.Series, value: Any) -> pd.Series:
+    """``value`` in every non-blank cell, without factorising (redact and replace)."""
+    raw = series.to_numpy(dtype=object, na_value=None)
+    out = np.full(len(raw), value, dtype=object)
+    blank = _blank_mask(raw)
+    out[blank] = raw[blank]
+    return pd.Series(out, index=series.index, name=series.name, dtype=object)
 
 
 def _text(values: list[Any]) -> list[str]:
@@ -82,7 +94,8 @@ def op_keep(series, spec, ctx, frame):
 
 
 def op_redact(series, spec, ctx, frame):
-    return map_unique(series, lambda values: [None] * len(values))
+    # Empty and null cells stay empty: nothing to preserve, so no mask is needed.
+    return pd.Series(np.full(len(series), None, dtype=object), index=series.index, name=series.name, dtype=object)
 
 
 def op_suppress(series, spec, ctx, frame):
@@ -90,8 +103,7 @@ def op_suppress(series, spec, ctx, frame):
 
 
 def op_replace(series, spec, ctx, frame):
-    value = spec.get("value", "<REDACTED>")
-    return map_unique(series, lambda values: [value] * len(values))
+    return _constant(series, spec.get("value", "<REDACTED>"))
 
 
 def op_mask(series, spec, ctx, frame):
@@ -123,13 +135,19 @@ def op_surrogate(series, spec, ctx, frame):
     prefix = spec.get("prefix", "sid_")
 
     def surrogate(values):
-        out = []
-        for value in values:
-            token = table.get(value)
-            if token is None:
-                token = table[value] = prefix + secrets.token_hex(8)
-            out.append(token)
-        return out
+        known = pd.Series(values, dtype=object).map(table) if table else pd.Series([None] * len(values), dtype=object)
+        fresh = known.isna().to_numpy()
+        if fresh.any():
+            count = int(fresh.sum())
+            # Random, not derived from the value: 8 random bytes each, hex-encoded in one go.
+            tokens = np.frombuffer(binascii.hexlify(os.urandom(8 * count)), dtype="S16").astype("U16")
+            tokens = np.char.add(prefix, tokens).astype(object)
+            new_values = np.asarray(values, dtype=object)[fresh]
+            table.update(zip(new_values.tolist(), tokens.tolist(), strict=True))
+            out = known.to_numpy(dtype=object, copy=True)
+            out[fresh] = tokens
+            return out
+        return known.to_numpy(dtype=object)
 
     return map_unique(series, surrogate)
 
@@ -160,6 +178,20 @@ def _zip3(value: Any, restricted: frozenset[str]) -> str:
     return "000" if len(head) < 3 or head in restricted else head
 
 
+def _zip3_many(values: list[Any], restricted: frozenset[str]) -> list[str]:
+    """ZIP3 of many values at once (same rules as ``_zip3``)."""
+    raw = pd.Series(values, dtype=object)
+    digits = raw.astype(str).str.replace(r"\D", "", regex=True)
+    lengths = digits.str.len()
+    is_int = raw.map(lambda v: isinstance(v, int | np.integer)).to_numpy(dtype=bool)
+    five = is_int | lengths.isin([3, 4]).to_numpy()
+    nine = lengths.isin([7, 8]).to_numpy()
+    digits = digits.where(~five, digits.str.zfill(5)).where(~nine, digits.str.zfill(9))
+    head = digits.str[:3]
+    bad = (head.str.len() < 3) | head.isin(restricted)
+    return head.where(~bad, "000").tolist()
+
+
 def parse_dates(values: list[Any]) -> pd.DatetimeIndex:
     series = pd.Series(values, dtype=object)
     try:
@@ -173,21 +205,20 @@ def parse_dates(values: list[Any]) -> pd.DatetimeIndex:
 def op_generalize(series, spec, ctx, frame):
     method = spec.get("method")
     if method == "zip3":
-        return map_unique(series, lambda values: [_zip3(v, ctx.restricted_zip3) for v in values])
+        return map_unique(series, lambda values: _zip3_many(values, ctx.restricted_zip3))
     if method == "year":
         birth = bool(spec.get("birth", False))
 
         def year(values):
             parsed = parse_dates(values)
-            out = []
-            for ts in parsed:
-                if pd.isna(ts):
-                    out.append(None)
-                elif birth and ctx.reference_year - ts.year > ctx.age_cap:
-                    out.append(ctx.age_cap_label)
-                else:
-                    out.append(str(ts.year))
-            return out
+            years = parsed.year.to_numpy(dtype="float64", na_value=np.nan)
+            out = np.where(
+                np.isnan(years), None, pd.Series(years).map(lambda y: str(int(y)) if y == y else None).to_numpy(dtype=object)
+            )
+            if birth:
+                old = ~np.isnan(years) & (ctx.reference_year - years > ctx.age_cap)
+                out[old] = ctx.age_cap_label
+            return out.tolist()
 
         return map_unique(series, year)
     if method in ("age_band", "age_cap"):

@@ -76,7 +76,7 @@ def load_document(doc: dict[str, Any], *, Pack, Category, Rule, builtin: bool) -
             "title": rule["title"],
             "citation": rule["citation"],
             "severity": rule["severity"],
-            "check": rule["check"],
+            "check_name": rule["check"],
             "params": rule.get("params", {}),
             "fix": rule.get("fix", ""),
         }
@@ -86,7 +86,7 @@ def load_document(doc: dict[str, Any], *, Pack, Category, Rule, builtin: bool) -
         elif existing.overridden:
             # Keep the organisation's override; refresh only what it did not change.
             existing.original = values
-            for field in ("title", "citation", "check", "fix"):
+            for field in ("title", "citation", "check_name", "fix"):
                 setattr(existing, field, values[field])
             existing.save()
         else:

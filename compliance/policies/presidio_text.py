@@ -96,6 +96,9 @@ def rescan(df: pd.DataFrame, *, sample_size: int = 1000, seed: int = 0, hints: b
         from compliance.scanning.scanner import scan_dataframe
     except ImportError:
         return _rescan_with_engine(df, sample_size=sample_size)
+    # Object columns go in as pandas strings (nulls stay nulls): the scanner's null mask is
+    # written in place, which a read-only object-column mask refuses under copy-on-write.
+    df = df.apply(lambda c: c.astype("str") if c.dtype == object else c)
     try:
         # Judge the values only: a column still called "ssn" must not count when its values are gone.
         result = scan_dataframe(df, sample_size=sample_size, seed=seed, column_hints=hints)

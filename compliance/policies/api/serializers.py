@@ -52,7 +52,7 @@ class RegulationRuleSerializer(serializers.ModelSerializer):
             "title",
             "citation",
             "severity",
-            "check",
+            "check_name",
             "params",
             "fix",
             "enabled",
