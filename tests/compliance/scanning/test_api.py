@@ -19,7 +19,7 @@ def asset(tmp_path, people):
 
 
 def test_post_starts_a_scan_and_answers_202_at_once_then_get_shows_the_findings(
-    api_as, asset, engine, django_capture_on_commit_callbacks
+    api_as, asset, engine, eager_celery, django_capture_on_commit_callbacks
 ):
     client = api_as("steward")
     # the task is sent after commit (eager Celery runs it when the callbacks run, as a worker would)
