@@ -4,6 +4,11 @@ Every write goes through the accounts and catalog services, so each one is audit
 idempotent: objects that exist (matched by their natural key) are left as they are, missing ones
 are created, so a second run writes nothing. Demo users get known passwords only in the local
 profiles; with ``CUSTOS_ENV=production`` they are created without a usable password.
+
+After the catalog (one transaction), two optional integrations run when their apps are present:
+the demo jobs' OpenLineage events go through the lineage intake (deterministic run ids and
+times, so a second load is recognised as duplicates), and the PII scanner scans each asset's data
+file once, in-process. Then the demo steward reviews of some machine-made suggestions apply.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class LoadReport:
     @property
     def total(self) -> int:
         return sum(self.created.values())
+
+    def summary(self) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in self.created.items() if n)
 
 
 class DemoLoader:
@@ -470,8 +478,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = demo_load(scan=not options["no_scan"], scan_sample=options["scan_sample"])
         if report.total:
-            summary = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
-            self.stdout.write(self.style.SUCCESS(f"Demo catalog loaded: created {summary}."))
+            self.stdout.write(self.style.SUCCESS(f"Demo catalog loaded: created {report.summary()}."))
         else:
             self.stdout.write(self.style.SUCCESS("Demo catalog already loaded: nothing to do."))
         for line in report.integrations:

@@ -47,8 +47,7 @@ class Command(BaseCommand):
         self.stdout.write("Loading the demo catalog ...")
         report = demo_load(scan=not no_scan)
         if report.total:
-            summary = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
-            self.stdout.write(self.style.SUCCESS(f"  created {summary}"))
+            self.stdout.write(self.style.SUCCESS(f"  created {report.summary()}"))
         else:
             self.stdout.write(self.style.SUCCESS("  already loaded: nothing to do"))
         for line in report.integrations:
