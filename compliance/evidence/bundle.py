@@ -135,7 +135,7 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
     from django.utils import timezone
 
     progress = progress or (lambda fraction, stage: None)
-    now = timezone.now().replace(microsecond=0)
+    now = timezone.now()
     as_of = request.period_to or now
     progress(0.02, "ledger range")
     rng = ledger.period_range(period_from=request.period_from, period_to=request.period_to)

@@ -1,3 +1,10 @@
 """API routes of compliance.evidence (mounted under /api/v1/)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from compliance.evidence.api import views
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("evidence/exports", views.EvidenceExportViewSet, basename="evidence-export")
+
+urlpatterns = router.urls

@@ -1,0 +1,59 @@
+"""Evidence export API shapes: what a client may ask for, and what it sees of an export."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from compliance.evidence.models import EvidenceExport
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    period_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    period_to = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    regulation = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+    asset_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=10_000
+    )
+
+    def validate(self, attrs):
+        if attrs["period_from"] and attrs["period_to"] and attrs["period_from"] > attrs["period_to"]:
+            raise serializers.ValidationError({"period_to": "the period ends before it starts"})
+        return attrs
+
+
+class EvidenceExportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvidenceExport
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "stage",
+            "error",
+            "requested_by_name",
+            "requested_at",
+            "started_at",
+            "finished_at",
+            "period_from",
+            "period_to",
+            "as_of",
+            "regulation",
+            "asset_ids",
+            "size",
+            "sha256",
+            "manifest_sha256",
+            "first_seq",
+            "end_seq",
+            "verifier_key",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, obj) -> str | None:
+        if obj.status != "succeeded":
+            return None
+        request = self.context.get("request")
+        path = f"/api/v1/evidence/exports/{obj.pk}/download"
+        return request.build_absolute_uri(path) if request else path
