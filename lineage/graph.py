@@ -38,10 +38,13 @@ def key(node_type: str, node_id: int | str) -> str:
     return f"{node_type}:{node_id}"
 
 
+NODE_TYPES = frozenset(NodeType.values)
+
+
 def split_key(node_key: str) -> tuple[str, int]:
     """``"asset:12"`` -> ``("asset", 12)``; ValueError for anything else."""
     node_type, _, raw = node_key.partition(":")
-    if node_type not in NodeType.values or not raw.isdigit():
+    if node_type not in NODE_TYPES or not raw.isdigit():
         raise ValueError(f"node key must look like 'asset:12' (types: {', '.join(NodeType.values)})")
     return node_type, int(raw)
 
@@ -165,22 +168,35 @@ class GraphCache:
                 self.deltas += 1
             self.version, self.stamp = version, stamp
 
-    @contextmanager
-    def reading(self) -> Iterator[Graphs]:
-        """The up-to-date graphs, held still (no concurrent delta) while the caller reads them."""
-        self.sync()
-        with self._lock:
-            yield self.graphs
+    def reading(self) -> _Reading:
+        """``with cache.reading() as graphs``: the up-to-date graphs, held still (no concurrent
+        delta) while the caller reads them. A plain object, not a generator: reads are hot."""
+        return _Reading(self)
+
+
+class _Reading:
+    __slots__ = ("cache",)
+
+    def __init__(self, cache: GraphCache) -> None:
+        self.cache = cache
+
+    def __enter__(self) -> Graphs:
+        self.cache.sync()
+        self.cache._lock.acquire()
+        return self.cache.graphs
+
+    def __exit__(self, *exc) -> None:
+        self.cache._lock.release()
 
 
 cache = GraphCache()
 
 
 @contextmanager
-def graphs_at(at: datetime | None) -> Iterator[Graphs]:
-    """The live cache for ``at=None``, else a snapshot built for that moment."""
-    if at is None:
-        with cache.reading() as graphs:
-            yield graphs
-    else:
-        yield build(at)
+def _snapshot(at: datetime) -> Iterator[Graphs]:
+    yield build(at)
+
+
+def graphs_at(at: datetime | None):
+    """``with graphs_at(at) as graphs``: the live cache for ``at=None``, else a snapshot built for that moment."""
+    return cache.reading() if at is None else _snapshot(at)

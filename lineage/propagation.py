@@ -39,13 +39,14 @@ def _is_origin(row: dict[str, Any]) -> bool:
 
 
 def propagation_recompute(
-    *, column_ids: Iterable[int], actor: Any = ACTOR, entity_types: Iterable[str] | None = None
+    *, column_ids: Iterable[int], actor: Any = ACTOR, entity_types: Iterable[str] | None = None, dry_run: bool = False
 ) -> dict[str, int]:
     """Bring the propagated classifications downstream of ``column_ids`` in line with the rules.
 
     Only columns downstream of ``column_ids`` change; origins anywhere upstream of them count.
     Each created, refreshed or withdrawn classification is audited by the catalog service.
-    Returns counts ``{"created": n, "refreshed": n, "withdrawn": n}``.
+    Returns counts ``{"created": n, "refreshed": n, "withdrawn": n}``; ``dry_run`` only plans
+    (``{"planned": n}``: labels that would be created or refreshed) and writes nothing.
     """
     from catalog.services import classification_suggest, classification_withdraw
 
@@ -62,7 +63,7 @@ def propagation_recompute(
                     region.add(nxt)
                     queue.append(nxt)
         if not region:
-            return stats
+            return {"planned": 0} if dry_run else stats
         scope = set(region) | set(starts)
         queue = deque(scope)
         while queue:
@@ -135,6 +136,8 @@ def propagation_recompute(
                     "_sensitivity": origin["sensitivity"],
                 }
             plans.append((entity_type, expected, existing))
+    if dry_run:
+        return {"planned": sum(len(expected) for _, expected, _ in plans)}
     # Catalog writes happen outside the graph lock: they may read the graph again (signals).
     all_columns = {cid for _, expected, existing in plans for cid in (*expected, *existing)}
     columns = Column.objects.in_bulk(all_columns)

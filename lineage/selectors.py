@@ -126,19 +126,25 @@ def _bfs(graph, starts: list[str], depth: int | None, *, reverse: bool, is_hidde
     found: dict[str, int] = dict.fromkeys(starts, 0)
     frontier = [start for start in starts if start in adj]
     level = 0
-    while frontier and (depth is None or level < depth):
+    limit = depth if depth is not None else len(adj) + 1
+    filtered = is_hidden is not None or skip is not None
+    while frontier and level < limit:
         level += 1
         next_frontier = []
         for node in frontier:
-            for nxt, data in adj[node].items():
+            neighbours = adj[node]
+            for nxt in neighbours:
                 if nxt in found:
                     continue
-                if (is_hidden is not None and is_hidden(nxt)) or (skip is not None and skip(nxt, data)):
+                if filtered and ((is_hidden is not None and is_hidden(nxt)) or (skip is not None and skip(nxt, neighbours[nxt]))):
                     continue
                 found[nxt] = level
                 next_frontier.append(nxt)
         frontier = next_frontier
     out._walks.append((adj, reverse, depth, found))
+    if not out.nodes:
+        out.nodes = dict(found) if len(out._walks) > 1 else found
+        return
     nodes = out.nodes
     for node, dist in found.items():
         if node not in nodes or dist < nodes[node]:

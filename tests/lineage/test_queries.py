@@ -178,7 +178,7 @@ def test_the_cache_loads_once_and_follows_later_writes_by_delta(wh, steward, mak
     event_ingest(payload=run_event("more", [dataset("export.copy")], [dataset("archive.copy")]), actor=make_user("service"))
     after = selectors.downstream(user=steward, node=f"asset:{wh.export.pk}", depth=2)
 
-    assert cache.loads == 1 and cache.deltas == 1
+    assert cache.loads == 1 and cache.deltas >= 1  # caught up by delta, never rebuilt
     assert any(k.startswith("asset:") and k != f"asset:{wh.export.pk}" for k in after.nodes)
 
 
