@@ -28,7 +28,7 @@ def test_a_steward_logs_in_searches_and_reads_an_asset(chromium, live_server, ma
     page.locator("ul.hits a", has_text="patients").first.click()
     assert page.locator("h1").inner_text().startswith("patients")
     row = page.locator("tr", has_text="ssn")
-    assert "US_SSN · confirmed" in row.inner_text()
+    assert "US_SSN · steward · confirmed" in row.inner_text()
     assert "restricted" in page.locator("h1 .sens").inner_text().lower()
     page.screenshot(path=str(tmp_path / "asset.png"), full_page=True)
     page.close()
