@@ -94,7 +94,7 @@ def test_fixing_the_gaps_resolves_the_findings(phi_asset, users):
     assert resolved.status == "resolved" and resolved.resolved_at is not None
 
 
-def test_classification_changes_trigger_re_evaluation(file_asset, django_capture_on_commit_callbacks, users):
+def test_classification_changes_trigger_re_evaluation(file_asset, django_capture_on_commit_callbacks, users, eager_celery):
     asset = file_asset(
         pd.DataFrame({"email": ["a@example.org"]}), "contacts", legal_basis="contract", processing_purposes=["support"]
     )
@@ -128,7 +128,9 @@ def test_personal_data_propagated_into_a_public_asset_is_critical_with_its_linea
     assert [step["column"] for step in path] == ["crm.email", "newsletter_export.contact"]
 
 
-def test_a_production_model_trained_on_health_data_needs_a_dpia(phi_asset, users, django_capture_on_commit_callbacks):
+def test_a_production_model_trained_on_health_data_needs_a_dpia(
+    phi_asset, users, django_capture_on_commit_callbacks, eager_celery
+):
     model = catalog_services.model_create(actor=users["steward"], name="readmission")
     with django_capture_on_commit_callbacks(execute=True):
         version = catalog_services.model_version_register(
