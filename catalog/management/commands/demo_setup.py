@@ -17,7 +17,7 @@ URLS = [
     ("Catalog", "/"),
     ("Admin (stewards)", "/admin/"),
     ("API docs (offline Swagger UI)", "/api/docs/"),
-    ("REST API", "/api/v1/"),
+    ("REST API (assets)", "/api/v1/assets/"),
 ]
 
 
