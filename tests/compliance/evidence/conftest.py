@@ -48,6 +48,7 @@ def demo_bundle(django_db_setup, django_db_blocker, tmp_path_factory):
             CUSTOS_LEDGER_KEY_FILE=str(key_file),
             CUSTOS_LEDGER_TRUSTED_KEYS_FILE=str(base / "trusted"),
             MEDIA_ROOT=str(base / "media"),
+            CUSTOS_POLICY_KEY_DIR=str(base / "policy-keys"),
         ),
         django_db_blocker.unblock(),
         transaction.atomic(),
@@ -57,6 +58,7 @@ def demo_bundle(django_db_setup, django_db_blocker, tmp_path_factory):
         signer, _ = keys.generate_key(name=settings.CUSTOS_LEDGER_ORIGIN)
         call_command("demo_load", "--no-logins", "--scan-sample", "200", stdout=open(base / "demo_load.log", "w"))  # noqa: SIM115
         evaluate_all(actor="tests")
+        demo_activity(base)
         export = services.export_request(actor="tests", run_async=False)
         export = services.export_build(export_id=export.pk)
         assert export.status == "succeeded", export.error
@@ -65,6 +67,31 @@ def demo_bundle(django_db_setup, django_db_blocker, tmp_path_factory):
         snapshot = {"export_id": export.pk, "first_seq": export.first_seq, "end_seq": export.end_seq, "sha256": export.sha256}
         transaction.set_rollback(True)
     return path, signer.verifier.vkey, snapshot
+
+
+def demo_activity(base: Path) -> None:
+    """What happens in a period besides catalog edits: access decisions (allowed and denied), a
+    grant requested and approved, a refused de-anonymization, a HIPAA Safe Harbor run."""
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.models import User
+    from catalog.models import DataAsset
+    from compliance.policies import services as policies
+
+    users = {u.username: u for u in User.objects.all()}
+    patients = DataAsset.objects.get(qualified_name="clinical.patients")
+    customers = DataAsset.objects.get(qualified_name="retail.customers")
+    policies.access_decide(user=users["auditor"], asset=patients, purpose="audit", actor=users["auditor"])
+    policies.access_decide(user=users["viewer"], asset=customers, purpose="marketing", actor=users["viewer"])
+    grant = policies.grant_request(
+        user=users["viewer"], asset=customers, purpose="analytics", actor=users["viewer"], justification="churn study"
+    )
+    policies.grant_approve(grant=grant, actor=users["steward"], reason="aggregate analysis only")
+    with pytest.raises(PermissionDenied):
+        policies.token_reveal(token="siv:k1:AAAA", purpose="marketing", actor=users["viewer"], reason="curious")
+    policies.anonymization_run(
+        actor=users["steward"], policy="hipaa-safe-harbor", source_asset=patients, output_path=base / "patients_deid.parquet"
+    )
 
 
 def rewrite(src: Path, dst: Path, *, change=None, drop=(), add=None, order=None) -> Path:

@@ -238,3 +238,20 @@ def test_anonymizing_a_cataloged_asset_registers_the_copy_with_an_anonymizing_li
     edges = Edge.objects.filter(kind="anonymized", src_id=asset.pk, dst_id=target.pk)
     assert edges.exists() and all(e.masking for e in edges)
     assert AuditEvent.objects.filter(action="policies.anonymization.finish", target_id=str(run.pk)).exists()
+
+
+def test_a_database_table_is_anonymized_into_a_table_and_into_parquet(tmp_path):
+    import sqlite3
+
+    source = make_patients(80)
+    db = tmp_path / "clinic.db"
+    with sqlite3.connect(db) as conn:
+        source.to_sql("patients", conn, index=False)
+    run_command(f"sqlite:///{db}#patients", f"sqlite:///{db}#patients_deid")
+    with sqlite3.connect(db) as conn:
+        table = pd.read_sql("SELECT * FROM patients_deid", conn).astype(object).fillna("").astype(str)
+        assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")} == {"patients", "patients_deid"}
+    assert len(table) == len(source)
+    assert_no_identifier_remains(source, table, [*IDENTIFIER_COLUMNS, "zip", "date_of_birth"])
+    run_command(f"sqlite:///{db}#patients", tmp_path / "patients_deid.parquet")
+    assert len(read(tmp_path / "patients_deid.parquet")) == len(source)

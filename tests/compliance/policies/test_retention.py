@@ -143,3 +143,34 @@ def test_the_beat_task_is_scheduled():
 
     entry = app.conf.beat_schedule["policies-retention-enforce"]
     assert entry["task"] == "policies.retention_enforce"
+
+
+def test_retention_deletes_exactly_the_expired_rows_of_a_sqlite_table(tmp_path, users):
+    import sqlite3
+
+    from catalog import services as catalog_services
+
+    frame = events_table()
+    db = tmp_path / "events.db"
+    with sqlite3.connect(db) as conn:
+        frame.to_sql("events", conn, index=False)
+    source = catalog_services.source_ensure(namespace=f"sqlite://{db}", actor="test", kind="sqlite")
+    asset = catalog_services.asset_register(
+        actor="test", source=source, qualified_name="events", location=f"sqlite:///{db}#events"
+    )
+    catalog_services.columns_sync(asset=asset, columns=[{"name": c} for c in frame.columns], actor="test")
+    services.policy_create(
+        actor=users["steward"],
+        name="events table 180d",
+        kind="retention",
+        config={"max_age_days": 180, "date_column": "created_at", "action": "delete_rows"},
+        assets=[asset],
+    )
+    expired, kept = expected_ids(frame, 180)
+    dry = services.retention_enforce(actor=users["steward"], dry_run=True, now=NOW)
+    assert dry.report["items"][0]["expired_rows"] == len(expired)
+    services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    with sqlite3.connect(db) as conn:
+        remaining = {row[0] for row in conn.execute("SELECT event_id FROM events")}
+    assert remaining == kept
+    assert AuditEvent.objects.get(action="policies.retention.delete_rows").details["rows_affected"] == len(expired)

@@ -1,0 +1,168 @@
+"""Starting, following and downloading exports: the API for auditors, the command, the admin page
+for stewards, and the ledger events every export leaves."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+
+from accounts.choices import Role
+from audit.models import AuditEvent
+from compliance.evidence import services, verify_bundle
+from compliance.evidence.models import EvidenceExport
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/evidence/exports"
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (None, {401, 403}),
+        (Role.VIEWER, {403}),
+        (Role.SERVICE, {403}),
+        (Role.STEWARD, {403}),
+        (Role.AUDITOR, {202}),
+        (Role.ADMIN, {202}),
+    ],
+)
+def test_only_auditors_and_admins_start_exports_through_the_api(
+    api_as, ledger_key, role, expected, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_as(role).post(URL, {}, format="json")
+    assert response.status_code in expected
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) >= {"status", "code", "message"}
+        assert not EvidenceExport.objects.exists()
+
+
+def test_an_auditor_starts_an_export_follows_it_and_downloads_a_bundle_that_verifies(
+    api_as, users, ledger_key, django_capture_on_commit_callbacks
+):
+    client = api_as(Role.AUDITOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(URL, {"regulation": "gdpr"}, format="json")
+    assert started.status_code == 202
+    export_id = started.json()["id"]
+    status = client.get(f"{URL}/{export_id}").json()
+    assert status["status"] == "succeeded" and status["progress"] == 1.0 and status["download_url"].endswith("/download")
+    assert status["regulation"] == "gdpr" and status["requested_by_name"] == users[Role.AUDITOR].username
+
+    download = client.get(f"{URL}/{export_id}/download")
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    data = body(download)
+    assert download["X-Content-SHA256"] == status["sha256"]
+    path = ledger_key and EvidenceExport.objects.get(pk=export_id).file_path
+    assert verify_bundle.verify_bundle(path, status["verifier_key"])[0] == []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["requested_by"]["name"] == users[Role.AUDITOR].username and manifest["parameters"]["regulation"] == "gdpr"
+
+    actions = list(
+        AuditEvent.objects.filter(target_type="evidence.evidenceexport", target_id=str(export_id)).values_list(
+            "action", flat=True
+        )
+    )
+    assert actions == ["evidence.export.request", "evidence.export.complete", "evidence.export.download"]
+
+
+def test_a_download_before_the_bundle_is_ready_is_a_409_in_the_error_envelope(api_as, ledger_key):
+    client = api_as(Role.AUDITOR)
+    started = client.post(URL, {}, format="json")  # the build task waits for a commit that never comes here
+    response = client.get(f"{URL}/{started.json()['id']}/download")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "not_ready"
+
+
+def test_an_auditor_sees_only_their_own_exports_and_an_admin_sees_all(api_as, users, ledger_key):
+    mine = services.export_request(actor=users[Role.AUDITOR], run_async=False)
+    theirs = services.export_request(actor=users[Role.ADMIN], run_async=False)
+    auditor = api_as(Role.AUDITOR)
+    assert [e["id"] for e in auditor.get(URL).json()["results"]] == [mine.pk]
+    assert auditor.get(f"{URL}/{theirs.pk}").status_code == 404
+    assert {e["id"] for e in api_as(Role.ADMIN).get(URL).json()["results"]} == {mine.pk, theirs.pk}
+
+
+def test_a_bad_request_is_refused_with_the_field_named(api_as, ledger_key):
+    client = api_as(Role.AUDITOR)
+    assert client.post(URL, {"regulation": "nope"}, format="json").json()["error"]["fields"].keys() == {"regulation"}
+    response = client.post(URL, {"period_from": "2026-02-01T00:00:00Z", "period_to": "2026-01-01T00:00:00Z"}, format="json")
+    assert response.status_code == 400 and "period_to" in response.json()["error"]["fields"]
+    assert client.post(URL, {"period_to": "2999-01-01T00:00:00Z"}, format="json").status_code == 400
+    assert client.post(URL, {"asset_ids": [987654]}, format="json").json()["error"]["fields"].keys() == {"asset_ids"}
+
+
+def test_a_failed_build_is_recorded_with_its_reason(users, ledger_key, settings, tmp_path):
+    export = services.export_request(actor=users[Role.AUDITOR], run_async=False)
+    settings.CUSTOS_LEDGER_KEY_FILE = str(tmp_path / "missing.key")
+    done = services.export_build(export_id=export.pk)
+    assert done.status == "failed" and done.error.startswith("LedgerKeyMissing")
+    assert AuditEvent.objects.filter(action="evidence.export.fail", target_id=str(export.pk)).exists()
+
+
+def test_the_command_writes_a_verifiable_bundle_for_a_period(ledger_key, tmp_path, users):
+    out = tmp_path / "evidence.zip"
+    stdout = StringIO()
+    call_command("evidence_export", "--out", str(out), "--from", "2000-01-01", "--regulation", "gdpr", stdout=stdout)
+    assert out.exists() and f"wrote {out}" in stdout.getvalue()
+    export = EvidenceExport.objects.get()
+    assert export.requested_by_name == "evidence_export command" and export.period_from.year == 2000
+    problems, summary = verify_bundle.verify_bundle(out, export.verifier_key)
+    assert problems == [] and summary.startswith("OK evidence.zip")
+
+
+def test_the_command_refuses_a_malformed_date(ledger_key, tmp_path):
+    with pytest.raises(CommandError, match="not an ISO 8601 date"):
+        call_command("evidence_export", "--out", str(tmp_path / "x.zip"), "--to", "last tuesday")
+
+
+def test_a_steward_starts_an_export_from_the_admin_and_downloads_it(users, ledger_key, django_capture_on_commit_callbacks):
+    steward = users[Role.STEWARD]
+    browser = Client()
+    browser.force_login(steward)
+    assert browser.get("/admin/evidence/evidenceexport/add/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post("/admin/evidence/evidenceexport/add/", {"regulation": "", "asset_ids": ""})
+    assert response.status_code == 302, response.content[:2000]
+    export = EvidenceExport.objects.get()
+    assert export.requested_by == steward and export.status == "succeeded"
+    page = browser.get(f"/admin/evidence/evidenceexport/{export.pk}/change/")
+    assert b"download zip" in page.content
+    download = browser.get(f"/admin/evidence/evidenceexport/{export.pk}/download/")
+    assert download.status_code == 200 and body(download)[:2] == b"PK"
+    assert AuditEvent.objects.filter(action="evidence.export.download", actor_id=str(steward.pk)).exists()
+
+
+def test_a_viewer_cannot_reach_the_export_admin(users, ledger_key):
+    browser = Client()
+    browser.force_login(users[Role.VIEWER])
+    assert browser.get("/admin/evidence/evidenceexport/add/").status_code in (302, 403)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_builds_an_export_started_through_the_api(celery_worker_process, api_as, ledger_key):
+    client = api_as(Role.AUDITOR)
+    started = client.post(URL, {}, format="json")
+    assert started.status_code == 202
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(f"{URL}/{started.json()['id']}").json()
+        if status["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.5)
+    assert status["status"] == "succeeded", status
+    assert verify_bundle.verify_bundle(EvidenceExport.objects.get(pk=status["id"]).file_path, status["verifier_key"])[0] == []
