@@ -26,6 +26,7 @@ from django.db.models import Q
 from accounts.models import User
 from audit import verify_core
 from audit.models import AuditEvent
+from catalog.choices import LegalBasis
 from catalog.models import Classification, Column, DataAsset, DataSource, Domain, MLModel, ModelVersion
 from compliance.evidence.ledger import LedgerRange
 from compliance.policies.choices import SEVERITY_RANK
@@ -199,6 +200,7 @@ class Snapshot:
             for p in as_of(RegulationPack, at, ("code", "name", "version", "enabled", "citation", "content")).values()
         }
         self.category_index: dict[str, list[tuple[str, str, bool, str]]] = defaultdict(list)
+        self.category_names: dict[str, str] = {}
         self.categories: dict[str, list[dict]] = defaultdict(list)
         for cat in RegulationCategory.objects.select_related("pack").order_by("pack__code", "code"):
             if cat.pack.code in self.packs and self.packs[cat.pack.code]["enabled"]:
@@ -211,6 +213,7 @@ class Snapshot:
                         "entity_types": cat.entity_types,
                     }
                 )
+                self.category_names[f"{cat.pack.code}:{cat.code}"] = f"{cat.pack.code.upper()}: {cat.name}"
                 for entity in cat.entity_types:
                     self.category_index[entity].append((cat.pack.code, cat.code, cat.sensitive, cat.citation))
         self.tags: dict[int, set[str]] = defaultdict(set)
@@ -287,6 +290,10 @@ class Snapshot:
                 if (pack is None or code == pack) and (sensitive or not sensitive_only):
                     out.add(f"{code}:{cat}")
         return sorted(out)
+
+    def labels(self, codes: list[str]) -> list[str]:
+        """Readable names of category codes (``gdpr:art9-health`` -> ``GDPR: Data concerning health``)."""
+        return [self.category_names.get(code, code) for code in codes]
 
     def policies_for(self, asset_id: int, kind: str) -> list[dict]:
         entity_types = self.entity_types.get(asset_id, set())
@@ -395,6 +402,7 @@ def inventory(snap: Snapshot) -> dict[str, Any]:
                 "owners": sorted(snap.people.get(asset_id, [])),
                 "entity_types": sorted(snap.entity_types[asset_id]),
                 "special_categories": snap.categories_of(snap.entity_types[asset_id], sensitive_only=True),
+                "special_category_names": snap.labels(snap.categories_of(snap.entity_types[asset_id], sensitive_only=True)),
                 "columns": columns,
             }
         )
@@ -454,8 +462,10 @@ def art30(snap: Snapshot) -> dict[str, Any]:
             "a_contacts": contacts,
             "b_purposes": list(a["processing_purposes"] or []),
             "b_legal_basis": a["legal_basis"] or "",
+            "b_legal_basis_label": LegalBasis(a["legal_basis"]).label if a["legal_basis"] in LegalBasis.values else "",
             "c_data_subject_categories": list(a["data_subject_categories"] or []),
             "c_personal_data_categories": snap.categories_of(entity_types, "gdpr"),
+            "c_personal_data_category_names": snap.labels(snap.categories_of(entity_types, "gdpr")),
             "c_entity_types": sorted(entity_types),
             "d_recipients": list(a["recipients"] or []),
             "e_transfers": transfers,
@@ -647,6 +657,7 @@ def findings(snap: Snapshot) -> dict[str, Any]:
     )
     if snap.scope.regulation:
         qs = qs.filter(regulation=snap.scope.regulation)
+    names = model_version_names(at)
     items = []
     for f in qs:
         if f.asset_id is not None and snap.scope.asset_ids and f.asset_id not in snap.scope.asset_ids:
@@ -658,7 +669,9 @@ def findings(snap: Snapshot) -> dict[str, Any]:
                 "rule": f.rule.code,
                 "severity": f.severity,
                 "citation": f.citation,
-                "target": snap.asset_name(f.asset_id) if f.asset_id else f"model version {f.model_version_id}",
+                "target": snap.asset_name(f.asset_id)
+                if f.asset_id
+                else names.get(f.model_version_id, f"model version {f.model_version_id}"),
                 "asset_id": f.asset_id,
                 "model_version_id": f.model_version_id,
                 "message": f.message,
@@ -683,7 +696,9 @@ def findings(snap: Snapshot) -> dict[str, Any]:
         mine = [f for f in items if f["regulation"] == code]
         with_findings = {f["asset_id"] for f in mine if f["asset_id"]}
         by_severity = Counter(f["severity"] for f in mine)
+        counts = {s: by_severity.get(s, 0) for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.get, reverse=True)}
         posture[code] = {
+            "severity_text": ", ".join(f"{n} {s}" for s, n in counts.items() if n),
             "name": pack["name"],
             "version": pack["version"],
             "assets_in_scope": len(in_scope),
@@ -694,6 +709,15 @@ def findings(snap: Snapshot) -> dict[str, Any]:
             "by_severity": {s: by_severity.get(s, 0) for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.get, reverse=True)},
         }
     return {"view": snap.scope.view_label(), "posture": posture, "findings": items}
+
+
+def model_version_names(at: datetime) -> dict[int, str]:
+    """{model version id: "model version"} as of ``at``."""
+    models = {pk: m["name"] for pk, m in as_of(MLModel, at, ("name",)).items()}
+    return {
+        pk: f"{models.get(v['model_id'], '?')} {v['version']}"
+        for pk, v in as_of(ModelVersion, at, ("model_id", "version")).items()
+    }
 
 
 def runs(snap: Snapshot) -> dict[str, Any]:
@@ -862,14 +886,14 @@ def exports(snap: Snapshot) -> dict[str, Any]:
     return {"view": snap.scope.view_label(), "events": range_events(snap.scope, EXPORT_ACTIONS)}
 
 
-def _asset_graph(snap: Snapshot) -> dict[str, list[tuple[str, bool]]]:
-    """node -> [(upstream node, edge stops PII)] over the asset-level edges valid at the date."""
-    upstream: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+def _asset_graph(snap: Snapshot) -> dict[str, list[tuple[str, bool, str]]]:
+    """node -> [(upstream node, edge stops PII, edge kind)] over the asset-level edges valid at the date."""
+    upstream: dict[str, list[tuple[str, bool, str]]] = defaultdict(list)
     for e in snap.edges:
         if e["src_type"] == "column" or e["dst_type"] == "column":
             continue
         upstream[f"{e['dst_type']}:{e['dst_id']}"].append(
-            (f"{e['src_type']}:{e['src_id']}", stops(e["kind"], e["masking"], e["propagation"]))
+            (f"{e['src_type']}:{e['src_id']}", stops(e["kind"], e["masking"], e["propagation"]), e["kind"])
         )
     return upstream
 
@@ -908,7 +932,7 @@ def models(snap: Snapshot) -> dict[str, Any]:
         versions.items(), key=lambda kv: (model_names.get(kv[1]["model_id"], {}).get("name", ""), kv[1]["version"])
     ):
         node = f"model_version:{mv_id}"
-        training = sorted(int(src.split(":")[1]) for src, _ in upstream.get(node, []) if src.startswith("asset:"))
+        training = sorted({int(src.split(":")[1]) for src, _, kind in upstream.get(node, []) if kind == EdgeKind.TRAINED_ON})
         if not training:
             training = sorted(current_training.get(mv_id, set()))
         seen: dict[str, int] = {}
@@ -916,7 +940,7 @@ def models(snap: Snapshot) -> dict[str, Any]:
         frontier = [(node, 0, True)]
         while frontier:
             current, depth, carries = frontier.pop()
-            for src, stop in upstream.get(current, []):
+            for src, stop, _kind in upstream.get(current, []):
                 if src in seen and seen[src] <= depth + 1:
                     continue
                 seen[src] = depth + 1
@@ -960,6 +984,7 @@ def models(snap: Snapshot) -> dict[str, Any]:
                 "pii_upstream": {name: sorted(types) for name, types in sorted(pii_reaching.items())},
                 "entity_types_upstream": sorted(entity_types),
                 "special_categories_upstream": snap.categories_of(entity_types, sensitive_only=True),
+                "special_category_names_upstream": snap.labels(snap.categories_of(entity_types, sensitive_only=True)),
                 "dpia_recorded": bool(mv["dpia_reference"]),
                 "since": iso(mv["_changed_at"]),
             }

@@ -4,7 +4,8 @@ from rest_framework.routers import SimpleRouter
 
 from compliance.evidence.api import views
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # DRF's constructor only knows "/" or "": accept both spellings
 router.register("evidence/exports", views.EvidenceExportViewSet, basename="evidence-export")
 
 urlpatterns = router.urls
