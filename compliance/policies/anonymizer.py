@@ -39,6 +39,22 @@ class AnonymizeError(ValueError):
     """Bad input: unknown format, unreadable file, missing column. The message names no value."""
 
 
+DB_URL = re.compile(r"^(sqlite|postgres|postgresql|postgresql\+psycopg)://")
+
+
+def is_table(location: str | Path) -> bool:
+    """A database table location ``URL#table`` (``sqlite:///data.db#patients``), as the scanner reads it."""
+    return bool(DB_URL.match(str(location)))
+
+
+def location_format(location: str | Path) -> str:
+    return "sql" if is_table(location) else file_format(Path(location))
+
+
+def _label(location: str | Path) -> str:
+    return str(location).rpartition("#")[2] if is_table(location) else Path(location).name
+
+
 def file_format(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(CSV_SUFFIXES):
@@ -201,7 +217,16 @@ def _bind_subject(plans: list[ColumnPlan], profile: dict[str, Any]) -> None:
 # --- reading and writing -----------------------------------------------------------------------
 
 
-def _chunks(path: Path, fmt: str, chunk_rows: int):
+def _chunks(path, fmt: str, chunk_rows: int):
+    if fmt == "sql":
+        from compliance.scanning.sources import SourceError, SqlSource
+
+        try:
+            for _offset, frame in SqlSource(_pg(str(path))).read():
+                yield frame
+        except SourceError as exc:
+            raise AnonymizeError(str(exc)) from exc
+        return
     try:
         if fmt == "csv":
             yield from pd.read_csv(
@@ -213,6 +238,40 @@ def _chunks(path: Path, fmt: str, chunk_rows: int):
                 yield batch.to_pandas()
     except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
         raise AnonymizeError(f"{path.name}: cannot read as {fmt} ({type(exc).__name__})") from exc
+
+
+def _pg(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+
+
+class _SqliteTableWriter:
+    """Writes the output into a table of a SQLite database (``sqlite:///file.db#table``): into
+    ``<table>__partial`` first, renamed over ``<table>`` when the run completes."""
+
+    def __init__(self, url: str):
+        base, _, table = url.partition("#")
+        if not base.startswith("sqlite:///") or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", table):
+            raise AnonymizeError("a table output is sqlite:///file.db#table (letters, digits, underscores)")
+        import sqlite3
+
+        self.table = table
+        self.conn = sqlite3.connect(base.removeprefix("sqlite:///"))
+        self.first = True
+
+    def write(self, frame: pd.DataFrame, transformed: set[str]) -> None:
+        frame.to_sql(f"{self.table}__partial", self.conn, if_exists="replace" if self.first else "append", index=False)
+        self.first = False
+
+    def commit(self) -> None:
+        self.conn.execute(f'DROP TABLE IF EXISTS "{self.table}"')
+        self.conn.execute(f'ALTER TABLE "{self.table}__partial" RENAME TO "{self.table}"')
+        self.conn.commit()
+        self.conn.close()
+
+    def abort(self) -> None:
+        self.conn.execute(f'DROP TABLE IF EXISTS "{self.table}__partial"')
+        self.conn.commit()
+        self.conn.close()
 
 
 class _Writer:
@@ -266,8 +325,8 @@ def transform_chunk(chunk: pd.DataFrame, plans: list[ColumnPlan], ctx: operators
 
 
 def anonymize_file(
-    src: Path,
-    dst: Path,
+    src: str | Path,
+    dst: str | Path,
     *,
     profile: dict[str, Any],
     classifications: dict[str, list[str]] | None = None,
@@ -277,14 +336,25 @@ def anonymize_file(
     scan: bool = True,
     rescan_rows: int = 2000,
 ) -> Report:
-    """Write the anonymized copy of ``src`` to ``dst`` (same format) and return the run report."""
-    src, dst = Path(src), Path(dst)
-    fmt = file_format(src)
-    if file_format(dst) != fmt:
-        raise AnonymizeError(f"output must have the input's format ({fmt})")
-    if not src.exists():
-        raise AnonymizeError(f"{src.name}: no such file")
-    if src.resolve() == dst.resolve():
+    """Write the anonymized copy of ``src`` to ``dst`` and return the run report.
+
+    ``src`` is a CSV or Parquet file or a database table (``sqlite:///file.db#table``,
+    ``postgresql://host/db#schema.table``). A file goes to a file of the same format; a table to a
+    CSV or Parquet file or to a table of a SQLite database.
+    """
+    fmt = location_format(src)
+    out_fmt = location_format(dst)
+    if fmt != "sql":
+        src = Path(src)
+        if out_fmt != fmt:
+            raise AnonymizeError(f"output must have the input's format ({fmt})")
+        if not src.exists():
+            raise AnonymizeError(f"{src.name}: no such file")
+    if out_fmt != "sql":
+        dst = Path(dst)
+        if fmt != "sql" and src.resolve() == dst.resolve():
+            raise AnonymizeError("output must not overwrite the input")
+    elif str(src) == str(dst):
         raise AnonymizeError("output must not overwrite the input")
     started = time.perf_counter()
     if ctx is None:
@@ -296,8 +366,12 @@ def anonymize_file(
         source_schema = pq.read_schema(src) if fmt == "parquet" else None
     except (pa.ArrowInvalid, OSError) as exc:
         raise AnonymizeError(f"{src.name}: cannot read as parquet ({type(exc).__name__})") from exc
-    tmp = dst.with_name(dst.name + ".partial")
-    writer = _Writer(tmp, fmt, source_schema)
+    if out_fmt == "sql":
+        writer: Any = _SqliteTableWriter(str(dst))
+        tmp = None
+    else:
+        tmp = dst.with_name(dst.name + ".partial")
+        writer = _Writer(tmp, out_fmt, source_schema)
     plans: list[ColumnPlan] = []
     identifier_values: set[str] = set()
     output_values: set[str] = set()
@@ -320,13 +394,19 @@ def anonymize_file(
             if qi:
                 qi_frames.append(out[qi].astype(str).fillna("").groupby(qi, dropna=False).size())
         if not plans:
-            raise AnonymizeError(f"{src.name}: no rows")
+            raise AnonymizeError(f"{_label(src)}: no rows")
     except Exception:
-        writer.close()
-        tmp.unlink(missing_ok=True)
+        if tmp is None:
+            writer.abort()
+        else:
+            writer.close()
+            tmp.unlink(missing_ok=True)
         raise
-    writer.close()
-    tmp.replace(dst)
+    if tmp is None:
+        writer.commit()
+    else:
+        writer.close()
+        tmp.replace(dst)
     report.seconds = round(time.perf_counter() - started, 3)
     report.rows_per_second = round(report.rows / report.seconds, 1) if report.seconds else 0.0
     report.columns = [
@@ -343,7 +423,7 @@ def anonymize_file(
             "distinct_values_checked": len(identifier_values),
             "values_found_in_output": len(leaks),
         }
-        report.rescan = verify_output(dst, fmt, plans, profile, rows=rescan_rows)
+        report.rescan = verify_output(dst, out_fmt, plans, profile, rows=rescan_rows)
         report.passed = not leaks and not report.rescan["residual"]
     return report
 
@@ -352,11 +432,12 @@ def verify_output(dst: Path, fmt: str, plans: list[ColumnPlan], profile: dict[st
     """Re-scan the head of the output; an identifier type left in a column it should not be in fails."""
     from compliance.policies.presidio_text import rescan
 
-    sample = (
-        pd.read_csv(dst, dtype=str, keep_default_na=False, nrows=rows)
-        if fmt == "csv"
-        else pq.read_table(dst).slice(0, rows).to_pandas()
-    )
+    if fmt == "sql":
+        sample = next(iter(_chunks(dst, fmt, rows)), pd.DataFrame()).head(rows)
+    elif fmt == "csv":
+        sample = pd.read_csv(dst, dtype=str, keep_default_na=False, nrows=rows)
+    else:
+        sample = pq.read_table(dst).slice(0, rows).to_pandas()
     for plan in plans:
         if plan.free_text and plan.name in sample.columns:
             sample[plan.name] = sample[plan.name].map(_without_placeholders)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -260,6 +261,8 @@ def _rows_past_retention(asset: DataAsset, cutoff) -> dict[str, Any] | None:
         from compliance.policies.services import resolve_location
 
         path = resolve_location(asset.location)
+        if not isinstance(path, Path):
+            return None  # database tables: only retention policies count rows there
         if file_format(path) == "csv":
             frame = pd.read_csv(path, usecols=lambda c: c in columns, dtype=str, keep_default_na=False)
         else:

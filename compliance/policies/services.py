@@ -9,8 +9,10 @@ missing for a change that happened.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -378,12 +380,17 @@ def access_decide(*, user: Any, asset: DataAsset, purpose: str, actor: Any, chan
     return decision
 
 
-def resolve_location(location: str) -> Path:
+def resolve_location(location: str) -> Path | str:
+    """A file asset's path (relative paths are under the repository), or a table's ``URL#table``."""
+    if anonymizer.is_table(location):
+        return location
     path = Path(location.removeprefix("file://"))
     return path if path.is_absolute() else Path(settings.BASE_DIR) / path
 
 
-def _read_head(path: Path, limit: int) -> pd.DataFrame:
+def _read_head(path: Path | str, limit: int) -> pd.DataFrame:
+    if anonymizer.is_table(path):
+        return next(iter(anonymizer._chunks(path, "sql", limit)), pd.DataFrame()).head(limit)
     fmt = anonymizer.file_format(path)
     if fmt == "csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False, nrows=limit)
@@ -526,10 +533,10 @@ def anonymization_run(
         src = resolve_location(source_asset.location)
         classifications = {c: sorted(es) for c, es in selectors.asset_entity_types(source_asset).items()}
     elif source_path is not None:
-        src, classifications = Path(source_path), None
+        src, classifications = (str(source_path) if anonymizer.is_table(source_path) else Path(source_path)), None
     else:
         raise ValidationError("give source_asset or source_path")
-    dst = Path(output_path)
+    dst = str(output_path) if anonymizer.is_table(output_path) else Path(output_path)
     with transaction.atomic():
         run = AnonymizationRun(
             source_asset=source_asset,
@@ -584,18 +591,22 @@ def anonymization_run(
 def _register_output(run: AnonymizationRun, source_asset: DataAsset, report: anonymizer.Report, actor: Any) -> DataAsset:
     from catalog.services import asset_ensure, asset_update
 
-    dst = Path(run.output_path)
-    try:
-        location = str(dst.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
-    except ValueError:
-        location = str(dst.resolve())
+    if anonymizer.is_table(run.output_path):
+        location = run.output_path
+    else:
+        dst = Path(run.output_path)
+        try:
+            location = str(dst.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+        except ValueError:
+            location = str(dst.resolve())
+    kind = source_asset.kind if anonymizer.is_table(location) == anonymizer.is_table(source_asset.location) else "file"
     deidentified = profiles.BUILTIN_PROFILES.get(report.profile, {}).get("regulation") == "hipaa"
     target, created = asset_ensure(
         source=source_asset.source,
         qualified_name=f"{source_asset.qualified_name}__{report.profile}",
         actor=actor,
         name=f"{source_asset.name} ({report.profile})"[:200],
-        kind=source_asset.kind,
+        kind=kind,
         location=location,
         description=f"Anonymized copy of asset {source_asset.pk} by anonymization run {run.pk} ({report.profile}).",
         sensitivity=Sensitivity.INTERNAL if deidentified else source_asset.sensitivity,
@@ -792,9 +803,11 @@ def _enforce_one(
                 )
         return item
     if not asset.location:
-        item.update({"outcome": "skipped", "note": "no file location (database tables are not enforced yet)"})
+        item.update({"outcome": "skipped", "note": "no location"})
         return item
     path = resolve_location(asset.location)
+    if anonymizer.is_table(path):
+        return _enforce_table(run, policy, asset, item, path, held=held, actor=actor, dry_run=dry_run, cutoff=cutoff)
     blocked = bool(held) and action in DESTRUCTIVE_ACTIONS
     profile = (
         profiles.resolve({"profile": config.get("profile", "hipaa-safe-harbor")})
@@ -873,6 +886,133 @@ def _enforce_one(
         for leftover in (tmp, archive_tmp):
             if leftover is not None and leftover.exists():
                 leftover.unlink()
+        item.update({"outcome": "error", "error": type(exc).__name__})
+        return item
+    item["outcome"] = "done"
+    return item
+
+
+# --- retention on database tables -----------------------------------------------------------------
+
+
+class _Table:
+    """A writable connection to ``URL#table`` (sqlite3 or psycopg) for retention deletes. Rows are
+    addressed by ``rowid`` (SQLite) or ``ctid`` (PostgreSQL), read and deleted in one run."""
+
+    def __init__(self, url: str):
+        base, _, table = url.partition("#")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", table):
+            raise ValidationError({"location": "a table location is URL#table"})
+        self.quoted = ".".join(f'"{part}"' for part in table.split("."))
+        self.sqlite = base.startswith("sqlite:")
+        if self.sqlite:
+            import sqlite3
+
+            self.conn = sqlite3.connect(base.removeprefix("sqlite:///"))
+            self.key, self.mark = "rowid", "?"
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(anonymizer._pg(base), connect_timeout=10)
+            self.key, self.mark = "ctid::text", "%s"
+
+    def dates(self, column: str) -> pd.DataFrame:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column):
+            raise ValidationError({"date_column": "not a plain column name"})
+        cur = self.conn.cursor()
+        cur.execute(f'SELECT {self.key}, "{column}" FROM {self.quoted}')  # noqa: S608 - identifiers validated
+        return pd.DataFrame(cur.fetchall(), columns=["key", "date"])
+
+    def delete(self, keys: list[Any]) -> int:
+        cur = self.conn.cursor()
+        column = "rowid" if self.sqlite else "ctid"
+        cast = "" if self.sqlite else "::tid"
+        deleted = 0
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ", ".join(f"{self.mark}{cast}" for _ in batch)
+            cur.execute(f"DELETE FROM {self.quoted} WHERE {column} IN ({marks})", batch)  # noqa: S608 - placeholders only
+            deleted += cur.rowcount
+        return deleted
+
+    def close(self, *, commit: bool) -> None:
+        (self.conn.commit if commit else self.conn.rollback)()
+        self.conn.close()
+
+
+def _enforce_table(run, policy, asset, item, url, *, held, actor, dry_run, cutoff) -> dict[str, Any]:
+    action = policy.config["action"]
+    try:
+        table = _Table(url)
+        frame = table.dates(policy.config["date_column"])
+    except Exception as exc:  # noqa: BLE001 - reported per item, never the connection string
+        item.update({"outcome": "error", "error": type(exc).__name__})
+        return item
+    parsed = pd.to_datetime(frame["date"].astype(object), errors="coerce", utc=True, format="mixed")
+    expired = (parsed < pd.Timestamp(cutoff)).fillna(False).to_numpy(dtype=bool)
+    keys = frame.loc[expired, "key"].tolist()
+    item.update({"rows": int(len(frame)), "expired_rows": len(keys), "unparsed_dates": int(parsed.isna().sum())})
+    blocked = bool(held) and action in DESTRUCTIVE_ACTIONS
+    if dry_run or not keys or action not in (RetentionAction.DELETE_ROWS, RetentionAction.FLAG) or blocked:
+        table.close(commit=False)
+        if dry_run:
+            item["outcome"] = ("would_block" if blocked else "would_" + action) if keys else "ok"
+        elif not keys:
+            item["outcome"] = "ok"
+        elif blocked:
+            item.update({"outcome": "blocked_by_legal_hold", "legal_hold_ids": held})
+            with transaction.atomic():
+                record(
+                    actor=actor,
+                    action="policies.retention.blocked",
+                    target=asset,
+                    reason="legal hold",
+                    details={
+                        "policy_id": policy.pk,
+                        "legal_hold_ids": held,
+                        "expired_rows": len(keys),
+                        "retention_run_id": run.pk,
+                    },
+                )
+        elif action != RetentionAction.FLAG:
+            item.update(
+                {"outcome": "skipped", "note": f"{action} is not supported for database tables (delete_rows and flag are)"}
+            )
+        return item
+    if action == RetentionAction.FLAG:
+        table.close(commit=False)
+        item["outcome"] = "flagged"
+        with transaction.atomic():
+            record(
+                actor=actor,
+                action="policies.retention.flag",
+                target=asset,
+                details={"policy_id": policy.pk, "expired_rows": len(keys), "retention_run_id": run.pk},
+            )
+        return item
+    try:
+        with transaction.atomic():
+            record(
+                actor=actor,
+                action="policies.retention.delete_rows",
+                target=asset,
+                details={
+                    "policy_id": policy.pk,
+                    "retention_run_id": run.pk,
+                    "rows_before": int(len(frame)),
+                    "rows_affected": len(keys),
+                    "cutoff": cutoff.isoformat(),
+                    "date_column": policy.config["date_column"],
+                    "rows_digest": _row_digest(keys),
+                },
+            )
+            deleted = table.delete(keys)
+            if deleted != len(keys):
+                raise ValidationError("the table changed during the run")
+            table.close(commit=True)  # last step: if it fails, the event rolls back
+    except Exception as exc:  # noqa: BLE001
+        with contextlib.suppress(Exception):  # already closed after a failed commit
+            table.close(commit=False)
         item.update({"outcome": "error", "error": type(exc).__name__})
         return item
     item["outcome"] = "done"

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ADD, AUDIT, DECIDE, VIEW, user_can
 from catalog.models import DataAsset
-from compliance.policies import selectors, services
+from compliance.policies import anonymizer, selectors, services
 from compliance.policies.api import serializers as s
 from compliance.policies.models import AnonymizationRun, RegulationPack, RegulationRule, RetentionRun
 from config.api import ServiceModelViewSet
@@ -252,7 +252,7 @@ class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         asset = _visible_asset(request, data["asset"])
         if not asset.location:
             raise ValidationError({"asset": "the asset has no file location"})
-        suffix = "".join(Path(asset.location).suffixes) or ".csv"
+        suffix = ".parquet" if anonymizer.is_table(asset.location) else ("".join(Path(asset.location).suffixes) or ".csv")
         default = Path(settings.VAR_DIR) / "anonymized" / str(asset.pk) / f"{asset.name}__{data['policy']}{suffix}"
         output = Path(data.get("output_path") or default)
         if not output.resolve().is_relative_to(Path(settings.VAR_DIR).resolve()):

@@ -22,22 +22,30 @@ class Command(BaseCommand):
     help = "Anonymize a CSV or Parquet file with a built-in profile or an anonymization policy."
 
     def add_arguments(self, parser):
-        parser.add_argument("src", help="input file (.csv or .parquet)")
+        parser.add_argument(
+            "src", help="input file (.csv or .parquet) or table (sqlite:///file.db#table, postgresql://.../db#table)"
+        )
         parser.add_argument("--policy", required=True, help="hipaa-safe-harbor, gdpr-pseudonymize or a policy name")
-        parser.add_argument("--out", required=True, help="output file, same format as the input")
+        parser.add_argument(
+            "--out",
+            required=True,
+            help="output file, same format as the input (a table may go to a file or sqlite:///file.db#table)",
+        )
         parser.add_argument("--chunk-rows", type=int, default=100_000)
         parser.add_argument("--json", action="store_true", help="print the full report as JSON")
 
     def handle(self, *args, src, policy, out, chunk_rows, json: bool = False, **options):
-        source, target = Path(src), Path(out)
-        if not source.is_file():
+        source = src if anonymizer.is_table(src) else Path(src)
+        target = out if anonymizer.is_table(out) else Path(out)
+        if isinstance(source, Path) and not source.is_file():
             raise CommandError(f"{src}: no such file")
         try:
-            if anonymizer.file_format(source) != anonymizer.file_format(target):
-                raise CommandError("--out must have the same format as SRC (.csv -> .csv, .parquet -> .parquet)")
+            in_fmt, out_fmt = anonymizer.location_format(source), anonymizer.location_format(target)
         except anonymizer.AnonymizeError as exc:
             raise CommandError(str(exc)) from exc
-        if target.parent and not target.parent.exists():
+        if in_fmt != "sql" and in_fmt != out_fmt:
+            raise CommandError("--out must have the same format as SRC (.csv -> .csv, .parquet -> .parquet)")
+        if isinstance(target, Path) and target.parent and not target.parent.exists():
             raise CommandError(f"{target.parent}: output directory does not exist")
         try:
             run = anonymization_run(actor=COMPONENT, policy=policy, source_path=source, output_path=target, chunk_rows=chunk_rows)
