@@ -93,27 +93,37 @@ def sample_chunk(
     for offset, df in source.read(chunk):
         n = len(df)
         rows += n
+        batch_keys = row_keys(seed, np.arange(offset, offset + n, dtype=np.int64))  # shared by every column
         for name in df.columns:
             series = df[name]
             col_name = str(name)
             col = columns.get(col_name)
             if col is None:
                 col = columns[col_name] = _ColumnSample(str(series.dtype), _dtype_kind(series))
-            mask = series.notna().to_numpy()
-            if series.dtype == object:
-                # empty and whitespace-only strings are nulls too
-                mask &= ~series.astype(str).str.strip().eq("").to_numpy()
+            if col.kind == "bool":
+                col.nonnull += int(series.notna().sum())
+                continue
+            mask = series.notna().to_numpy(dtype=bool, copy=True)
+            if col.kind == "text" and pd.api.types.is_string_dtype(series.dtype):
+                # blank strings are nulls too (vectorised; pyarrow-backed strings never reach Python here)
+                mask &= series.str.strip().str.len().fillna(0).to_numpy(dtype=np.int64) > 0
             positions = np.flatnonzero(mask)
             col.nonnull += len(positions)
-            if not len(positions) or col.kind == "bool":
+            if not len(positions):
                 continue
-            keys = row_keys(seed, positions + offset)
+            keys = batch_keys[positions]
             if len(keys) > k:
                 keep = np.argpartition(keys, k - 1)[:k]
                 keys, positions = keys[keep], positions[keep]
-            values = series.to_numpy(dtype=object)[positions] if series.dtype != object else series.to_numpy()[positions]
+            if len(col.keys) >= k:
+                # only cells that beat the current k-th smallest key can enter the sample
+                better = keys < col.keys.max()
+                keys, positions = keys[better], positions[better]
+                if not len(keys):
+                    continue
+            values = series.iloc[positions].to_numpy(dtype=object)
             all_keys = np.concatenate([col.keys, keys])
-            all_values = np.concatenate([col.values, np.asarray(values, dtype=object)])
+            all_values = np.concatenate([col.values, values])
             if len(all_keys) > k:
                 keep = np.argpartition(all_keys, k - 1)[:k]
                 all_keys, all_values = all_keys[keep], all_values[keep]
