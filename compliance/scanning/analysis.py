@@ -37,6 +37,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 NAMEISH = re.compile(r"^[A-Z][A-Za-z'’.-]*(?: (?:[A-Z][A-Za-z'’.-]*|van|de|der|von|da|di|la|le)){0,3}$")
 FLOATISH = re.compile(r"^[-+]?\d*\.\d+(?:[eE][-+]?\d+)?$|^[-+]?\d+\.\d*$")
 MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?:;\"\n])(?<![.!?:;]\s)\s+[A-Z][a-z]")
+WORD = re.compile(r"^[(\"'“]?[A-Za-z][a-z'’-]*[.,;:!?)\"'”]*$")
+LOWER_NAME = re.compile(r"^[a-z][a-z'’.-]+(?: [a-z][a-z'’.-]+){1,3}$")
 YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 ORG_MARKERS = re.compile(
     r"\b(LLC|L\.L\.C|Inc|Ltd|Limited|PLC|Corp|Corporation|Company|Co|Group|GmbH|AG|SA|Holdings|Partners|Associates|"
@@ -163,9 +165,11 @@ def _is_free_text(distinct: list[str]) -> bool:
         return False
     words = [s.split() for s in distinct]
     median_words = statistics.median(len(w) for w in words)
-    # running text has lower-case words; addresses and full names are all capitalised tokens
+    # running text has lower-case words (addresses and full names are all capitalised tokens) and is
+    # mostly words (user agents, paths and log lines are mostly versions, slashes and numbers)
     lower = statistics.median(sum(t[:1].islower() for t in w) / len(w) if w else 0 for w in words)
-    return median_words >= 10 or (median_words >= 4 and lower >= 0.25)
+    wordy = statistics.median(sum(bool(WORD.match(t)) for t in w) / len(w) if w else 0 for w in words)
+    return wordy >= 0.6 and (median_words >= 10 or (median_words >= 4 and lower >= 0.25))
 
 
 def _suppress_person(text: str) -> bool:
@@ -193,6 +197,7 @@ def analyze_column(
     out: dict[str, dict[str, Any]] = {}
     raw_text: dict[str, list] = {}
     ner_values: list[str] = []
+    ner_input: dict[str, str] = {}
     for value in distinct:
         if mode == "text":
             raw_text[value] = engine.analyze_text(value)
@@ -207,11 +212,16 @@ def analyze_column(
             ner_values.append(value)
         elif NAMEISH.match(value):
             flags = "n"
+        elif not hits and hints & {"PERSON", "LOCATION"} and LOWER_NAME.match(value):
+            # "maria lopez" under a name-like column: NER needs capitals, so it sees "Maria Lopez"
+            flags = "n"
+            ner_values.append(value)
+            ner_input[value] = value.title()
         year = YEAR.search(value) if any(h.entity == "DATE_TIME" for h in hits) else None
         if year:
             flags += f"y{year.group(1)}"
         out[value] = {"h": [[h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in hits], "f": flags}
-    ner = engine.ner_batch([v[:1000] for v in ner_values]) if ner_values else []
+    ner = engine.ner_batch([ner_input.get(v, v)[:1000] for v in ner_values]) if ner_values else []
     for value, spans in zip(ner_values, ner, strict=True):
         spans = [r for r in spans if not (r[0] == "PERSON" and _suppress_person(value[r[3] : r[4]] if mode == "text" else value))]
         if mode == "text":

@@ -245,6 +245,8 @@ class Engine:
                 hits.append((result.entity_type, recognizer.name, float(result.score), result.start, result.end))
             else:
                 whole = result.start <= 1 and result.end >= n - 1
+                if key == "StreetAddressRecognizer" and result.start <= 1:
+                    whole = True  # "12 Main St, Springfield, IL 62701": the street leads a full address
                 hits.append(Hit(result.entity_type, recognizer.name, float(result.score), whole))
 
     def analyze_structured(self, value: str, hints: frozenset[str] | set[str] = frozenset()) -> list[Hit]:

@@ -8,6 +8,7 @@ import json
 import time
 import zipfile
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -152,9 +153,24 @@ def test_a_viewer_cannot_reach_the_export_admin(users, ledger_key):
     assert browser.get("/admin/evidence/evidenceexport/add/").status_code in (302, 403)
 
 
+@pytest.fixture
+def worker_key(settings):
+    """The ledger key the worker process reads (same settings as this process before any override):
+    created for the test if absent, removed afterwards."""
+    from audit import keys
+
+    path = Path(settings.CUSTOS_LEDGER_KEY_FILE)
+    created = not path.exists()
+    if created:
+        keys.generate_key(path=path)
+    yield keys.load_signer()
+    if created:
+        path.unlink(missing_ok=True)
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_builds_an_export_started_through_the_api(celery_worker_process, api_as, ledger_key):
+def test_a_real_worker_builds_an_export_started_through_the_api(celery_worker_process, api_as, worker_key):
     client = api_as(Role.AUDITOR)
     started = client.post(URL, {}, format="json")
     assert started.status_code == 202
@@ -165,4 +181,7 @@ def test_a_real_worker_builds_an_export_started_through_the_api(celery_worker_pr
             break
         time.sleep(0.5)
     assert status["status"] == "succeeded", status
-    assert verify_bundle.verify_bundle(EvidenceExport.objects.get(pk=status["id"]).file_path, status["verifier_key"])[0] == []
+    assert status["verifier_key"] == worker_key.verifier.vkey
+    export = EvidenceExport.objects.get(pk=status["id"])
+    assert verify_bundle.verify_bundle(export.file_path, status["verifier_key"])[0] == []
+    Path(export.file_path).unlink(missing_ok=True)

@@ -122,3 +122,21 @@ def test_the_engine_loads_and_scans_with_the_network_unreachable(monkeypatch):
     hits = fresh.analyze_structured("someone@mail.example.co.uk")
     assert [h.entity for h in hits] == ["EMAIL_ADDRESS"]
     assert tldextract.tldextract.TLD_EXTRACTOR("www.example.com.au").suffix == "com.au"
+
+
+def test_machine_strings_are_not_free_text_and_full_addresses_and_lower_case_names_are_found(engine):
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(4)
+    df = pd.DataFrame(
+        {
+            "user_agent": [fake.user_agent() for _ in range(200)],
+            "mailing_address": [fake.address().replace("\n", ", ") for _ in range(200)],
+            "customer_name": [fake.name().lower() for _ in range(200)],
+        }
+    )
+    result = scan_dataframe(df, sample_size=200)
+    assert types(result, "user_agent") == set()  # versions and slashes: not running text, no NER noise
+    assert types(result, "mailing_address") == {"LOCATION"}
+    assert types(result, "customer_name") == {"PERSON"}
