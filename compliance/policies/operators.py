@@ -135,8 +135,10 @@ def op_surrogate(series, spec, ctx, frame):
     prefix = spec.get("prefix", "sid_")
 
     def surrogate(values):
-        known = pd.Series(values, dtype=object).map(table) if table else pd.Series([None] * len(values), dtype=object)
-        fresh = known.isna().to_numpy()
+        # A dict lookup per distinct value: pandas' Series.map(dict) would rebuild an index of the
+        # whole (growing) table on every chunk.
+        known = np.array([table.get(v) for v in values] if table else [None] * len(values), dtype=object)
+        fresh = np.array([k is None for k in known], dtype=bool)
         if fresh.any():
             count = int(fresh.sum())
             # Random, not derived from the value: 8 random bytes each, hex-encoded in one go.
@@ -144,10 +146,8 @@ def op_surrogate(series, spec, ctx, frame):
             tokens = np.char.add(prefix, tokens).astype(object)
             new_values = np.asarray(values, dtype=object)[fresh]
             table.update(zip(new_values.tolist(), tokens.tolist(), strict=True))
-            out = known.to_numpy(dtype=object, copy=True)
-            out[fresh] = tokens
-            return out
-        return known.to_numpy(dtype=object)
+            known[fresh] = tokens
+        return known
 
     return map_unique(series, surrogate)
 
