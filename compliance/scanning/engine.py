@@ -383,10 +383,11 @@ class Engine:
         out: list[list] = []
         if not values:
             return out
-        with self._lock:
+        # memory_zone frees the strings spaCy interns for these texts: a long-running worker stays flat
+        with self._lock, self.nlp.memory_zone():
             for value, artifacts in self.nlp_engine.process_batch(values, language="en", batch_size=batch_size):
                 results = self.spacy_recognizer.analyze(value, ["PERSON", "LOCATION", "NRP"], artifacts)
-                out.append([(r.entity_type, "SpacyRecognizer", float(r.score), r.start, r.end) for r in results])
+                out.append([(str(r.entity_type), "SpacyRecognizer", float(r.score), int(r.start), int(r.end)) for r in results])
         return out
 
 

@@ -21,7 +21,8 @@ def scan_run(run_id: int) -> None:
     try:
         services.scan_execute(run_id=run_id)
     except Exception as exc:
-        logger.exception("scan %s failed", run_id)
+        # the exception's message may quote a cell value: log its type only
+        logger.error("scan %s failed: %s", run_id, type(exc).__name__)
         services.scan_fail(run_id=run_id, error=f"{type(exc).__name__} while starting the scan")
         raise
 
@@ -31,6 +32,6 @@ def scan_chunk(run_id: int, index: int) -> None:
     try:
         services.scan_chunk_execute(run_id=run_id, index=index)
     except Exception as exc:
-        logger.exception("scan %s chunk %s failed", run_id, index)
+        logger.error("scan %s chunk %s failed: %s", run_id, index, type(exc).__name__)
         services.scan_fail(run_id=run_id, error=f"chunk {index}: {type(exc).__name__} while scanning")
         raise
