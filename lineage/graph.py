@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
-from catalog.models import Column
+from catalog.models import Column, DataAsset
 from lineage.choices import EdgeKind, NodeType, Propagation
 from lineage.models import Edge, GraphState
 
@@ -62,6 +62,18 @@ class Graphs:
     assets: nx.DiGraph = field(default_factory=nx.DiGraph)
     columns: nx.DiGraph = field(default_factory=nx.DiGraph)
     column_asset: dict[int, int] = field(default_factory=dict)
+    _asset_columns: dict[int, list[int]] | None = None
+    # Assets known to exist (they are never hard-deleted): answers "no lineage" without a query.
+    known_assets: set[int] = field(default_factory=set)
+
+    def asset_columns(self, asset_id: int) -> list[int]:
+        """Column ids of an asset as far as the graph knows them (built on first use)."""
+        if self._asset_columns is None:
+            index: dict[int, list[int]] = {}
+            for column_id, owner in self.column_asset.items():
+                index.setdefault(owner, []).append(column_id)
+            self._asset_columns = index
+        return self._asset_columns.get(asset_id, [])
 
     def graph_for(self, node_key: str) -> nx.DiGraph:
         return self.columns if node_key.startswith("column:") else self.assets
@@ -96,6 +108,7 @@ class Graphs:
     def map_columns(self, column_ids: set[int] | None) -> None:
         qs = Column.objects.all() if column_ids is None else Column.objects.filter(pk__in=column_ids)
         self.column_asset.update(qs.values_list("pk", "asset_id").iterator(chunk_size=20000))
+        self._asset_columns = None
 
 
 def build(at: datetime | None = None) -> Graphs:
@@ -112,6 +125,8 @@ def build(at: datetime | None = None) -> Graphs:
         graphs.add_rows([(*row, None) for row in cursor.fetchall()])
         cursor.execute("SELECT id, asset_id FROM " + Column._meta.db_table)
         graphs.column_asset.update(cursor.fetchall())
+        cursor.execute("SELECT id FROM " + DataAsset._meta.db_table)
+        graphs.known_assets.update(row[0] for row in cursor.fetchall())
     return graphs
 
 
@@ -163,8 +178,8 @@ class GraphCache:
             else:
                 rows = list(Edge.objects.filter(changed_version__gt=self.version).order_by("id").values_list(*EDGE_FIELDS))
                 new_columns = self.graphs.add_rows(rows)
-                if new_columns:
-                    self.graphs.map_columns(new_columns)
+                # New columns of known assets may exist without edges yet: remap them all.
+                self.graphs.map_columns(new_columns or set())
                 self.deltas += 1
             self.version, self.stamp = version, stamp
 

@@ -268,12 +268,18 @@ def digest_of(payload: dict) -> str:
 
 _assets: dict[tuple[str, str], int] = {}
 _jobs: dict[tuple[str, str], int] = {}
+# Digest of the facets this process last applied to a job or dataset: an event repeating them
+# (the common case: every run of a job sends the same schema and SQL) skips reading the row.
+# Facet times then stay at the earlier event, which only matters if an older, different facet
+# arrives later -- it would win; acceptable for facets that did not change.
+_seen: dict[tuple, str] = {}
 
 
 def reset_caches() -> None:
     """Forget resolved ids (tests roll the database back between cases)."""
     _assets.clear()
     _jobs.clear()
+    _seen.clear()
 
 
 def source_kind_for(namespace: str) -> str:
@@ -342,6 +348,10 @@ def _flatten_fields(fields: list[dict], prefix: str = "") -> list[dict]:
 def _apply_dataset_facets(asset_id: int, facets: dict, event: Event, *, actor: Any, stats: dict) -> None:
     if not facets:
         return
+    seen_key, digest = ("dataset", asset_id), digest_of(facets)
+    if _seen.get(seen_key) == digest:
+        return
+    _seen_after_commit(seen_key, digest)
     holder, _ = DatasetFacets.objects.get_or_create(asset_id=asset_id)
     changed = _merge_facets(holder, facets, event.event_time)
     if not changed:
@@ -408,10 +418,21 @@ def _apply_tags(asset_id: int, tags: list[dict], event: Event, *, actor: Any, st
             catalog.column_update(column=column, actor=actor, tags=sorted(tag_ids | have))
 
 
+def _seen_after_commit(key: tuple, digest: str) -> None:
+    # Remember only what committed: a rolled-back event must not make its facets look applied.
+    transaction.on_commit(lambda: _seen.__setitem__(key, digest))
+
+
 def _apply_job(event: Event, *, run_parent: Job | None) -> Job:
     spec = event.job
-    job = job_for(spec["namespace"], spec["name"])
     facets = spec.get("facets") or {}
+    names = (spec["namespace"], spec["name"])
+    seen_key = ("job", names)
+    digest = digest_of({"facets": facets, "parent": run_parent.pk if run_parent else None})
+    if _seen.get(seen_key) == digest and names in _jobs:
+        return Job(pk=_jobs[names], namespace=names[0], name=names[1])
+    _seen_after_commit(seen_key, digest)
+    job = job_for(*names)
     changed = _merge_facets(job, facets, event.event_time)
     if changed:
         if "sql" in changed:
@@ -457,7 +478,7 @@ def _apply_run(event: Event, job: Job, *, actor: Any) -> Run:
         run.code_location = str(job_facets["sourceCodeLocation"]["url"])[:1000]
     if "parent" in changed:
         run.parent_run_id = uuid.UUID(run.facets["parent"]["run"]["runId"])
-    run.full_clean(validate_unique=False, validate_constraints=False)
+    run.full_clean(exclude=["job"], validate_unique=False, validate_constraints=False)  # job: just resolved
     run.save()
     return run
 
@@ -487,7 +508,8 @@ def _link_model_output(model_spec: tuple[str, str, str], input_ids: list[int], *
     return model_version
 
 
-def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict) -> list[EdgeSpec]:
+def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict) -> tuple[list[EdgeSpec], set[int]]:
+    """Column derivation edges of one output dataset, and the ids of all its columns."""
     out_names = list(facet.get("fields", {}))
     out_cols = catalog.columns_sync(
         asset=DataAsset(pk=output_asset_id), columns=[{"name": n[:300]} for n in out_names], actor=actor
@@ -499,10 +521,15 @@ def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict)
             asset_id = asset_for(item["namespace"], item["name"], actor=actor, stats=stats)
             inputs.setdefault(asset_id, set()).add(item["field"][:300])
             per_output.append((out_name[:300], asset_id, item | {"_legacy": spec}))
-    in_cols = {
-        asset_id: catalog.columns_sync(asset=DataAsset(pk=asset_id), columns=[{"name": n} for n in sorted(names)], actor=actor)
-        for asset_id, names in inputs.items()
-    }
+    known: dict[int, dict[str, Column]] = {}
+    for column in Column.objects.filter(asset_id__in=list(inputs)).only("pk", "asset_id", "name"):
+        known.setdefault(column.asset_id, {})[column.name] = column
+    in_cols = {}
+    for asset_id, names in inputs.items():
+        have = known.get(asset_id, {})
+        if names - have.keys():
+            have = catalog.columns_sync(asset=DataAsset(pk=asset_id), columns=[{"name": n} for n in sorted(names)], actor=actor)
+        in_cols[asset_id] = have
     specs = []
     for out_name, asset_id, item in per_output:
         transformations = item.get("transformations") or []
@@ -523,16 +550,19 @@ def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict)
                 details={"transformations": transformations} if len(transformations) > 1 else {},
             )
         )
-    return specs
+    return specs, {c.pk for c in out_cols.values()}
 
 
-def _close_stale(
-    job: Job, kind: str, keep: set[tuple], event: Event, version: int, *, dst_columns: set[int] | None = None
-) -> list[Edge]:
-    qs = Edge.objects.filter(job=job, kind=kind, valid_to__isnull=True, last_seen_at__lt=event.event_time)
-    if dst_columns is not None:
-        qs = qs.filter(dst_type=NodeType.COLUMN, dst_id__in=dst_columns)
-    stale = [e for e in qs if (e.kind, e.src_type, e.src_id, e.dst_type, e.dst_id) not in keep]
+def _close_stale(job: Job, keep: dict[str, set[tuple]], event: Event, version: int, *, dst_columns: set[int]) -> list[Edge]:
+    """Close the job's current edges of the kinds in ``keep`` that this (newer) event no longer lists."""
+    if not keep:
+        return []
+    stale = [
+        e
+        for e in Edge.objects.filter(job=job, kind__in=list(keep), valid_to__isnull=True, last_seen_at__lt=event.event_time)
+        if (e.kind, e.src_type, e.src_id, e.dst_type, e.dst_id) not in keep[e.kind]
+        and (e.kind != EdgeKind.DERIVES or e.dst_id in dst_columns)
+    ]
     return edges_close(edges=stale, at=event.event_time, version=version)
 
 
@@ -548,6 +578,7 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
     if parent and not parent.get("_deleted"):
         parent_job = job_for(parent["job"]["namespace"], parent["job"]["name"])
     job = _apply_job(event, run_parent=parent_job)
+    stats["job_id"] = job.pk
     run = _apply_run(event, job, actor=actor) if event.kind == EventKind.RUN else None
     input_ids = []
     for ds in event.inputs:
@@ -557,7 +588,7 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
     specs = [EdgeSpec(EdgeKind.CONSUMES, NodeType.ASSET, a, NodeType.JOB, job.pk) for a in input_ids]
     output_specs: list[EdgeSpec] = []
     column_specs: list[EdgeSpec] = []
-    lineage_outputs: set[int] = set()
+    lineage_outputs: set[int] = set()  # ids of every column of outputs that carry column lineage
     models = []
     for ds in event.outputs:
         model_spec = _model_output(ds)
@@ -570,8 +601,9 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
         output_specs.append(EdgeSpec(EdgeKind.PRODUCES, NodeType.JOB, job.pk, NodeType.ASSET, asset_id))
         lineage = facets.get("columnLineage")
         if lineage and not lineage.get("_deleted"):
-            column_specs += _column_specs(asset_id, lineage, actor=actor, stats=stats)
-            lineage_outputs.add(asset_id)
+            more, out_column_ids = _column_specs(asset_id, lineage, actor=actor, stats=stats)
+            column_specs += more
+            lineage_outputs |= out_column_ids
     common = {"at": event.event_time, "version": version, "actor": actor, "job": job, "run": run, "producer": event.producer}
     changes += edges_assert(specs=specs + output_specs + column_specs, **common)
     for model_spec in models:
@@ -584,15 +616,16 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
     # A completed run states the job's whole input or output set: what it no longer lists ends
     # (only edges last seen before this event, so a late older event never ends newer ones).
     if event.event_type == RunState.COMPLETE or event.kind == EventKind.JOB:
+        keep: dict[str, set[tuple]] = {}
         if specs:
-            changes.closed += _close_stale(job, EdgeKind.CONSUMES, {s.key for s in specs}, event, version)
+            keep[EdgeKind.CONSUMES] = {s.key for s in specs}
         if output_specs:
-            changes.closed += _close_stale(job, EdgeKind.PRODUCES, {s.key for s in output_specs}, event, version)
+            keep[EdgeKind.PRODUCES] = {s.key for s in output_specs}
+        dst_columns: set[int] = set()
         if lineage_outputs:
-            dst_columns = set(Column.objects.filter(asset_id__in=lineage_outputs).values_list("pk", flat=True))
-            changes.closed += _close_stale(
-                job, EdgeKind.DERIVES, {s.key for s in column_specs}, event, version, dst_columns=dst_columns
-            )
+            keep[EdgeKind.DERIVES] = {s.key for s in column_specs}
+            dst_columns = lineage_outputs
+        changes.closed += _close_stale(job, keep, event, version, dst_columns=dst_columns)
     return changes
 
 
@@ -633,7 +666,7 @@ def event_ingest(*, payload: Any, actor: Any) -> dict[str, Any]:
                     "kind": event.kind,
                     "event_type": event.event_type,
                     "run_id": str(event.run_id) if event.run_id else None,
-                    "job_id": (raw.job_namespace and job_for(raw.job_namespace, raw.job_name).pk) or None,
+                    "job_id": stats.get("job_id"),
                     "inputs": len(event.inputs),
                     "outputs": len(event.outputs),
                     "edges_created": len(changes.created),

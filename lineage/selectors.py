@@ -115,8 +115,14 @@ def _start(node: str, graphs: Graphs, is_hidden) -> tuple[str, int]:
                 graphs.column_asset[node_id] = asset_id
         if is_hidden(node):
             raise NodeNotFound(f"no node {node}")
-    if node not in graphs.assets and node not in graphs.columns and not _node_exists(node_type, node_id):
+    if node in graphs.assets or node in graphs.columns:
+        return node_type, node_id
+    if node_type == NodeType.ASSET and node_id in graphs.known_assets:
+        return node_type, node_id
+    if not _node_exists(node_type, node_id):
         raise NodeNotFound(f"no node {node}")
+    if node_type == NodeType.ASSET:
+        graphs.known_assets.add(node_id)
     return node_type, node_id
 
 
@@ -200,7 +206,7 @@ def impact_keys(*, user: Any, node: str, at: datetime | None = None) -> Subgraph
         sub = Subgraph(roots=[node], at=at)
         if node_type == NodeType.ASSET:
             _bfs(graphs.assets, [node], None, reverse=False, is_hidden=is_hidden, out=sub)
-            column_keys = [f"column:{c}" for c in Column.objects.filter(asset_id=node_id).values_list("pk", flat=True)]
+            column_keys = [f"column:{c}" for c in graphs.asset_columns(node_id)]
             _bfs(graphs.columns, column_keys, None, reverse=False, is_hidden=is_hidden, out=sub)
             # The start asset's own columns are not "affected"; their derivations are.
             for key in column_keys:

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import actor_fields, record
@@ -41,12 +41,19 @@ def graph_version_bump() -> int:
         raise RuntimeError("graph_version_bump() must run inside transaction.atomic()")
     stamp = uuid.uuid4().hex
     now = timezone.now()
-    if not GraphState.objects.filter(pk=1).update(version=F("version") + 1, stamp=stamp, updated_at=now):
-        GraphState.objects.create(pk=1, version=1, stamp=stamp, updated_at=now)
     from lineage.graph import cache
 
     cache.mark_dirty_on_commit()
-    return GraphState.objects.values_list("version", flat=True).get(pk=1)
+    table = GraphState._meta.db_table
+    with connection.cursor() as cursor:  # one round trip: UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35)
+        cursor.execute(
+            f"UPDATE {table} SET version = version + 1, stamp = %s, updated_at = %s WHERE id = 1 RETURNING version", [stamp, now]
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0]
+    GraphState.objects.create(pk=1, version=1, stamp=stamp, updated_at=now)
+    return 1
 
 
 @dataclass
