@@ -40,7 +40,7 @@ def body(response) -> bytes:
     ],
 )
 def test_only_auditors_and_admins_start_exports_through_the_api(
-    api_as, ledger_key, role, expected, django_capture_on_commit_callbacks
+    api_as, ledger_key, role, expected, django_capture_on_commit_callbacks, eager_celery
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_as(role).post(URL, {}, format="json")
@@ -51,7 +51,7 @@ def test_only_auditors_and_admins_start_exports_through_the_api(
 
 
 def test_an_auditor_starts_an_export_follows_it_and_downloads_a_bundle_that_verifies(
-    api_as, users, ledger_key, django_capture_on_commit_callbacks
+    api_as, users, ledger_key, django_capture_on_commit_callbacks, eager_celery
 ):
     client = api_as(Role.AUDITOR)
     with django_capture_on_commit_callbacks(execute=True):
@@ -130,7 +130,9 @@ def test_the_command_refuses_a_malformed_date(ledger_key, tmp_path):
         call_command("evidence_export", "--out", str(tmp_path / "x.zip"), "--to", "last tuesday")
 
 
-def test_a_steward_starts_an_export_from_the_admin_and_downloads_it(users, ledger_key, django_capture_on_commit_callbacks):
+def test_a_steward_starts_an_export_from_the_admin_and_downloads_it(
+    users, ledger_key, django_capture_on_commit_callbacks, eager_celery
+):
     steward = users[Role.STEWARD]
     browser = Client()
     browser.force_login(steward)
