@@ -273,9 +273,13 @@ def test_demo_lineage_links_raw_tables_to_feature_sets_to_models(django_capture_
     pytest.importorskip("lineage.openlineage", reason="the lineage app's OpenLineage intake is not in this build")
     from lineage.models import Edge, Job, Run
 
-    # A real run commits, so the after-commit receivers (model linking, PII propagation) run too.
-    with django_capture_on_commit_callbacks(execute=True):
+    # A real run commits, so the lineage app's after-commit work (PII propagation over the new edges,
+    # model linking) runs; run just that here (the other apps' receivers have their own tests).
+    with django_capture_on_commit_callbacks() as callbacks:
         output = load()
+    for callback in callbacks:
+        if getattr(callback, "__module__", "").startswith("lineage."):
+            callback()
     jobs = CATALOG["lineage"]["jobs"]
     assert Job.objects.count() == len(jobs) and Run.objects.filter(state="COMPLETE").count() == len(jobs)
     assert Column.objects.count() == sum(len(a["columns"]) for a in CATALOG["assets"])  # lineage named no unknown column
