@@ -203,6 +203,8 @@ class CsvSource(Source):
     def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
         try:
+            # A chunk after the first parses and drops the rows before it, batch by batch: memory stays
+            # bounded (pandas' skiprows would build a set of every skipped row number).
             reader = pd.read_csv(
                 self.path,
                 sep=self.delimiter,
@@ -213,13 +215,15 @@ class CsvSource(Source):
                 chunksize=BATCH_ROWS,
                 on_bad_lines="error",
                 engine="c",
-                skiprows=range(1, start + 1) if start else None,
-                nrows=(stop - start) if stop >= 0 else None,
+                nrows=stop if stop >= 0 else None,
             )
-            offset = start
+            offset = 0
             for df in reader:
-                yield offset, df
-                offset += len(df)
+                end = offset + len(df)
+                if end > start:
+                    part = df.iloc[max(0, start - offset) :] if offset < start else df
+                    yield max(offset, start), part
+                offset = end
         except pd.errors.ParserError as exc:
             raise SourceError(f"{self.path.name}: malformed CSV ({_parser_reason(exc)})") from None
         except UnicodeDecodeError:

@@ -181,3 +181,25 @@ def test_findings_api_hides_restricted_assets_from_viewers(phi_asset, api_as):
     assert api_as("viewer").get("/api/v1/findings").json()["count"] == 0
     posture = api_as("auditor").get("/api/v1/compliance/posture?regulation=gdpr")
     assert posture.status_code == 200 and "gdpr" in posture.json()
+
+
+def test_rows_older_than_the_recorded_retention_are_a_finding_with_the_exact_count(file_asset):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.now()
+    dates = [(today - timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ") for d in (1, 10, 29, 31, 45, 400)]
+    frame = pd.DataFrame({"email": [f"u{i}@example.org" for i in range(6)], "collected_at": dates})
+    asset = file_asset(frame, "export", retention_days=30, legal_basis="contract", processing_purposes=["support"])
+    catalog_services.classification_suggest(
+        column=asset.columns.get(name="email"), entity_type="EMAIL_ADDRESS", source="scan", actor="test"
+    )
+    services.policy_evaluate(actor="test", asset=asset)
+    finding = Finding.objects.get(asset=asset, rule__code="gdpr.retention-exceeded")
+    assert (
+        finding.evidence["expired_rows"] == 3
+        and finding.evidence["rows"] == 6
+        and finding.evidence["date_columns"] == ["collected_at"]
+    )
+    assert finding.citation == "Art. 5(1)(e)"

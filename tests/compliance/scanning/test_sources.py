@@ -113,3 +113,18 @@ def test_a_postgresql_table_is_scanned_by_url(engine, django_db_setup):
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP TABLE scan_pg_people")
+
+
+def test_csv_chunks_are_contiguous_row_ranges_that_cover_the_file_once(tmp_path):
+    path = tmp_path / "rows.csv"
+    pd.DataFrame({"n": range(2500), "zip": [f"{i:05d}" for i in range(2500)]}).to_csv(path, index=False)
+    source = open_source(path)
+    chunks = source.chunks(target_rows=1000)
+    assert [(c.start, c.stop) for c in chunks] == [(0, 834), (834, 1668), (1668, 2500)]
+    seen = []
+    for chunk in chunks:
+        for offset, df in source.read(chunk):
+            assert df["n"].astype(int).tolist() == list(range(offset, offset + len(df)))
+            seen.extend(df["n"].astype(int))
+    assert seen == list(range(2500))
+    assert next(source.read())[1]["zip"].iloc[0] == "00000"  # read as text: leading zeros kept
