@@ -8,6 +8,7 @@ categories, lineage path of propagated classifications). Evidence never holds da
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -250,20 +251,27 @@ def check_retention_exceeded(rule, facts):
 
 def _rows_past_retention(asset: DataAsset, cutoff) -> dict[str, Any] | None:
     """Rows of a file asset whose every date column is older than ``cutoff`` (a record's age is its
-    latest activity). Reads only the date columns; None when the file or its dates are unreadable."""
+    latest activity). Reads only the date columns, once per file version and day (cached: the check
+    runs for every pack and on every classification change); None when it cannot say."""
     from compliance.policies.profiles import name_hint
+    from compliance.policies.services import resolve_location
 
-    columns = [c for c in Column.objects.filter(asset=asset).values_list("name", flat=True) if name_hint(c)[1] == "DATE_TIME"]
-    if not columns:
+    columns = tuple(
+        c for c in Column.objects.filter(asset=asset).values_list("name", flat=True) if name_hint(c)[1] == "DATE_TIME"
+    )
+    path = resolve_location(asset.location)
+    if not columns or not isinstance(path, Path) or not path.is_file():
         return None
-    try:
-        from compliance.policies.anonymizer import file_format
-        from compliance.policies.services import resolve_location
+    stat = path.stat()
+    return _count_stale(str(path), stat.st_mtime_ns, stat.st_size, columns, cutoff.date().isoformat())
 
-        path = resolve_location(asset.location)
-        if not isinstance(path, Path):
-            return None  # database tables: only retention policies count rows there
-        if file_format(path) == "csv":
+
+@functools.lru_cache(maxsize=128)
+def _count_stale(path: str, mtime_ns: int, size: int, columns: tuple[str, ...], cutoff_day: str) -> dict[str, Any] | None:
+    from compliance.policies.anonymizer import file_format
+
+    try:
+        if file_format(Path(path)) == "csv":
             frame = pd.read_csv(path, usecols=lambda c: c in columns, dtype=str, keep_default_na=False)
         else:
             frame = pq.read_table(path, columns=[c for c in columns if c in pq.read_schema(path).names]).to_pandas()
@@ -274,7 +282,7 @@ def _rows_past_retention(asset: DataAsset, cutoff) -> dict[str, Any] | None:
     latest = pd.concat([pd.to_datetime(frame[c], errors="coerce", utc=True, format="mixed") for c in frame.columns], axis=1).max(
         axis=1
     )
-    expired = latest < pd.Timestamp(cutoff)
+    expired = latest < pd.Timestamp(cutoff_day, tz="UTC")
     return {"rows": int(len(frame)), "expired_rows": int(expired.sum()), "date_columns": list(map(str, frame.columns))}
 
 

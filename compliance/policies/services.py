@@ -1023,47 +1023,50 @@ def _enforce_table(run, policy, asset, item, url, *, held, actor, dry_run, cutof
 
 
 def _upsert_findings(*, hits, asset: DataAsset | None, model_version: ModelVersion | None, actor: Any) -> dict[str, int]:
+    """Open new findings, refresh changed ones, resolve the ones no longer found. A finding whose
+    content did not change is not written (``last_seen`` is the last evaluation that changed it)."""
     now = timezone.now()
     target = f"asset:{asset.pk}" if asset is not None else f"model_version:{model_version.pk}"
+    scope = {"asset": asset} if asset is not None else {"model_version": model_version}
+    existing = {f.fingerprint: f for f in Finding.objects.filter(**scope)}
     seen = set()
-    opened = reopened = 0
+    opened = reopened = updated = 0
     for rule, hit in hits:
         fingerprint = f"{rule.code}|{target}|{hit.key}"[:200]
         seen.add(fingerprint)
-        finding = Finding.objects.filter(fingerprint=fingerprint).first()
+        finding = existing.get(fingerprint) or Finding.objects.filter(fingerprint=fingerprint).first()
         values = {
-            "rule": rule,
+            "rule_id": rule.pk,
             "regulation": rule.pack.code,
-            "asset": asset,
-            "model_version": model_version,
             "severity": rule.severity,
             "citation": rule.citation,
             "message": hit.message,
             "evidence": hit.evidence,
             "fix": rule.fix,
-            "last_seen": now,
         }
         if finding is None:
-            finding = Finding(fingerprint=fingerprint, status=FindingStatus.OPEN, **values)
+            finding = Finding(fingerprint=fingerprint, status=FindingStatus.OPEN, last_seen=now, **scope, **values)
             opened += 1
+        elif finding.status == FindingStatus.OPEN and all(getattr(finding, k) == v for k, v in values.items()):
+            continue
         else:
             if finding.status != FindingStatus.OPEN:
                 reopened += 1
+            else:
+                updated += 1
             for name, value in values.items():
                 setattr(finding, name, value)
-            finding.status, finding.resolved_at = FindingStatus.OPEN, None
-        finding.full_clean()
+            finding.status, finding.resolved_at, finding.last_seen = FindingStatus.OPEN, None, now
+        finding.full_clean(exclude=["rule", "asset", "model_version"], validate_unique=False)  # set here, known valid
         finding.save()
-    stale = Finding.objects.filter(
-        status=FindingStatus.OPEN, **({"asset": asset} if asset is not None else {"model_version": model_version})
-    ).exclude(fingerprint__in=seen)
-    resolved = stale.update(status=FindingStatus.RESOLVED, resolved_at=now)
-    return {"open": len(seen), "opened": opened, "reopened": reopened, "resolved": resolved}
+    stale = Finding.objects.filter(status=FindingStatus.OPEN, **scope).exclude(fingerprint__in=seen)
+    resolved = stale.update(status=FindingStatus.RESOLVED, resolved_at=now, last_seen=now)
+    return {"open": len(seen), "opened": opened, "reopened": reopened, "updated": updated, "resolved": resolved}
 
 
 def policy_evaluate(*, actor: Any, asset: DataAsset | None = None, model_version: ModelVersion | None = None) -> dict[str, int]:
     """Re-evaluate one asset or model version against every enabled rule; open, refresh and resolve
-    its findings. Audited as ``policies.evaluate`` with the counts."""
+    its findings. Audited as ``policies.evaluate`` with the counts whenever a finding changed."""
     if (asset is None) == (model_version is None):
         raise ValueError("give exactly one of asset or model_version")
     rules = evaluation.active_rules()
@@ -1074,7 +1077,9 @@ def policy_evaluate(*, actor: Any, asset: DataAsset | None = None, model_version
         else:
             hits = evaluation.evaluate_model_version(model_version, rules=rules, index=index)
         counts = _upsert_findings(hits=hits, asset=asset, model_version=model_version, actor=actor)
-        record(actor=actor, action="policies.evaluate", target=asset if asset is not None else model_version, details=counts)
+        if counts["opened"] or counts["reopened"] or counts["updated"] or counts["resolved"]:
+            # Audited when findings changed; an evaluation that changes nothing writes nothing.
+            record(actor=actor, action="policies.evaluate", target=asset if asset is not None else model_version, details=counts)
     return counts
 
 
