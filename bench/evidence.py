@@ -40,18 +40,22 @@ def parse_args():
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true", help="keep the database and key of the previous run (skip the setup)")
     return parser.parse_args()
 
 
-def setup_django(database_url: str, work: Path) -> None:
+def setup_django(database_url: str, work: Path, *, reuse: bool) -> None:
     os.environ["CUSTOS_ENV"] = "development"
     os.environ["DEBUG"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["DATABASE_URL"] = database_url
-    os.environ["CUSTOS_LEDGER_KEY_FILE"] = str(work / "ledger.key")
+    os.environ["CUSTOS_LEDGER_KEY_FILE"] = str(REPO / "var" / "bench_evidence.key")
     os.environ["CUSTOS_LEDGER_SEQUENCE_ON_COMMIT"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if database_url.startswith("sqlite:///"):
+    if reuse:
+        pass
+    elif database_url.startswith("sqlite:///"):
+        Path(os.environ["CUSTOS_LEDGER_KEY_FILE"]).unlink(missing_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     else:
@@ -233,22 +237,30 @@ def zip_same_bytes(items: list[tuple[zipfile.ZipInfo, bytes]], out: Path) -> flo
 def main() -> None:
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="custos-bench-evidence-"))
-    setup_django(args.database_url, work)
+    setup_django(args.database_url, work, reuse=args.reuse)
     from django.core.management import call_command
 
     from audit import keys
     from audit.services import checkpoint_create
 
-    call_command("migrate", verbosity=0, skip_checks=True)
-    signer, _ = keys.generate_key(name="custos.local/ledger")
-    rng = random.Random(args.seed)
-    t0 = time.perf_counter()
-    asset_ids = build_catalog(args.assets, rng)
-    t1 = time.perf_counter()
-    build_ledger(args.events, asset_ids)
-    t2 = time.perf_counter()
-    checkpoint_create(actor="bench")
-    print(f"setup: {args.assets:,} assets ({secs(t1 - t0)}), {args.events:,} ledger events ({secs(t2 - t1)}) [not measured]")
+    if args.reuse:
+        from audit.models import LedgerEntry
+        from catalog.models import DataAsset
+
+        signer = keys.load_signer()
+        print(f"setup: reusing {DataAsset.objects.count():,} assets and {LedgerEntry.objects.count():,} ledger events")
+    else:
+        call_command("migrate", verbosity=0, skip_checks=True)
+        Path(os.environ["CUSTOS_LEDGER_KEY_FILE"]).unlink(missing_ok=True)
+        signer, _ = keys.generate_key(name="custos.local/ledger")
+        rng = random.Random(args.seed)
+        t0 = time.perf_counter()
+        asset_ids = build_catalog(args.assets, rng)
+        t1 = time.perf_counter()
+        build_ledger(args.events, asset_ids)
+        t2 = time.perf_counter()
+        checkpoint_create(actor="bench")
+        print(f"setup: {args.assets:,} assets ({secs(t1 - t0)}), {args.events:,} ledger events ({secs(t2 - t1)}) [not measured]")
 
     from compliance.evidence import services, verify_bundle
 

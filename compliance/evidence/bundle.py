@@ -292,6 +292,9 @@ INVENTORY_CSV_COLUMNS = (
 )
 
 
+EFFECT_WORDS = {"allow": "allowed", "allow_masked": "allowed with identifiers masked", "deny": "denied"}
+
+
 def summarise(s: dict[str, Any]) -> dict[str, Any]:
     """The headline figures the report opens with."""
     inv = s["inventory"]["assets"]
@@ -316,7 +319,7 @@ def summarise(s: dict[str, Any]) -> dict[str, Any]:
         "production_models_special": sum(1 for m in models if m["stage"] == "production" and m["special_categories_upstream"]),
         "models_without_dpia": sum(1 for m in models if m["special_categories_upstream"] and not m["dpia_recorded"]),
         "access_decisions": s["access"]["summary"]["decisions"],
-        "access_by_effect": s["access"]["summary"]["by_effect"],
+        "access_by_effect": {EFFECT_WORDS.get(k, k): v for k, v in s["access"]["summary"]["by_effect"].items()},
         "grants": len(s["access"]["grants"]),
         "reveals": s["deanonymization"]["summary"]["reveals"],
         "reveals_refused": s["deanonymization"]["summary"]["refused"],

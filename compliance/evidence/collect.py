@@ -192,8 +192,10 @@ class Snapshot:
         }
         self.entity_types: dict[int, set[str]] = defaultdict(set)  # asset -> live entity types
         self.column_classes: dict[int, list[dict]] = defaultdict(list)
+        self.pii_columns: dict[int, set[int]] = defaultdict(set)  # asset -> columns with live classifications
         for c in self.classifications.values():
             self.column_classes[c["column_id"]].append(c)
+            self.pii_columns[self.columns[c["column_id"]]["asset_id"]].add(c["column_id"])
             self.entity_types[self.columns[c["column_id"]]["asset_id"]].add(c["entity_type"])
         self.packs = {
             p["code"]: p
@@ -369,9 +371,10 @@ def inventory(snap: Snapshot) -> dict[str, Any]:
             continue
         asset = snap.assets[asset_id]
         columns = []
-        for col_id, col in sorted(snap.columns.items(), key=lambda kv: (kv[1]["position"], kv[1]["name"])):
-            if col["asset_id"] != asset_id or col_id not in snap.column_classes:
-                continue
+        for col_id in sorted(
+            snap.pii_columns.get(asset_id, []), key=lambda c: (snap.columns[c]["position"], snap.columns[c]["name"])
+        ):
+            col = snap.columns[col_id]
             classes = []
             for c in sorted(snap.column_classes[col_id], key=lambda c: (c["entity_type"], c["source"])):
                 scan_id = (c["evidence"] or {}).get("scan_run") if isinstance(c["evidence"], dict) else None
