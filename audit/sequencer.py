@@ -25,12 +25,17 @@ class LedgerError(RuntimeError):
     """The stored log is not in the state the sequencer or a proof needs (a bug or tampering)."""
 
 
-def lock() -> None:
-    """Take the sequencer lock for the current transaction."""
+def lock(*, wait: bool = True) -> bool:
+    """Take the sequencer lock for the current transaction; with ``wait=False`` give up (False)
+    at once if another process holds it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            if not wait:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+                return bool(cursor.fetchone()[0])
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
     # SQLite: settings open every transaction with BEGIN IMMEDIATE, which already is the lock.
+    return True
 
 
 def current_size() -> int:
@@ -39,11 +44,13 @@ def current_size() -> int:
     return 0 if last is None else last + 1
 
 
-def sequence_pending(*, batch_size: int | None = None, max_batches: int | None = None) -> int:
+def sequence_pending(*, batch_size: int | None = None, max_batches: int | None = None, wait: bool = True) -> int:
     """Append every pending event to the log, ``batch_size`` per transaction; returns how many.
 
     Safe to call from any number of processes at once (they queue on the lock) and from inside
-    an outer transaction (the batch then commits with it).
+    an outer transaction (the batch then commits with it). ``wait=False`` (the after-commit run)
+    returns at once when another sequencer holds the lock: that one, or the periodic
+    ``ledger_sequence`` task, appends the waiting events.
     """
     from audit.checks import ensure_triggers
 
@@ -51,7 +58,7 @@ def sequence_pending(*, batch_size: int | None = None, max_batches: int | None =
     size = batch_size or settings.CUSTOS_LEDGER_BATCH_SIZE
     total, batches = 0, 0
     while max_batches is None or batches < max_batches:
-        appended = sequence_batch(batch_size=size)
+        appended = sequence_batch(batch_size=size, wait=wait)
         total += appended
         batches += 1
         if appended < size:
@@ -59,10 +66,11 @@ def sequence_pending(*, batch_size: int | None = None, max_batches: int | None =
     return total
 
 
-def sequence_batch(*, batch_size: int) -> int:
+def sequence_batch(*, batch_size: int, wait: bool = True) -> int:
     """Append at most ``batch_size`` pending events in one transaction; returns how many."""
     with transaction.atomic():
-        lock()
+        if not lock(wait=wait):
+            return 0
         pending = list(PendingEvent.objects.order_by("event_id").values_list("event_id", "event__body")[:batch_size])
         if not pending:
             return 0

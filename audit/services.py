@@ -103,7 +103,7 @@ def _run_sequencer() -> None:
     from audit.sequencer import sequence_pending
 
     try:
-        sequence_pending()
+        sequence_pending(wait=False)  # busy? the holder or the periodic task appends our event
     except Exception:  # the change is committed; its event stays pending for the next run
         logger.exception("audit sequencer failed after commit; events stay pending for the next run")
 
