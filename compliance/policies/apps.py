@@ -15,3 +15,5 @@ class PoliciesConfig(AppConfig):
             "policies-retention-enforce",
             {"task": "policies.retention_enforce", "schedule": 24 * 3600.0, "kwargs": {"dry_run": False}},
         )
+        # Lineage edges send no catalog signal: an hourly full evaluation catches upstream changes.
+        app.conf.beat_schedule.setdefault("policies-evaluate-all", {"task": "policies.evaluate_all", "schedule": 3600.0})

@@ -1125,7 +1125,3 @@ def _after_commit_evaluate_all() -> None:
     from compliance.policies import tasks
 
     transaction.on_commit(lambda: tasks.policy_evaluate_all.delay())
-
-
-def classified_columns(asset: DataAsset) -> dict[str, list[str]]:
-    return {c: sorted(es) for c, es in selectors.asset_entity_types(asset).items()}
