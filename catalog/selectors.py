@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.permissions import VIEW
 from catalog.choices import ClassificationState
@@ -19,26 +19,36 @@ def pii_exists_for_asset() -> Exists:
     return Exists(Classification.objects.filter(column__asset=OuterRef("pk"), state__in=LIVE_STATES))
 
 
-def column_count_for_asset() -> Coalesce:
-    # A correlated subquery, not Count("columns"): a JOIN + GROUP BY would aggregate every
-    # column of every asset before paginating, and would make the paginator's count() as slow.
-    per_asset = Column.objects.filter(asset=OuterRef("pk")).order_by().values("asset").annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(per_asset, output_field=IntegerField()), 0)
-
-
 def asset_list(*, user: Any) -> QuerySet[DataAsset]:
-    """Assets ``user`` may see, with what list pages and the API show, in a bounded query count."""
+    """Assets ``user`` may see, with their related rows prefetched (bounded query count).
+
+    Per-asset statistics (``has_pii``, ``column_count``) are not annotated here: computed for
+    every row, PostgreSQL evaluates them over the whole catalog before paginating. Call
+    :func:`attach_asset_stats` on the page instead.
+    """
     return (
         DataAsset.objects.restrict(user, VIEW)
         .select_related("source", "domain")
         .prefetch_related("owners", "stewards", "tags", "glossary_terms")
-        .annotate(has_pii=pii_exists_for_asset(), column_count=column_count_for_asset())
     )
 
 
 def asset_detail(*, user: Any) -> QuerySet[DataAsset]:
     """Like :func:`asset_list` plus columns with their classifications and tags."""
     return asset_list(user=user).prefetch_related("columns__tags", "columns__glossary_terms", "columns__classifications")
+
+
+def attach_asset_stats(assets: Sequence[DataAsset]) -> Sequence[DataAsset]:
+    """Set ``has_pii`` and ``column_count`` on each asset, in two queries whatever the count."""
+    ids = [asset.pk for asset in assets]
+    with_pii = set(
+        Classification.objects.filter(column__asset_id__in=ids, state__in=LIVE_STATES).values_list("column__asset_id", flat=True)
+    )
+    counts = dict(Column.objects.filter(asset_id__in=ids).order_by().values_list("asset_id").annotate(n=Count("*")))
+    for asset in assets:
+        asset.has_pii = asset.pk in with_pii
+        asset.column_count = counts.get(asset.pk, 0)
+    return assets
 
 
 def column_list(*, user: Any) -> QuerySet[Column]:

@@ -16,11 +16,18 @@ def home(request):
     return render(
         request,
         "catalog/home.html",
-        {"filter": assets, "assets": assets.qs[:100], "query": query, "hits": hits, "totals": totals},
+        {
+            "filter": assets,
+            "assets": selectors.attach_asset_stats(list(assets.qs[:100])),
+            "query": query,
+            "hits": hits,
+            "totals": totals,
+        },
     )
 
 
 @login_required
 def asset_page(request, pk: int):
     asset = get_object_or_404(selectors.asset_detail(user=request.user), pk=pk)
+    selectors.attach_asset_stats([asset])
     return render(request, "catalog/asset.html", {"asset": asset})

@@ -85,14 +85,20 @@ class DataAssetViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
     def get_serializer_class(self):
         return s.DataAssetDetailSerializer if self.action == "retrieve" else s.DataAssetSerializer
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return selectors.attach_asset_stats(page) if page is not None else None
+
+    def get_object(self):
+        return selectors.attach_asset_stats([super().get_object()])[0]
+
     def perform_create(self, serializer):
         super().perform_create(serializer)
-        # Re-read with the list annotations (has_pii, column_count) for the response.
-        serializer.instance = selectors.asset_list(user=self.request.user).get(pk=serializer.instance.pk)
+        selectors.attach_asset_stats([serializer.instance])
 
     def perform_update(self, serializer):
         super().perform_update(serializer)
-        serializer.instance = selectors.asset_list(user=self.request.user).get(pk=serializer.instance.pk)
+        selectors.attach_asset_stats([serializer.instance])
 
 
 class ColumnViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
