@@ -15,6 +15,7 @@ stops here: masking or anonymizing, or blocked by a steward, unless a steward al
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -113,6 +114,16 @@ class Graphs:
 
 def build(at: datetime | None = None) -> Graphs:
     """A fresh graph from the database: the current edges, or those valid at ``at``."""
+    enabled = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small dicts: generational GC passes would dominate
+    try:
+        return _build(at)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(at: datetime | None) -> Graphs:
     graphs = Graphs()
     if at is None:
         qs = Edge.objects.filter(valid_to__isnull=True)

@@ -64,23 +64,35 @@ def propagation_recompute(
                     queue.append(nxt)
         if not region:
             return {"planned": 0} if dry_run else stats
+        # Origins that can reach the region do so over non-stopping edges only: walk back over those.
         scope = set(region) | set(starts)
         queue = deque(scope)
         while queue:
-            for prv in pred[queue.popleft()]:
-                if prv not in scope:
+            node = queue.popleft()
+            for prv, data in pred[node].items():
+                if prv not in scope and not data["stop"]:
                     scope.add(prv)
                     queue.append(prv)
-        scope_ids = [int(k[7:]) for k in scope]
-        wanted_types = set(entity_types) if entity_types is not None else None
-        rows_qs = Classification.objects.filter(column_id__in=scope_ids)
-        if wanted_types is not None:
-            rows_qs = rows_qs.filter(entity_type__in=wanted_types)
-        rows = list(
-            rows_qs.values(
-                "id", "column_id", "entity_type", "source", "state", "decided_at", "confidence", "sensitivity", "evidence"
-            )
+        types = (
+            set(entity_types)
+            if entity_types is not None
+            else set(Classification.objects.filter(state__in=LIVE).values_list("entity_type", flat=True).distinct())
         )
+        fields = ("id", "column_id", "entity_type", "source", "state", "decided_at", "confidence", "sensitivity", "evidence")
+        # Live findings and every rejection of those types (PII columns are few next to the graph),
+        # kept when inside the scope; then the propagated labels currently in the region.
+        rows = [
+            r
+            for r in Classification.objects.filter(entity_type__in=types)
+            .exclude(source=ClassificationSource.PROPAGATED, state=ClassificationState.SUGGESTED)
+            .values(*fields)
+            if f"column:{r['column_id']}" in scope
+        ]
+        propagated = Classification.objects.filter(entity_type__in=types, source=ClassificationSource.PROPAGATED)
+        if len(region) <= 20000:
+            propagated = propagated.filter(column_id__in=[int(k[7:]) for k in region])
+        seen_ids = {r["id"] for r in rows}
+        rows += [r for r in propagated.values(*fields) if r["id"] not in seen_ids and f"column:{r['column_id']}" in region]
         by_type: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             by_type.setdefault(row["entity_type"], []).append(row)
