@@ -415,7 +415,12 @@ def anonymize_file(
         for p in plans
     ]
     report.dropped_columns = [p.name for p in plans if p.spec["operator"] == "suppress"]
-    report.k_anonymity = k_anonymity(qi_frames, [p.name for p in plans if p.quasi], int(profile.get("k", 5)))
+    quasi = [p.name for p in plans if p.quasi and p.spec["operator"] != "suppress"]
+    report.k_anonymity = k_anonymity(qi_frames, quasi, int(profile.get("k", 5)))
+    if profile.get("k_enforce") and report.k_anonymity.get("classes_below_target") and out_fmt != "sql":
+        report.k_anonymity = enforce_k(dst, out_fmt, quasi, qi_frames, int(profile.get("k", 5)), chunk_rows) | {
+            "before_suppression": report.k_anonymity
+        }
     if verify:
         leaks = identifier_values & output_values
         report.identifier_check = {
@@ -468,6 +473,43 @@ def _without_placeholders(value: Any) -> Any:
     """Our own ``<ENTITY>`` placeholders (NER reads ``<PHONE_NUMBER>`` as a name) and US state codes
     (allowed by Safe Harbor) are taken out of scrubbed text before it is re-scanned."""
     return _PLACEHOLDER.sub(" ", value) if isinstance(value, str) else value
+
+
+def _class_keys(frame: pd.DataFrame, quasi: list[str]) -> pd.MultiIndex:
+    keys = frame[quasi].astype(str).fillna("")
+    return pd.MultiIndex.from_frame(keys) if len(quasi) > 1 else pd.MultiIndex.from_arrays([keys[quasi[0]]])
+
+
+def enforce_k(dst: Path, fmt: str, quasi: list[str], frames: list[pd.Series], k: int, chunk_rows: int) -> dict[str, Any]:
+    """Record suppression: in rows whose quasi-identifier class holds fewer than ``k`` rows, every
+    quasi-identifier becomes ``*`` (a second pass over the output). Returns the k-anonymity report
+    after suppression over the rows left intact, with the number of rows suppressed."""
+    sizes = pd.concat(frames).groupby(level=list(range(len(quasi))), dropna=False).sum()
+    small = sizes[sizes < k].index
+    small = small if isinstance(small, pd.MultiIndex) else pd.MultiIndex.from_arrays([small])
+    tmp = dst.with_name(dst.name + ".k.partial")
+    source_schema = pq.read_schema(dst) if fmt == "parquet" else None
+    writer = _Writer(tmp, fmt, source_schema)
+    suppressed = 0
+    after: list[pd.Series] = []
+    try:
+        for chunk in _chunks(dst, fmt, chunk_rows):
+            mask = _class_keys(chunk, quasi).isin(small)
+            if mask.any():
+                chunk = chunk.astype(dict.fromkeys(quasi, object))
+                chunk.loc[mask, quasi] = "*"
+                suppressed += int(mask.sum())
+            writer.write(chunk, set(quasi))
+            kept = chunk.loc[~mask, quasi]
+            if len(kept):
+                after.append(kept.astype(str).fillna("").groupby(quasi, dropna=False).size())
+    except Exception:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    writer.close()
+    tmp.replace(dst)
+    return k_anonymity(after, quasi, k) | {"rows_suppressed": suppressed}
 
 
 def k_anonymity(frames: list[pd.Series], quasi: list[str], k: int) -> dict[str, Any]:

@@ -70,6 +70,7 @@ def validate_policy_config(kind: str, config: Any) -> None:
             "free_text_columns",
             "quasi_identifiers",
             "k",
+            "k_enforce",
             "subject_column",
         }
         if unknown:

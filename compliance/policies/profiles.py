@@ -159,7 +159,7 @@ class ProfileError(ValueError):
 def resolve(config: dict[str, Any]) -> dict[str, Any]:
     """A full profile from an anonymization config: an optional built-in ``profile`` plus overrides
     (``entity_types``, ``columns``, ``free_text``, ``free_text_columns``, ``quasi_identifiers``, ``k``,
-    ``subject_column``)."""
+    ``k_enforce``, ``subject_column``)."""
     base_name = config.get("profile")
     if base_name:
         if base_name not in BUILTIN_PROFILES:
@@ -169,7 +169,7 @@ def resolve(config: dict[str, Any]) -> dict[str, Any]:
         profile = {"name": "custom", "entity_types": {}, "free_text": {"operator": "scrub"}, "quasi_identifiers": [], "k": 5}
     profile["entity_types"].update(config.get("entity_types", {}))
     profile["columns"] = dict(config.get("columns", {}))
-    for key in ("free_text", "free_text_columns", "quasi_identifiers", "k", "subject_column"):
+    for key in ("free_text", "free_text_columns", "quasi_identifiers", "k", "k_enforce", "subject_column"):
         if key in config:
             profile[key] = config[key]
     return profile

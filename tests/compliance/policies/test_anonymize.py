@@ -255,3 +255,24 @@ def test_a_database_table_is_anonymized_into_a_table_and_into_parquet(tmp_path):
     assert_no_identifier_remains(source, table, [*IDENTIFIER_COLUMNS, "zip", "date_of_birth"])
     run_command(f"sqlite:///{db}#patients", tmp_path / "patients_deid.parquet")
     assert len(read(tmp_path / "patients_deid.parquet")) == len(source)
+
+
+def test_k_anonymity_can_be_enforced_by_suppressing_rare_quasi_identifier_combinations(patients_csv, tmp_path, users):
+    src, source = patients_csv
+    services.policy_create(
+        actor=users["steward"],
+        name="research extract k=5",
+        kind="anonymization",
+        config={"profile": "hipaa-safe-harbor", "quasi_identifiers": ["sex", "age"], "k": 5, "k_enforce": True},
+    )
+    dst = tmp_path / "k5.csv"
+    run_command(src, dst, policy="research extract k=5")
+    output = read(dst)
+    report = AnonymizationRun.objects.get().report["k_anonymity"]
+    assert report["before_suppression"]["k"] < 5 and report["rows_suppressed"] > 0
+    assert report["k"] >= 5 and report["classes_below_target"] == 0
+    suppressed = output["age"] == "*"
+    assert suppressed.sum() == report["rows_suppressed"] and (output.loc[suppressed, "sex"] == "*").all()
+    intact = output.loc[~suppressed].groupby(["sex", "age"]).size()
+    assert intact.min() >= 5
+    assert len(output) == len(source)
