@@ -10,6 +10,8 @@ from compliance.scanning.models import ScanRun
 
 class ScanRunSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # a plain string in the schema: another "status" enum would collide in drf-spectacular's naming
+    status = serializers.CharField(read_only=True, help_text="queued, running, succeeded, failed or cancelled")
 
     class Meta:
         model = ScanRun
