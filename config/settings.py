@@ -105,6 +105,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.RolePermissionBackend",  # admin permissions follow the role matrix
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,7 +203,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
     # Backstop for the after-commit sequencing of audit events, then a signed checkpoint.
     "audit-ledger-sequence": {"task": "audit.tasks.ledger_sequence", "schedule": 30.0},
-    "audit-ledger-checkpoint": {"task": "audit.tasks.ledger_checkpoint", "schedule": float(env_int("CUSTOS_LEDGER_CHECKPOINT_SECONDS", 300))},
+    "audit-ledger-checkpoint": {
+        "task": "audit.tasks.ledger_checkpoint",
+        "schedule": float(env_int("CUSTOS_LEDGER_CHECKPOINT_SECONDS", 300)),
+    },
 }
 
 # --- Custos --------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ def make_user(db):
     from tests.factories import UserFactory
 
     def make(role: str = Role.VIEWER, **kwargs):
-        return UserFactory(role=role, is_superuser=role == Role.ADMIN, is_staff=role != Role.VIEWER, **kwargs)
+        staff = role in {Role.ADMIN, Role.STEWARD, Role.AUDITOR}  # as accounts.services.user_ensure sets it
+        return UserFactory(role=role, is_superuser=role == Role.ADMIN, is_staff=staff, **kwargs)
 
     return make
 

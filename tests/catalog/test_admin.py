@@ -14,7 +14,7 @@ MODELS = ["domain", "tag", "glossaryterm", "datasource", "dataasset", "column", 
 
 @pytest.fixture
 def steward_client(client, make_user):
-    steward = make_user("admin", username="stella")
+    steward = make_user("steward", username="stella")
     client.force_login(steward)
     return client
 
@@ -99,3 +99,22 @@ def test_a_source_with_assets_cannot_be_deleted_from_admin(steward_client):
     )
     assert response.status_code == 200
     asset.source.refresh_from_db()
+
+
+@pytest.mark.parametrize(
+    ("role", "changelist", "add", "users_admin"),
+    [("steward", 200, 200, 403), ("auditor", 200, 403, 403), ("admin", 200, 200, 200)],
+)
+def test_admin_access_follows_the_role_matrix(client, make_user, role, changelist, add, users_admin):
+    """Stewards work in the admin without hand-assigned Django permissions; auditors only read."""
+    client.force_login(make_user(role))
+    assert client.get(reverse("admin:catalog_dataasset_changelist")).status_code == changelist
+    assert client.get(reverse("admin:catalog_dataasset_add")).status_code == add
+    assert client.get(reverse("admin:accounts_user_changelist")).status_code == users_admin
+
+
+def test_viewers_and_services_cannot_enter_the_admin(client, make_user):
+    for role in ("viewer", "service"):
+        client.force_login(make_user(role))
+        response = client.get(reverse("admin:catalog_dataasset_changelist"))
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]

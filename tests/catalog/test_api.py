@@ -192,3 +192,10 @@ def test_openapi_schema_and_offline_docs_page_are_served(api, client):
     assert page.status_code == 200
     assert b"swagger-ui" in page.content.lower()
     assert b"cdn" not in page.content.lower() and b"unpkg" not in page.content.lower()
+
+
+def test_the_api_root_lists_the_top_level_resources(api_as):
+    body = api_as(Role.VIEWER).get("/api/v1/").json()
+    assert {"assets", "sources", "columns", "classifications", "models", "model-versions", "search"} <= set(body["resources"])
+    assert body["resources"]["assets"].endswith("/api/v1/assets")
+    assert api_as(None).get("/api/v1/").status_code == 401
