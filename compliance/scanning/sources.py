@@ -294,7 +294,7 @@ class JsonLinesSource(Source):
             yield offset, pd.DataFrame.from_records(rows)
 
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
 
 
 class SqlSource(Source):
@@ -307,6 +307,8 @@ class SqlSource(Source):
         base, _, table = url.partition("#")
         if not table or not _IDENT.match(table):
             raise SourceError("a database location is URL#table (e.g. sqlite:///data.db#patients)")
+        if table.count(".") == 2:  # an OpenLineage name "database.schema.table": the URL names the database
+            table = table.split(".", 1)[1]
         self.url, self.table = base, table
         self.dialect = "sqlite" if base.startswith("sqlite:") else "postgresql"
         self._rows = None
