@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -349,9 +350,9 @@ def _apply_dataset_facets(asset_id: int, facets: dict, event: Event, *, actor: A
     if not facets:
         return
     seen_key, digest = ("dataset", asset_id), digest_of(facets)
-    if _seen.get(seen_key) == digest:
+    if _was_seen(seen_key, digest):
         return
-    _seen_after_commit(seen_key, digest)
+    stats["seen"][seen_key] = digest
     holder, _ = DatasetFacets.objects.get_or_create(asset_id=asset_id)
     changed = _merge_facets(holder, facets, event.event_time)
     if not changed:
@@ -418,20 +419,25 @@ def _apply_tags(asset_id: int, tags: list[dict], event: Event, *, actor: Any, st
             catalog.column_update(column=column, actor=actor, tags=sorted(tag_ids | have))
 
 
+def _was_seen(key: tuple, digest: str) -> bool:
+    batch = _batch.get()
+    return _seen.get(key) == digest or (batch is not None and batch.seen.get(key) == digest)
+
+
 def _seen_after_commit(key: tuple, digest: str) -> None:
     # Remember only what committed: a rolled-back event must not make its facets look applied.
     transaction.on_commit(lambda: _seen.__setitem__(key, digest))
 
 
-def _apply_job(event: Event, *, run_parent: Job | None) -> Job:
+def _apply_job(event: Event, *, run_parent: Job | None, stats: dict) -> Job:
     spec = event.job
     facets = spec.get("facets") or {}
     names = (spec["namespace"], spec["name"])
     seen_key = ("job", names)
     digest = digest_of({"facets": facets, "parent": run_parent.pk if run_parent else None})
-    if _seen.get(seen_key) == digest and names in _jobs:
+    if _was_seen(seen_key, digest) and names in _jobs:
         return Job(pk=_jobs[names], namespace=names[0], name=names[1])
-    _seen_after_commit(seen_key, digest)
+    stats["seen"][seen_key] = digest
     job = job_for(*names)
     changed = _merge_facets(job, facets, event.event_time)
     if changed:
@@ -577,7 +583,7 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
     parent = event.run_facets.get("parent")
     if parent and not parent.get("_deleted"):
         parent_job = job_for(parent["job"]["namespace"], parent["job"]["name"])
-    job = _apply_job(event, run_parent=parent_job)
+    job = _apply_job(event, run_parent=parent_job, stats=stats)
     stats["job_id"] = job.pk
     run = _apply_run(event, job, actor=actor) if event.kind == EventKind.RUN else None
     input_ids = []
@@ -629,21 +635,24 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
     return changes
 
 
-def event_ingest(*, payload: Any, actor: Any) -> dict[str, Any]:
-    """Validate and merge one OpenLineage event; keep the raw payload; audit once per event.
+@dataclass
+class _Batch:
+    """State shared by the events of one batch (one transaction): one graph version, one audit
+    event, and the facets already applied in it."""
 
-    Returns ``{"status": "applied"|"duplicate", "event_id", "edges_created", "edges_closed", ...}``;
-    raises :class:`EventInvalid` (nothing written) for an event that breaks the spec.
-    Audited as ``lineage.openlineage.ingest`` with counts and ids only.
-    """
-    event = validate_event(payload)
-    digest = digest_of(payload)
-    existing = LineageEvent.objects.filter(digest=digest).values_list("pk", flat=True).first()
-    if existing is not None:
-        return {"status": "duplicate", "event_id": existing}
-    stats: dict[str, Any] = {"datasets_registered": 0, "classifications_imported": 0, "model_versions": []}
+    version: int | None = None
+    seen: dict[tuple, str] = field(default_factory=dict)
+    audited: list[dict[str, Any]] = field(default_factory=list)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("lineage_ingest_batch", default=None)
+
+
+def _ingest(event: Event, payload: dict, digest: str, *, actor: Any, batch: _Batch | None) -> dict[str, Any]:
+    stats: dict[str, Any] = {"datasets_registered": 0, "classifications_imported": 0, "model_versions": [], "seen": {}}
     try:
         with transaction.atomic():
+            # The unique digest makes a repeated payload fail here, first, and roll back alone.
             raw = LineageEvent.objects.create(
                 kind=event.kind,
                 event_type=event.event_type,
@@ -656,31 +665,39 @@ def event_ingest(*, payload: Any, actor: Any) -> dict[str, Any]:
                 payload=payload,
                 submitted_by=actor if getattr(actor, "pk", None) else None,
             )
-            version = graph_version_bump()
+            if batch is None:
+                version = graph_version_bump()
+            else:
+                if batch.version is None:
+                    batch.version = graph_version_bump()
+                version = batch.version
             changes = _apply(event, actor=actor, stats=stats, version=version)
-            record(
-                actor=actor,
-                action="lineage.openlineage.ingest",
-                target=raw,
-                details={
-                    "kind": event.kind,
-                    "event_type": event.event_type,
-                    "run_id": str(event.run_id) if event.run_id else None,
-                    "job_id": stats.get("job_id"),
-                    "inputs": len(event.inputs),
-                    "outputs": len(event.outputs),
-                    "edges_created": len(changes.created),
-                    "edges_closed": len(changes.closed),
-                    "datasets_registered": stats["datasets_registered"],
-                    "model_version_ids": stats["model_versions"],
-                },
-            )
+            summary = {
+                "event_id": raw.pk,
+                "kind": event.kind,
+                "event_type": event.event_type,
+                "run_id": str(event.run_id) if event.run_id else None,
+                "job_id": stats.get("job_id"),
+                "inputs": len(event.inputs),
+                "outputs": len(event.outputs),
+                "edges_created": len(changes.created),
+                "edges_closed": len(changes.closed),
+                "datasets_registered": stats["datasets_registered"],
+                "model_version_ids": stats["model_versions"],
+            }
+            if batch is None:
+                record(actor=actor, action="lineage.openlineage.ingest", target=raw, details=summary)
             _after_commit_propagate_live(changes)
     except IntegrityError:
         existing = LineageEvent.objects.filter(digest=digest).values_list("pk", flat=True).first()
         if existing is None:
             raise
         return {"status": "duplicate", "event_id": existing}
+    if batch is not None:
+        batch.audited.append(summary)
+        batch.seen.update(stats["seen"])
+    for key, value in stats["seen"].items():
+        _seen_after_commit(key, value)
     return {
         "status": "applied",
         "event_id": raw.pk,
@@ -688,6 +705,54 @@ def event_ingest(*, payload: Any, actor: Any) -> dict[str, Any]:
         "edges_closed": len(changes.closed),
         "datasets_registered": stats["datasets_registered"],
     }
+
+
+def event_ingest(*, payload: Any, actor: Any) -> dict[str, Any]:
+    """Validate and merge one OpenLineage event; keep the raw payload; audit once per event.
+
+    Returns ``{"status": "applied"|"duplicate", "event_id", "edges_created", "edges_closed", ...}``;
+    raises :class:`EventInvalid` (nothing written) for an event that breaks the spec.
+    Audited as ``lineage.openlineage.ingest`` with counts and ids only.
+    """
+    event = validate_event(payload)
+    return _ingest(event, payload, digest_of(payload), actor=actor, batch=None)
+
+
+def event_ingest_batch(*, payloads: list[Any], actor: Any) -> list[dict[str, Any]]:
+    """Validate and merge a list of events in one transaction, each in its own savepoint (an
+    invalid or failing event is reported and loses no other). One audit event
+    ``lineage.openlineage.ingest_batch`` lists every applied event's ids and counts.
+
+    Returns one result per payload, in order: ``{"index", "status": "applied"|"duplicate", ...}``
+    or ``{"index", "status": "invalid", "error"}``.
+    """
+    results: list[dict[str, Any]] = []
+    batch = _Batch()
+    token = _batch.set(batch)
+    try:
+        with transaction.atomic():
+            for index, payload in enumerate(payloads):
+                try:
+                    event = validate_event(payload)
+                except EventInvalid as exc:
+                    results.append({"index": index, "status": "invalid", "error": str(exc)})
+                    continue
+                results.append({"index": index, **_ingest(event, payload, digest_of(payload), actor=actor, batch=batch)})
+            if batch.audited:
+                record(
+                    actor=actor,
+                    action="lineage.openlineage.ingest_batch",
+                    target_type="lineage.lineageevent",
+                    target_id=batch.audited[0]["event_id"],
+                    details={
+                        "events": batch.audited,
+                        "received": len(payloads),
+                        "invalid": sum(1 for r in results if r["status"] == "invalid"),
+                    },
+                )
+    finally:
+        _batch.reset(token)
+    return results
 
 
 def _after_commit_propagate_live(changes: EdgeChanges) -> None:

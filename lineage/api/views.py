@@ -6,7 +6,6 @@ reading user (restricted assets stay invisible to viewers, through lineage too).
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +19,7 @@ from config.api import error_response
 from lineage import exports, selectors
 from lineage.api.parsers import OpenLineageJSONParser
 from lineage.models import Edge
-from lineage.openlineage import EventInvalid, event_ingest
+from lineage.openlineage import EventInvalid, event_ingest, event_ingest_batch
 from lineage.services import edge_set_propagation
 
 MAX_BATCH = 1000
@@ -72,16 +71,7 @@ class LineageBatchView(APIView):
             return error_response("request body: must be a JSON array of OpenLineage events")
         if len(events) > MAX_BATCH:
             return error_response(f"request body: at most {MAX_BATCH} events per batch")
-        results = []
-        # One outer transaction: each event is its own savepoint inside event_ingest (a bad or
-        # failing event rolls back alone), and commit-time work (ledger sequencing, cache
-        # invalidation, propagation) runs once per batch instead of once per event.
-        with transaction.atomic():
-            for index, payload in enumerate(events):
-                try:
-                    results.append({"index": index, **event_ingest(payload=payload, actor=request.user)})
-                except EventInvalid as exc:
-                    results.append({"index": index, "status": "invalid", "error": str(exc)})
+        results = event_ingest_batch(payloads=events, actor=request.user)
         rejected = sum(1 for r in results if r["status"] == "invalid")
         body = {"accepted": len(results) - rejected, "rejected": rejected, "results": results}
         if rejected and rejected == len(results):

@@ -225,6 +225,17 @@ def test_one_bad_event_in_a_batch_does_not_lose_the_others(service):
     assert body["accepted"] == 2 and body["rejected"] == 1
     assert body["results"][1] == {"index": 1, "status": "invalid", "error": "event.run.runId: must be a UUID"}
     assert Run.objects.count() == 2
+    (audit,) = AuditEvent.objects.filter(action="lineage.openlineage.ingest_batch")
+    assert [e["event_id"] for e in audit.details["events"]] == [body["results"][0]["event_id"], body["results"][2]["event_id"]]
+    assert audit.details["invalid"] == 1
+
+
+def test_a_batch_repeating_an_event_applies_it_once(service):
+    event = run_event("j1", [dataset("s.a")], [dataset("s.b")])
+    response = service.post("/api/v1/lineage/batch", [event, event], format="json")
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["applied", "duplicate"]
+    assert LineageEvent.objects.count() == 1
 
 
 def test_a_batch_of_only_bad_events_is_a_400(service):
