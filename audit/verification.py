@@ -180,45 +180,31 @@ def verify_ledger(conn, *, verifiers: list[vc.Verifier], origin: str, outside_no
                     )
                 )
 
-    # The walk: contiguity, leaf hashes, stored subtrees, roots at every checkpointed size.
+    # The walk, chunk by chunk: contiguity, leaf hashes, stored subtrees, roots at checkpoint sizes.
     walk = _Walk(nodes, {s for s in wanted if s <= size} | {size}, report)
-    expected = 0
+    intact = True
     chunk_size = 1 << CHUNK_BITS
-    seqs: list[int] = []
-    bodies: list[bytes] = []
-    stored: list[bytes] = []
-
-    def flush() -> bool:
-        computed = vc.leaf_hashes(bodies)
+    for start in range(0, size, chunk_size):
+        end = min(start + chunk_size, size)
+        rows = db.all(
+            "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq", (start, end)
+        )
+        seqs, bodies, stored = zip(*rows, strict=True) if rows else ((), (), ())
+        if list(seqs) != list(range(start, end)):
+            missing = next(seq for seq, got in zip(range(start, end), [*seqs, None], strict=False) if seq != got)
+            report.problems.append(Problem(missing, f"missing: the log has no entry {missing} (it jumps from {missing - 1})"))
+            intact = False
+            break
+        computed = vc.leaf_hashes(bytes(b) for b in bodies)
+        stored = [bytes(h) for h in stored]
         if computed != stored:
             bad = next(i for i, (a, b) in enumerate(zip(computed, stored, strict=True)) if a != b)
             report.problems.append(
-                Problem(seqs[bad], "body does not hash to its stored leaf hash (the body or the hash was changed)")
+                Problem(start + bad, "body does not hash to its stored leaf hash (the body or the hash was changed)")
             )
-            return False
-        walk.chunk(seqs[0], computed)
-        return True
-
-    intact = True
-    for seq, body, leaf in db.rows("SELECT seq, body, leaf_hash FROM audit_ledgerentry ORDER BY seq"):
-        if seq != expected:
-            if seq > expected:
-                report.problems.append(Problem(expected, f"missing: the log jumps from seq {expected - 1} to {seq}"))
-            else:
-                report.problems.append(Problem(seq, "duplicate sequence number"))
             intact = False
             break
-        seqs.append(seq)
-        bodies.append(bytes(body))
-        stored.append(bytes(leaf))
-        expected += 1  # noqa: SIM113 - also read after the loop, on a break
-        if len(seqs) == chunk_size:
-            if not flush():
-                intact = False
-                break
-            seqs, bodies, stored = [], [], []
-    if intact and seqs and not flush():
-        intact = False
+        walk.chunk(start, computed)
     if intact and count != size:
         report.problems.append(Problem(None, f"{count} rows for {size} sequence numbers"))
         intact = False
