@@ -15,7 +15,6 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -89,25 +88,3 @@ class ServiceModelViewSet:
 
     def perform_destroy(self, instance):
         self.delete_service(**{self.instance_kwarg: instance}, actor=self.request.user)
-
-
-class ApiRootView(APIView):
-    """``GET /api/v1/``: the API's top-level resources, so a client can discover them."""
-
-    def get(self, request):
-        from config.urls import api_v1
-
-        resources: set[str] = set()
-        for entry in api_v1:
-            for pattern in getattr(entry, "url_patterns", [entry]):
-                first = str(pattern.pattern).lstrip("^").split("/")[0].split("(")[0].rstrip("$?")
-                if first and first.replace("-", "").replace("_", "").isalnum():
-                    resources.add(first)
-        base = request.build_absolute_uri("/api/v1/")
-        return Response(
-            {
-                "resources": {name: base + name for name in sorted(resources)},
-                "schema": request.build_absolute_uri("/api/schema/"),
-                "docs": request.build_absolute_uri("/api/docs/"),
-            }
-        )

@@ -183,6 +183,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SourceKindEnum": "catalog.choices.SourceKind",
         "AssetKindEnum": "catalog.choices.AssetKind",
+        "AssetStatusEnum": "catalog.choices.AssetStatus",
+        "ScanStatusEnum": "compliance.scanning.choices.ScanStatus",
+        "ExportStatusEnum": "compliance.evidence.choices.ExportStatus",
+        "PolicyRunStatusEnum": "compliance.policies.choices.RunStatus",
+        "FindingStatusEnum": "compliance.policies.choices.FindingStatus",
     },
 }
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config.api import ApiRootView
+from config.api_root import ApiRootView
 
 api_v1 = [
     path("", include("accounts.api.urls")),
