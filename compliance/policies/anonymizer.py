@@ -396,6 +396,7 @@ def anonymize_file(
         if not plans:
             raise AnonymizeError(f"{_label(src)}: no rows")
     except Exception:
+        ctx.close()
         if tmp is None:
             writer.abort()
         else:
@@ -407,6 +408,7 @@ def anonymize_file(
     else:
         writer.close()
         tmp.replace(dst)
+    ctx.close()
     report.seconds = round(time.perf_counter() - started, 3)
     report.rows_per_second = round(report.rows / report.seconds, 1) if report.seconds else 0.0
     report.columns = [

@@ -40,6 +40,7 @@ class Context:
     age_cap_label: str = "90+"
     scrubber: Callable[[list[str]], list[str]] | None = None
     surrogates: dict[str, dict[Any, str]] = field(default_factory=dict)
+    vaults: dict[str, Any] = field(default_factory=dict)
     _keys: KeyRing | None = None
 
     @property
@@ -47,6 +48,19 @@ class Context:
         if self._keys is None:
             self._keys = keyring()
         return self._keys
+
+    def vault(self, name: str):
+        if name not in self.vaults:
+            from compliance.policies.vault import SurrogateVault
+
+            self.vaults[name] = SurrogateVault(self.keys.directory / "surrogates", name)
+        return self.vaults[name]
+
+    def close(self) -> None:
+        """Commit and close the surrogate vaults opened by the run."""
+        for vault in self.vaults.values():
+            vault.close()
+        self.vaults.clear()
 
 
 def _is_blank(value: Any) -> bool:
@@ -131,8 +145,19 @@ def op_hmac(series, spec, ctx, frame):
 def op_surrogate(series, spec, ctx, frame):
     """Random surrogate per distinct value, consistent across the chunks of a run (and across the
     columns sharing a ``namespace``). Not derived from the value: HIPAA 164.514(c)."""
-    table = ctx.surrogates.setdefault(spec.get("namespace") or str(series.name), {})
+    table = ctx.surrogates.setdefault(spec.get("vault") or spec.get("namespace") or str(series.name), {})
     prefix = spec.get("prefix", "sid_")
+    if spec.get("vault"):
+        # The same code for a value in every run and table that uses the vault.
+        vault = ctx.vault(spec["vault"])
+
+        def from_vault(values):
+            missing = [v for v in dict.fromkeys(values) if v not in table]
+            if missing:
+                table.update(zip(missing, vault.tokens(_text(missing), prefix), strict=True))
+            return [table[v] for v in values]
+
+        return map_unique(series, from_vault)
 
     def surrogate(values):
         # A dict lookup per distinct value: pandas' Series.map(dict) would rebuild an index of the
@@ -301,7 +326,7 @@ PARAMS = {
     "replace": {"value"},
     "mask": {"char", "keep_last", "keep_first"},
     "hmac": {"length"},
-    "surrogate": {"namespace", "prefix"},
+    "surrogate": {"namespace", "prefix", "vault"},
     "encrypt_siv": set(),
     "encrypt_gcm": set(),
     "generalize": {"method", "width", "birth", "length"},

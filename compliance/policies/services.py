@@ -703,6 +703,7 @@ def _apply_rows(path: Path, policy: Policy, cutoff: datetime, *, dry_run: bool, 
         ctx.scrubber = make_scrubber()
         plans = anonymizer.plan_columns(whole.head(2000), profile, scan=False)
         changed = anonymizer.transform_chunk(whole.loc[expired], plans, ctx)
+        ctx.close()
         result = whole.astype(object)
         for name in result.columns:
             result.loc[expired, name] = changed[name] if name in changed.columns else None

@@ -276,3 +276,30 @@ def test_k_anonymity_can_be_enforced_by_suppressing_rare_quasi_identifier_combin
     intact = output.loc[~suppressed].groupby(["sex", "age"]).size()
     assert intact.min() >= 5
     assert len(output) == len(source)
+
+
+def test_a_surrogate_vault_keeps_codes_joinable_across_tables_and_runs(patients_csv, tmp_path, users, key_ring):
+    src, source = patients_csv
+    visits = pd.DataFrame(
+        {"visit_id": [f"V{i}" for i in range(50)], "patient_id": source["patient_id"].head(50), "reason": "check-up"}
+    )
+    visits_src = tmp_path / "visits.csv"
+    visits.to_csv(visits_src, index=False)
+    services.policy_create(
+        actor=users["steward"],
+        name="safe harbor, joinable",
+        kind="anonymization",
+        config={
+            "profile": "hipaa-safe-harbor",
+            "columns": {"patient_id": {"operator": "surrogate", "vault": "hospital", "prefix": "pt_"}},
+        },
+    )
+    run_command(src, tmp_path / "p.csv", policy="safe harbor, joinable")
+    run_command(visits_src, tmp_path / "v.csv", policy="safe harbor, joinable")
+    patients_out, visits_out = read(tmp_path / "p.csv"), read(tmp_path / "v.csv")
+    assert visits_out["patient_id"].tolist() == patients_out["patient_id"].head(50).tolist()
+    assert patients_out["patient_id"].str.startswith("pt_").all() and not set(patients_out["patient_id"]) & set(
+        source["patient_id"]
+    )
+    vault_file = key_ring / "surrogates" / "hospital.sqlite3"
+    assert vault_file.exists() and source["patient_id"].iloc[0].encode() not in vault_file.read_bytes()
