@@ -532,6 +532,18 @@ def _digest(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
+def _check_digest(archive: zipfile.ZipFile, name: str, entry: dict, problems: BundleProblems, digests: dict) -> None:
+    if name not in digests:
+        try:
+            digests[name] = _digest(archive, name)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            problems.add(f"{name}: cannot be read, the zip member is damaged ({exc})")
+            return
+    digest, size = digests[name]
+    if digest != entry.get("sha256") or size != entry.get("size"):
+        problems.add(f"{name}: SHA-256 {digest[:16]}... / {size} bytes does not match the manifest (the file was altered)")
+
+
 def _load_key(text: str) -> Verifier:
     path = Path(text)
     if len(text) < 4096 and path.is_file():
@@ -575,8 +587,11 @@ def _walk_citations(value, found: list[dict]) -> None:
             _walk_citations(item, found)
 
 
-def _check_ledger(archive: zipfile.ZipFile, manifest: dict, trusted: Verifier | None, problems: BundleProblems, cited: dict):
-    """Rebuild the checkpoint root from the prefix subtrees and the events. Returns (events, root)."""
+def _check_ledger(
+    archive: zipfile.ZipFile, manifest: dict, trusted: Verifier | None, problems: BundleProblems, cited: dict, digests: dict
+):
+    """Rebuild the checkpoint root from the prefix subtrees and the events. Returns (events, root).
+    The events file is read once: its SHA-256 and size go to ``digests`` for the manifest check."""
     ledger = manifest.get("ledger")
     if not isinstance(ledger, dict):
         problems.add(f"{MANIFEST}: has no ledger section")
@@ -612,9 +627,12 @@ def _check_ledger(archive: zipfile.ZipFile, manifest: dict, trusted: Verifier | 
             problems.add(f"{PREFIX}: malformed ({type(exc).__name__})")
 
     expected_seq, count = first, 0
+    sha, size = hashlib.sha256(), 0
     try:
         with archive.open(EVENTS) as handle:
             for line_no, line in enumerate(handle, start=1):
+                sha.update(line)
+                size += len(line)
                 try:
                     event = json.loads(line)
                     seq, body, leaf = event["seq"], unb64(event["body"]), unb64(event["leaf_hash"])
@@ -649,6 +667,7 @@ def _check_ledger(archive: zipfile.ZipFile, manifest: dict, trusted: Verifier | 
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         problems.add(f"{EVENTS}: cannot be read, the zip member is damaged ({exc})")
         return count, None
+    digests[EVENTS] = (sha.hexdigest(), size)
     if count != end - first:
         problems.add(f"{EVENTS}: holds {count} events, the range seq {first}..{end - 1} has {end - first}")
     root = fold_right([h for _, h in stack]) if count or first else EMPTY_ROOT
@@ -725,19 +744,12 @@ def verify_bundle(path: str | Path, key: str | None = None) -> tuple[list[str], 
             trusted = _check_signature(manifest_bytes, sig_bytes, manifest, pinned, problems)
         for name in sorted(seen - set(files) - {MANIFEST, SIGNATURE}):
             problems.add(f"{name}: extra file, not listed in the manifest")
-        for name, entry in sorted(files.items()):
+        digests: dict[str, tuple[str, int]] = {}
+        for name in sorted(files):
             if name not in seen:
                 problems.add(f"{name}: missing from the bundle (the manifest lists it)")
-                continue
-            try:
-                digest, size = _digest(archive, name)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                problems.add(f"{name}: cannot be read, the zip member is damaged ({exc})")
-                continue
-            if digest != entry.get("sha256") or size != entry.get("size"):
-                problems.add(
-                    f"{name}: SHA-256 {digest[:16]}... / {size} bytes does not match the manifest (the file was altered)"
-                )
+            elif name != EVENTS:  # hashed while the ledger check reads it (one pass over the largest file)
+                _check_digest(archive, name, files[name], problems, digests)
         citations: list[dict] = []
         for name in sorted(n for n in files if n.startswith(EVIDENCE_DIR) and n.endswith(".json") and n in seen):
             try:
@@ -758,7 +770,9 @@ def verify_bundle(path: str | Path, key: str | None = None) -> tuple[list[str], 
                 cited[seq] = unb64(citation.get("leaf_hash", ""))
             except (ValueError, TypeError):
                 problems.add(f"evidence cites ledger seq {seq} with a malformed leaf hash")
-        count, root = _check_ledger(archive, manifest, trusted, problems, cited)
+        count, root = _check_ledger(archive, manifest, trusted, problems, cited, digests)
+        if EVENTS in files and EVENTS in seen:
+            _check_digest(archive, EVENTS, files[EVENTS], problems, digests)
         for seq in sorted(cited):
             problems.add(f"evidence cites ledger seq {seq}, which is not in {EVENTS}")
     if problems:
