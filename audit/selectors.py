@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from audit import verify_core
-from audit.models import STORED_MIN_LEVEL, AuditEvent, Checkpoint, LedgerEntry, LedgerNode
+from audit.models import STORED_MIN_LEVEL, AuditEvent, Checkpoint
 from audit.sequencer import LedgerError, current_size
 
 
