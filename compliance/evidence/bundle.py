@@ -198,8 +198,12 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
             "exports",
         ):
             writer.add(f"evidence/{name}.json", dump_json(sections[name]))
-        writer.add("evidence/inventory.csv", dump_csv(collect.inventory_rows(sections["inventory"]), list(INVENTORY_CSV_COLUMNS)))
-        writer.add("evidence/art30.csv", dump_csv(sections["art30"]["records"], collect.ART30_CSV_COLUMNS))
+        # CSV has no header comments: every row carries the view label in its last column.
+        label = view_label_text(scope)
+        inventory_rows = [{**row, "view": label} for row in collect.inventory_rows(sections["inventory"])]
+        art30_rows = [{**row, "view": label} for row in sections["art30"]["records"]]
+        writer.add("evidence/inventory.csv", dump_csv(inventory_rows, [*INVENTORY_CSV_COLUMNS, "view"]))
+        writer.add("evidence/art30.csv", dump_csv(art30_rows, [*collect.ART30_CSV_COLUMNS, "view"]))
         writer.add("lineage/graph.graphml", lineage_exports.graphml(described).encode("utf-8"))
         writer.add("lineage/graph.json", lineage_exports.node_link_json(described).encode("utf-8") + b"\n")
         writer.add("verify.py", VERIFIER_SOURCE.read_bytes())
@@ -276,6 +280,21 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
         as_of=as_of,
         files=len(writer.entries) + 2,
     )
+
+
+def view_label_text(scope: collect.Scope) -> str:
+    rng = f"ledger seq {scope.rng.first_seq}..{scope.rng.end_seq - 1}"
+    if not scope.filtered:
+        return f"complete view as of {collect.iso(scope.at)} ({rng})"
+    filters = "; ".join(
+        part
+        for part in (
+            f"regulation={scope.regulation}" if scope.regulation else "",
+            f"assets={','.join(map(str, scope.asset_ids))}" if scope.asset_ids else "",
+        )
+        if part
+    )
+    return f"FILTERED VIEW ({filters}) as of {collect.iso(scope.at)} of the complete {rng}"
 
 
 INVENTORY_CSV_COLUMNS = (

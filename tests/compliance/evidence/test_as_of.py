@@ -122,5 +122,8 @@ def test_a_filtered_export_is_labelled_a_view_of_the_complete_range(estate):
         view = evidence(narrowed.file_path, name)["view"]
         assert view["filtered"] is True and "complete" in view["note"]
     assert "Filtered view." in report
+    with zipfile.ZipFile(narrowed.file_path) as archive:
+        header = archive.read("evidence/art30.csv").decode().splitlines()[0]
+    assert header.endswith(",view")
     assert narrowed.first_seq == full.first_seq == 0 and narrowed.end_seq > full.end_seq  # the range itself is never narrowed
     assert evidence(narrowed.file_path, "inventory")["assets"] == []  # an e-mail column is not HIPAA PHI outside a health context

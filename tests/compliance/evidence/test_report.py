@@ -40,6 +40,7 @@ def test_the_demo_evidence_covers_inventory_art30_models_access_and_de_identific
         "e_transfers",
         "g_security_measures",
     }
+    assert all(r["view"].startswith("complete view as of") for r in rows)
 
     models = {f"{m['model']} {m['version']}": m for m in section(path, "models")["model_versions"]}
     readmission = next(m for name, m in models.items() if name.startswith("readmission-risk") and m["stage"] == "production")
