@@ -192,6 +192,10 @@ def analyze_column(
     """
     engine = get_engine()
     distinct = [v for v in dict.fromkeys(values) if not known or v not in known]
+    padded: dict[str, str] = {}
+    if kind == "int" and "US_ZIP_CODE" in hints:
+        # ZIP codes stored as integers lost their leading zeros (02134 -> 2134)
+        padded = {v: v.zfill(5) for v in distinct if 3 <= len(v) <= 4}
     if mode is None:
         mode = "text" if kind == "text" and _is_free_text(distinct) else "structured"
     out: dict[str, dict[str, Any]] = {}
@@ -205,7 +209,7 @@ def analyze_column(
                 ner_values.append(value)
             out[value] = {"h": [], "f": ""}
             continue
-        hits = engine.analyze_structured(value, hints)
+        hits = engine.analyze_structured(padded.get(value, value), hints)
         flags = ""
         if NAMEISH.match(value) and not hits:
             flags = "n"

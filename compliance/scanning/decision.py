@@ -16,8 +16,8 @@ Each type has a rule (:data:`RULES`):
 * DATE_TIME is reported for dates tied to a person: a date column whose name says so (birth,
   admission, ...) or whose years look like birth years (median age over 15, spread over decades).
 
-Confidence = 0.5 * mean recognizer score of the hits + 0.5 * how far the share clears the bar,
-plus 0.1 when the name hint was used, capped at 1.
+Confidence = 0.5 * mean recognizer score of the hits (raised like Presidio's context enhancement,
++0.35 and at least 0.4, when the name hint was used) + 0.5 * min(1, share / min(1, 2 * bar)).
 """
 
 from __future__ import annotations
@@ -302,8 +302,10 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
         if not ok:
             continue
         mean_score = statistics.fmean(scores[entity]) if scores.get(entity) else 0.5
-        clearance = min(1.0, share / max(bar or 0.01, 0.01) / 2) if bar else 1.0
-        confidence = min(1.0, 0.5 * min(1.0, mean_score) + 0.5 * clearance + (0.1 if used_hint else 0.0))
+        if used_hint:  # Presidio's context enhancement: +0.35, at least 0.4
+            mean_score = max(mean_score + 0.35, 0.4)
+        clearance = min(1.0, share / min(1.0, 2 * max(bar or 0.01, 0.01))) if bar else 1.0
+        confidence = min(1.0, 0.5 * min(1.0, mean_score) + 0.5 * clearance)
         findings.append(
             {
                 "type": entity,

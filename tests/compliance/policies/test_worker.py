@@ -1,0 +1,46 @@
+"""Integration (PostgreSQL pass): a real Celery worker on Redis re-evaluates findings after a
+catalog change and runs a retention pass from the task the beat schedule uses."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from catalog import services as catalog_services
+from compliance.policies import tasks
+from compliance.policies.models import Finding, RetentionRun
+
+pytestmark = pytest.mark.worker
+
+
+def wait_until(check, timeout: float = 90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"not done within {timeout} s; see var/celery-worker-test.log")
+
+
+def test_a_worker_re_evaluates_an_asset_when_a_classification_is_confirmed(
+    celery_worker_process, transactional_db, file_asset, users
+):
+    asset = file_asset(
+        pd.DataFrame({"email": ["a@example.org"]}), "contacts_worker", legal_basis="contract", processing_purposes=["support"]
+    )
+    catalog_services.classification_assign(
+        column=asset.columns.get(name="email"), entity_type="EMAIL_ADDRESS", actor=users["steward"]
+    )
+    finding = wait_until(
+        lambda: Finding.objects.filter(asset=asset, rule__code="gdpr.retention-undefined", status="open").first()
+    )
+    assert finding.citation.startswith("Art. 5(1)(e)")
+
+
+def test_the_beat_retention_task_runs_on_a_worker(celery_worker_process, transactional_db):
+    tasks.retention_enforce.delay(dry_run=True)
+    run = wait_until(lambda: RetentionRun.objects.filter(status="succeeded").first())
+    assert run.dry_run is True and run.report["summary"]["errors"] == 0
