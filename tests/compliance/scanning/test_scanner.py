@@ -67,7 +67,7 @@ def test_weak_identifiers_need_the_column_name_and_checksums_must_pass(engine):
     assert scan_dataframe(pd.DataFrame({"postal_code": digits}), sample_size=200, column_hints=False).columns[0].entities == ()
     int_zips = pd.DataFrame({"zip": [2134, 1001, 90210, 60601, 10001] * 40})  # leading zeros lost
     (zip_finding,) = scan_dataframe(int_zips, sample_size=200).columns[0].entities
-    assert zip_finding.type == "US_ZIP_CODE" and zip_finding.name_hint_used and zip_finding.confidence >= 0.8
+    assert zip_finding.type == "US_ZIP_CODE" and zip_finding.name_hint_used and zip_finding.confidence >= 0.7
     bad_cards = [f"4111111111111{i:03d}" for i in range(200) if i % 10 != 1]  # all but a few fail Luhn
     assert "CREDIT_CARD" not in scan_dataframe(pd.DataFrame({"card": bad_cards}), sample_size=200).columns[0].entity_types
 
