@@ -516,10 +516,7 @@ def _link_model_output(model_spec: tuple[str, str, str], input_ids: list[int], *
 
 def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict) -> tuple[list[EdgeSpec], set[int]]:
     """Column derivation edges of one output dataset, and the ids of all its columns."""
-    out_names = list(facet.get("fields", {}))
-    out_cols = catalog.columns_sync(
-        asset=DataAsset(pk=output_asset_id), columns=[{"name": n[:300]} for n in out_names], actor=actor
-    )
+    out_names = [n[:300] for n in facet.get("fields", {})]
     inputs: dict[int, set[str]] = {}
     per_output: list[tuple[str, int, dict]] = []
     for out_name, spec in facet.get("fields", {}).items():
@@ -527,9 +524,15 @@ def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict)
             asset_id = asset_for(item["namespace"], item["name"], actor=actor, stats=stats)
             inputs.setdefault(asset_id, set()).add(item["field"][:300])
             per_output.append((out_name[:300], asset_id, item | {"_legacy": spec}))
+    # One read for the columns of the output and every input; register only what is missing.
     known: dict[int, dict[str, Column]] = {}
-    for column in Column.objects.filter(asset_id__in=list(inputs)).only("pk", "asset_id", "name"):
+    for column in Column.objects.filter(asset_id__in=[output_asset_id, *inputs]).only("pk", "asset_id", "name"):
         known.setdefault(column.asset_id, {})[column.name] = column
+    out_cols = known.get(output_asset_id, {})
+    if set(out_names) - out_cols.keys():
+        out_cols = catalog.columns_sync(
+            asset=DataAsset(pk=output_asset_id), columns=[{"name": n} for n in out_names], actor=actor
+        )
     in_cols = {}
     for asset_id, names in inputs.items():
         have = known.get(asset_id, {})

@@ -254,3 +254,17 @@ def test_between_version_checks_reads_cost_no_query_and_own_commits_show_at_once
     with django_capture_on_commit_callbacks(execute=True):
         anonymization_link(source_asset=wh.export, target_asset=other, column_pairs=[("email", "email")], actor=steward)
     assert f"asset:{other.pk}" in selectors.downstream(user=steward, node=f"asset:{wh.export.pk}", depth=1).nodes
+
+
+def test_deleting_a_model_version_closes_its_edges(steward, django_capture_on_commit_callbacks):
+    features = AssetFactory()
+    model = catalog.model_create(actor=steward, name="to-delete")
+    with django_capture_on_commit_callbacks(execute=True):
+        version = catalog.model_version_register(actor=steward, model=model, version="1", training_datasets=[features])
+    assert Edge.objects.filter(kind="trained_on", valid_to__isnull=True).count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.model_version_delete(model_version=version, actor=steward)
+
+    edge = Edge.objects.get(kind="trained_on")
+    assert edge.valid_to is not None  # history kept: the version was trained on it until now
