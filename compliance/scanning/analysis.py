@@ -250,6 +250,8 @@ def scan_chunk(
     rows, columns = sample_chunk(source, chunk, k=k, seed=seed, on_batch=on_batch)
     result: dict[str, Any] = {"rows": rows, "columns": {}}
     for name, col in columns.items():
+        if on_batch:
+            on_batch(0)  # lets the caller stop between columns too (cancellation)
         order = np.argsort(col.keys, kind="stable")
         keys, values = col.keys[order], col.values[order]
         kind, strings, years = _stringify(values, col.kind) if len(values) else (col.kind, None, [])
