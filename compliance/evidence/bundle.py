@@ -34,8 +34,26 @@ Progress = Callable[[float, str], None]
 
 
 def dump_json(value: Any) -> bytes:
-    """The bundle's JSON: sorted keys, two-space indent, UTF-8, newline at the end."""
-    return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, default=_default) + "\n").encode("utf-8")
+    """The bundle's JSON: UTF-8, sorted keys; an object's top-level members one per line and the
+    items of a top-level list one per line (compact inside), newline at the end. Readable in an
+    editor, diff-able, and written by the C encoder (an indented dump of a million-record file
+    costs several times more)."""
+
+    def compact(item: Any) -> str:
+        return json.dumps(item, sort_keys=True, ensure_ascii=False, default=_default, separators=(", ", ": "))
+
+    def block(item: Any, indent: str) -> str:
+        if isinstance(item, list) and item:
+            inner = indent + "  "
+            return "[\n" + ",\n".join(inner + compact(x) for x in item) + "\n" + indent + "]"
+        return compact(item)
+
+    if isinstance(value, dict) and value:
+        members = ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {block(value[k], '  ')}" for k in sorted(value))
+        text = "{\n" + members + "\n}"
+    else:
+        text = block(value, "")
+    return (text + "\n").encode("utf-8")
 
 
 def _default(value: Any) -> Any:
