@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from audit import verify_core as vc
@@ -58,6 +59,36 @@ class VerifyReport:
         return min(self.problems, key=lambda p: (not p.specific, p.seq is None, p.seq or 0))
 
 
+@dataclass(frozen=True)
+class Connector:
+    """Opens a new DB-API connection to the same database (picklable, for worker processes)."""
+
+    vendor: str
+    params: tuple[tuple[str, str], ...]
+
+    def __call__(self):
+        if self.vendor == "sqlite":
+            return sqlite3.connect(dict(self.params)["database"])
+        import psycopg
+
+        return psycopg.connect(**dict(self.params))
+
+    @classmethod
+    def for_django(cls, connection) -> Connector | None:
+        """A connector for a Django connection, or None (in-memory SQLite cannot be shared)."""
+        settings = connection.settings_dict
+        if connection.vendor == "sqlite":
+            name = str(settings["NAME"])
+            if name == ":memory:" or "mode=memory" in name or connection.is_in_memory_db():
+                return None
+            return cls("sqlite", (("database", name),))
+        if connection.vendor == "postgresql":
+            keys = {"dbname": settings["NAME"], "user": settings["USER"], "password": settings["PASSWORD"]}
+            keys |= {"host": settings["HOST"], "port": str(settings["PORT"] or "")}
+            return cls("postgresql", tuple((k, str(v)) for k, v in keys.items() if v))
+        return None
+
+
 class _Db:
     """Tiny adapter: ``%s`` placeholders on any DB-API connection (sqlite3 wants ``?``)."""
 
@@ -76,11 +107,77 @@ class _Db:
             cursor.close()
 
     def all(self, sql: str, params: tuple = ()) -> list[tuple]:
-        return list(self.rows(sql, params))
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql.replace("%s", "?") if self.qmark else sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+
+@dataclass
+class _Chunk:
+    """What one chunk of leaves contributes: its stored-level subtrees, its root when complete,
+    and the compact range of every checkpointed size that ends inside it. Computed from the
+    rows alone, so worker processes can compute chunks in parallel."""
+
+    start: int
+    end: int
+    problem: Problem | None = None
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+    partials: dict[int, list[bytes]] = field(default_factory=dict)
+    root: bytes | None = None
+
+
+def _scan_chunk(start: int, end: int, rows: list[tuple], wanted: list[int]) -> _Chunk:
+    chunk = _Chunk(start, end)
+    seqs = [row[0] for row in rows]
+    if seqs != list(range(start, end)):
+        missing = next(seq for seq, got in zip(range(start, end), [*seqs, None], strict=False) if seq != got)
+        chunk.problem = Problem(missing, f"missing: the log has no entry {missing} (it jumps from {missing - 1})")
+        return chunk
+    leaves = vc.leaf_hashes([row[1] if isinstance(row[1], bytes) else bytes(row[1]) for row in rows])
+    stored = [row[2] if isinstance(row[2], bytes) else bytes(row[2]) for row in rows]
+    if leaves != stored:
+        bad = next(i for i, (a, b) in enumerate(zip(leaves, stored, strict=True)) if a != b)
+        chunk.problem = Problem(start + bad, "body does not hash to its stored leaf hash (the body or the hash was changed)")
+        return chunk
+    levels = vc.perfect_levels(leaves)
+    for level in range(STORED_MIN_LEVEL, len(levels)):
+        base = start >> level
+        chunk.nodes.extend((level, base + offset, value) for offset, value in enumerate(levels[level]))
+    for size in wanted:
+        if start < size <= end:
+            count, offset, parts = size - start, 0, []
+            for level in range(count.bit_length() - 1, -1, -1):
+                if count & (1 << level):
+                    parts.append(levels[level][offset >> level])
+                    offset += 1 << level
+            chunk.partials[size] = parts
+    if end - start == 1 << CHUNK_BITS:
+        chunk.root = levels[CHUNK_BITS][0]
+    return chunk
+
+
+_ROWS_SQL = "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq"
+
+
+def _scan_range(connect, start: int, end: int, wanted: list[int]) -> list[_Chunk]:
+    """Worker: scan chunks ``[start, end)`` on a connection of its own; stops at the first problem."""
+    db = _Db(connect())
+    out = []
+    for chunk_start in range(start, end, 1 << CHUNK_BITS):
+        chunk_end = min(chunk_start + (1 << CHUNK_BITS), end)
+        chunk = _scan_chunk(chunk_start, chunk_end, db.all(_ROWS_SQL, (chunk_start, chunk_end)), wanted)
+        out.append(chunk)
+        if chunk.problem:
+            break
+    db.conn.close()
+    return out
 
 
 class _Walk:
-    """Streaming recomputation of the tree with stored-node and checkpoint comparisons."""
+    """Folds scanned chunks, in order, into the tree: stored-node comparisons and roots."""
 
     def __init__(self, nodes: dict[tuple[int, int], bytes], wanted_sizes: set[int], report: VerifyReport) -> None:
         self.nodes = nodes
@@ -108,18 +205,13 @@ class _Walk:
         )
         self.report.problems.append(Problem(first, f"stored subtree L{level}#{index} over seq {first}..{last} {what}"))
 
-    def chunk(self, start: int, leaves: list[bytes]) -> None:
-        levels = vc.perfect_levels(leaves)
-        for level in range(STORED_MIN_LEVEL, len(levels)):
-            base = start >> level
-            for offset, value in enumerate(levels[level]):
-                self._node(level, base + offset, value)
-        end = start + len(leaves)
-        for size in self.wanted:
-            if start < size <= end:
-                self.roots[size] = self._root_at(levels, start, size - start)
-        if len(leaves) == 1 << CHUNK_BITS:
-            self.stack.append((CHUNK_BITS, start >> CHUNK_BITS, levels[CHUNK_BITS][0]))
+    def absorb(self, chunk: _Chunk) -> None:
+        for level, index, value in chunk.nodes:
+            self._node(level, index, value)
+        for size, parts in chunk.partials.items():
+            self.roots[size] = vc.fold_right([value for _, _, value in self.stack] + parts)
+        if chunk.root is not None:
+            self.stack.append((CHUNK_BITS, chunk.start >> CHUNK_BITS, chunk.root))
             while len(self.stack) >= 2 and self.stack[-1][0] == self.stack[-2][0]:
                 level, right_index, right = self.stack.pop()
                 _, _, left = self.stack.pop()
@@ -127,20 +219,45 @@ class _Walk:
                 self.stack.append((level + 1, right_index >> 1, merged))
                 self._node(level + 1, right_index >> 1, merged)
 
-    def _root_at(self, levels: list[list[bytes]], chunk_start: int, count: int) -> bytes:
-        parts = [value for _, _, value in self.stack]
-        offset = 0
-        for level in range(count.bit_length() - 1, -1, -1):
-            if count & (1 << level):
-                parts.append(levels[level][offset >> level])
-                offset += 1 << level
-        return vc.fold_right(parts)
+
+def _scan(db: _Db, size: int, wanted: list[int], *, workers: int, connect) -> Iterator[_Chunk]:
+    """Scanned chunks in seq order: in this process, or split across ``workers`` processes."""
+    chunk_size = 1 << CHUNK_BITS
+    chunks = -(-size // chunk_size)
+    if workers <= 1 or connect is None or chunks < 2 * workers:
+        for start in range(0, size, chunk_size):
+            end = min(start + chunk_size, size)
+            yield _scan_chunk(start, end, db.all(_ROWS_SQL, (start, end)), wanted)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    per = -(-chunks // workers) * chunk_size
+    ranges = [(start, min(start + per, size)) for start in range(0, size, per)]
+    # fork: workers inherit the code without re-importing Django; each opens its own connection.
+    with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_scan_range, connect, start, end, wanted) for start, end in ranges]
+        for future in futures:
+            yield from future.result()
 
 
-def verify_ledger(conn, *, verifiers: list[vc.Verifier], origin: str, outside_note: str | None = None) -> VerifyReport:
-    """Verify the ledger stored behind ``conn``; see the module docstring for what is checked."""
+def verify_ledger(
+    conn, *, verifiers: list[vc.Verifier], origin: str, outside_note: str | None = None, workers: int = 1, connect=None
+) -> VerifyReport:
+    """Verify the ledger stored behind ``conn``; see the module docstring for what is checked.
+
+    ``workers > 1`` with ``connect`` (a callable returning a new DB-API connection to the same
+    database) scans the log in that many processes; the result is the same.
+    """
     db = _Db(conn)
     report = VerifyReport()
+    # The cross-checks are joins the database runs on its own: with a second connection they run
+    # in a thread (SQLite and psycopg release the GIL) while this process hashes.
+    executor = ThreadPoolExecutor(1)
+    if connect is not None:
+        cross_checks = executor.submit(_cross_check_on, connect)
+    else:
+        cross_checks = executor.submit(lambda problems: problems, _cross_check(db))
     (last_seq, count) = db.all("SELECT MAX(seq), COUNT(*) FROM audit_ledgerentry")[0]
     size = 0 if last_seq is None else int(last_seq) + 1
     report.size = size
@@ -183,28 +300,12 @@ def verify_ledger(conn, *, verifiers: list[vc.Verifier], origin: str, outside_no
     # The walk, chunk by chunk: contiguity, leaf hashes, stored subtrees, roots at checkpoint sizes.
     walk = _Walk(nodes, {s for s in wanted if s <= size} | {size}, report)
     intact = True
-    chunk_size = 1 << CHUNK_BITS
-    for start in range(0, size, chunk_size):
-        end = min(start + chunk_size, size)
-        rows = db.all(
-            "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq", (start, end)
-        )
-        seqs, bodies, stored = zip(*rows, strict=True) if rows else ((), (), ())
-        if list(seqs) != list(range(start, end)):
-            missing = next(seq for seq, got in zip(range(start, end), [*seqs, None], strict=False) if seq != got)
-            report.problems.append(Problem(missing, f"missing: the log has no entry {missing} (it jumps from {missing - 1})"))
+    for chunk in _scan(db, size, walk.wanted, workers=workers, connect=connect):
+        if chunk.problem:
+            report.problems.append(chunk.problem)
             intact = False
             break
-        computed = vc.leaf_hashes(bytes(b) for b in bodies)
-        stored = [bytes(h) for h in stored]
-        if computed != stored:
-            bad = next(i for i, (a, b) in enumerate(zip(computed, stored, strict=True)) if a != b)
-            report.problems.append(
-                Problem(start + bad, "body does not hash to its stored leaf hash (the body or the hash was changed)")
-            )
-            intact = False
-            break
-        walk.chunk(start, computed)
+        walk.absorb(chunk)
     if intact and count != size:
         report.problems.append(Problem(None, f"{count} rows for {size} sequence numbers"))
         intact = False
@@ -230,20 +331,41 @@ def verify_ledger(conn, *, verifiers: list[vc.Verifier], origin: str, outside_no
                 else:
                     matched = max(matched, tree_size)
 
-    # Cross-checks against the events table, done by the database.
+    report.problems.extend(cross_checks.result())
+    executor.shutdown()
+    return report
+
+
+def _cross_check_on(connect) -> list[Problem]:
+    db = _Db(connect())
+    try:
+        return _cross_check(db)
+    finally:
+        db.conn.close()
+
+
+def _cross_check(db: _Db) -> list[Problem]:
+    """Every ledger body equals its event's body; every event is in the log or pending."""
+    problems = []
     mismatch = db.all(
         "SELECT le.seq, le.event_id FROM audit_ledgerentry le JOIN audit_auditevent e ON e.id = le.event_id "
         "WHERE le.body <> e.body ORDER BY le.seq LIMIT 1"
     )
     if mismatch:
         seq, event_id = mismatch[0]
-        report.problems.append(Problem(seq, f"the ledger body differs from the body recorded for event #{event_id}"))
+        problems.append(Problem(seq, f"the ledger body differs from the body recorded for event #{event_id}"))
+    counts = db.all(
+        "SELECT (SELECT COUNT(*) FROM audit_auditevent), (SELECT COUNT(*) FROM audit_ledgerentry), (SELECT COUNT(*) FROM audit_pendingevent),"
+        " (SELECT COUNT(*) FROM audit_pendingevent p JOIN audit_ledgerentry le ON le.event_id = p.event_id)"
+    )[0]
+    if counts[3]:
+        problems.append(Problem(None, f"{counts[3]} event(s) are both in the log and still pending"))
+    if counts[0] == counts[1] + counts[2]:
+        return problems  # cheap path: each event is in the log or pending, none in both, so none in neither
     orphan = db.all(
         "SELECT e.id FROM audit_auditevent e WHERE NOT EXISTS (SELECT 1 FROM audit_ledgerentry le WHERE le.event_id = e.id) "
         "AND NOT EXISTS (SELECT 1 FROM audit_pendingevent p WHERE p.event_id = e.id) ORDER BY e.id LIMIT 1"
     )
     if orphan:
-        report.problems.append(
-            Problem(None, f"event #{orphan[0][0]} is neither in the log nor pending (its queue entry was removed)")
-        )
-    return report
+        problems.append(Problem(None, f"event #{orphan[0][0]} is neither in the log nor pending (its queue entry was removed)"))
+    return problems

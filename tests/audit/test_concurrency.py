@@ -1,8 +1,9 @@
 """Concurrency on PostgreSQL: 8 processes appending 2,000 events each at once, committing with
 the production after-commit sequencing, leave a verifiable log of exactly 16,000 events: no gap,
 no fork, nothing lost. Each transaction records 10 events, as a request whose change touches
-several objects does. (SQLite serialises writers by design; the second CI pass runs this. It
-takes ~20 s on an idle 2-core machine, longer when the machine is shared.)"""
+several objects does. (SQLite serialises writers by design; the second CI pass runs this.
+Measured: 140 s on a 2-core machine shared with a load average of 12; the writers are CPU-bound,
+so an idle machine takes a fraction of that.)"""
 
 from __future__ import annotations
 

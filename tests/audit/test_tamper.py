@@ -144,3 +144,22 @@ def _rebuild_nodes(copy):
     levels = vc.perfect_levels(leaves)
     rows = [(lv, ix, h) for lv in range(STORED_MIN_LEVEL, len(levels)) for ix, h in enumerate(levels[lv])]
     copy.executemany('INSERT INTO audit_ledgernode (level, "index", hash) VALUES (?, ?, ?)', rows)
+
+
+def test_a_parallel_scan_reports_the_same_as_a_serial_one(signed_log, ledger_copy, tmp_path, monkeypatch):
+    from audit import verification
+
+    monkeypatch.setattr(verification, "CHUNK_BITS", 3)  # 50 entries -> 7 chunks, split over 2 processes
+    copy = ledger_copy("parallel.sqlite3")
+    connect = verification.Connector("sqlite", (("database", str(tmp_path / "parallel.sqlite3")),))
+    serial = verify_ledger(copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, outside_note=signed_log)
+    parallel = verify_ledger(
+        copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, outside_note=signed_log, workers=2, connect=connect
+    )
+    assert serial.ok and parallel.ok and (serial.root, serial.size) == (parallel.root, parallel.size)
+    body = bytearray(copy.execute("SELECT body FROM audit_ledgerentry WHERE seq = 41").fetchone()[0])
+    body[5] ^= 1
+    copy.execute("UPDATE audit_ledgerentry SET body = ? WHERE seq = 41", [bytes(body)])
+    copy.commit()
+    report = verify_ledger(copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, workers=2, connect=connect)
+    assert str(report.first_problem).startswith("seq 41: body does not hash")

@@ -23,8 +23,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--checkpoint", help="a signed checkpoint note kept outside the database")
         parser.add_argument("--no-sequence", action="store_true", help="do not sequence pending events first")
+        parser.add_argument("--workers", type=int, default=1, help="processes scanning the log (file or server databases)")
 
-    def handle(self, *args, checkpoint=None, no_sequence=False, **options):
+    def handle(self, *args, checkpoint=None, no_sequence=False, workers=1, **options):
         outside = None
         if checkpoint:
             try:
