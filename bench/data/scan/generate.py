@@ -17,11 +17,15 @@ import hashlib
 import json
 import random
 import uuid
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from faker import Faker
 
+# Fixed "today": the files are the same whoever regenerates them, whenever.
+TODAY = date(2026, 11, 26)
+NOW = datetime(2026, 11, 26, 12, 0, 0)
 AREA_CODES = [201, 202, 206, 212, 213, 214, 303, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702, 713, 718, 808, 917, 971]
 CITIES = ["Springfield", "Fresno", "Tulsa", "Omaha", "Boise", "Reno", "Spokane", "Savannah", "Albany", "Madison", "Dayton",
           "Boston", "Chicago", "Seattle", "Denver", "Austin", "Portland", "Atlanta", "Miami", "Houston", "Phoenix",
@@ -120,7 +124,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "mrn": [f"MRN-{rng.randint(0, 9999999):07d}" for _ in r],
             "first_name": first,
             "last_name": last,
-            "dob": [fake.date_of_birth(minimum_age=1, maximum_age=95).isoformat() for _ in r],
+            "dob": [fake.date_between(date(1931, 1, 1), date(2025, 6, 30)).isoformat() for _ in r],
             "ssn": [fake.ssn() for _ in r],
             "phone": [phone(rng) for _ in r],
             "email": [fake.email() for _ in r],
@@ -128,7 +132,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "city": [rng.choice(CITIES) for _ in r],
             "state": [rng.choice(STATES) for _ in r],
             "zip": [fake.zipcode() if rng.random() < 0.8 else fake.zipcode_plus4() for _ in r],
-            "admission_date": [fake.date_between("-3y", "today").isoformat() for _ in r],
+            "admission_date": [fake.date_between(TODAY - timedelta(days=3 * 365), TODAY).isoformat() for _ in r],
             "attending_npi": [npi(rng) for _ in r],
             "diagnosis_code": [f"{rng.choice('EIJKMR')}{rng.randint(10, 99)}.{rng.randint(0, 9)}" for _ in r],
             "insurance_plan": [rng.choice(["HMO Gold", "PPO Silver", "Medicare A", "Medicaid", "EPO Bronze"]) for _ in r],
@@ -167,7 +171,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "nationality": [rng.choice(NATIONALITIES) for _ in r],
             "religion": [rng.choice(RELIGIONS) for _ in r],
             "country": [fake.country() for _ in r],
-            "signup_ts": pd.to_datetime([fake.date_time_between("-2y", "now") for _ in r]),
+            "signup_ts": pd.to_datetime([fake.date_time_between(NOW - timedelta(days=2 * 365), NOW) for _ in r]),
             "loyalty_tier": [rng.choice(["bronze", "silver", "gold", "platinum"]) for _ in r],
             "order_number": [rng.randint(10**9, 10**10 - 1) for _ in r],
             "password_hash": [hashlib.sha256(str(rng.random()).encode()).hexdigest() for _ in r],
@@ -200,7 +204,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "item_uuid": [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in r],
             "checksum": [hashlib.md5(str(rng.random()).encode()).hexdigest() for _ in r],  # noqa: S324 - test data
             "warehouse_code": [f"{rng.randint(10000, 99999)}" for _ in r],
-            "created_at": [fake.date_between("-2y", "today").isoformat() for _ in r],
+            "created_at": [fake.date_between(TODAY - timedelta(days=2 * 365), TODAY).isoformat() for _ in r],
             "version": [f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}" for _ in r],
             "description": [fake.paragraph(nb_sentences=3) for _ in r],
             "review": [
@@ -234,7 +238,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "col_e": [phone(rng) for _ in r],
             "col_f": [rng.randint(0, 10**6) for _ in r],
             "col_g": [fake.street_address() for _ in r],
-            "col_h": [fake.date_of_birth(minimum_age=18, maximum_age=90).isoformat() for _ in r],
+            "col_h": [fake.date_between(date(1936, 1, 1), date(2008, 11, 26)).isoformat() for _ in r],
             "field_x": [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in r],
             "field_y": [rng.choice((fake_de, fake_gb, fake_fr)).iban() for _ in r],
             "value": [fake.word() for _ in r],
@@ -268,7 +272,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "clinic_id": [rng.randint(1, 400) for _ in r],
             "patient_mrn": [str(rng.randint(10**7, 10**8 - 1)) for _ in r],
             "nhs_number": [nhs(rng) for _ in r],
-            "hired_on": [fake.date_between("-20y", "-1y").isoformat() for _ in r],
+            "hired_on": [fake.date_between(TODAY - timedelta(days=20 * 365), TODAY - timedelta(days=365)).isoformat() for _ in r],
             "accepting_new": [rng.choice(["yes", "no"]) for _ in r],
         }
     )
@@ -300,7 +304,7 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
             "body": body,
             "agent": [fake.first_name() for _ in r],
             "priority": [rng.choice(["low", "normal", "high"]) for _ in r],
-            "opened": [fake.date_time_between("-1y", "now").isoformat(timespec="seconds") for _ in r],
+            "opened": [fake.date_time_between(NOW - timedelta(days=365), NOW).isoformat(timespec="seconds") for _ in r],
             "queue_number": [str(rng.randint(10**9, 10**10 - 1)) for _ in r],
         }
     )
