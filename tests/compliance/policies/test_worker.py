@@ -44,3 +44,16 @@ def test_the_beat_retention_task_runs_on_a_worker(celery_worker_process, transac
     tasks.retention_enforce.delay(dry_run=True)
     run = wait_until(lambda: RetentionRun.objects.filter(status="succeeded").first())
     assert run.dry_run is True and run.report["summary"]["errors"] == 0
+
+
+def test_a_worker_runs_a_queued_anonymization_and_registers_the_copy(celery_worker_process, transactional_db, file_asset, users):
+    from compliance.policies import services
+    from compliance.policies.models import AnonymizationRun
+    from tests.compliance.policies.conftest import make_patients
+
+    asset = file_asset(make_patients(30), "patients_worker", sensitivity="confidential")
+    out = services.resolve_location(asset.location).with_name("patients_worker_deid.csv")
+    run = services.anonymization_start(actor=users["steward"], policy="hipaa-safe-harbor", source_asset=asset, output_path=out)
+    done = wait_until(lambda: AnonymizationRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(), timeout=180)
+    assert done.status == "succeeded", done.error
+    assert done.report["passed"] and done.target_asset_id and out.exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from compliance.scanning.models import ScanRun
 from tests.factories import AssetFactory
@@ -51,10 +50,9 @@ def test_a_path_outside_the_scan_roots_is_refused_in_the_error_envelope(api_as):
     assert not ScanRun.objects.exists()
 
 
-def test_a_file_under_the_scan_roots_can_be_scanned_by_path(api_as, people):
-    root = settings.VAR_DIR / "test-scan-roots"
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "people.csv"
+def test_a_file_under_the_scan_roots_can_be_scanned_by_path(api_as, people, settings, tmp_path):
+    settings.CUSTOS_SCAN_ROOTS = [tmp_path]
+    path = tmp_path / "people.csv"
     people[["email"]].head(20).to_csv(path, index=False)
     response = api_as("steward").post("/api/v1/scans", {"location": str(path)}, format="json")
     assert response.status_code == 202 and response.data["location"] == str(path)
