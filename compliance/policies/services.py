@@ -510,30 +510,14 @@ def anonymization_profile(name: str) -> tuple[dict[str, Any], Policy | None]:
     return profile, policy
 
 
-def anonymization_run(
-    *,
-    actor: Any,
-    policy: str,
-    output_path: str | Path,
-    source_asset: DataAsset | None = None,
-    source_path: str | Path | None = None,
-    register: bool = True,
-    chunk_rows: int = 100_000,
-) -> AnonymizationRun:
-    """Anonymize a cataloged asset's file (or a plain file) into ``output_path``.
-
-    For an asset, its classifications feed the column plan, the output is registered as a new
-    asset and linked with an anonymizing lineage edge (``lineage.services.anonymization_link``).
-    The run row keeps the report (operators per column, identifier check, re-scan, k-anonymity).
-    """
+def _run_create(*, actor, policy: str, source_asset, source_path, output_path, status: str) -> AnonymizationRun:
     profile, policy_obj = anonymization_profile(policy)
     if source_asset is not None:
         if not source_asset.location:
-            raise ValidationError({"source_asset": "the asset has no file location"})
+            raise ValidationError({"source_asset": "the asset has no file or table location"})
         src = resolve_location(source_asset.location)
-        classifications = {c: sorted(es) for c, es in selectors.asset_entity_types(source_asset).items()}
     elif source_path is not None:
-        src, classifications = (str(source_path) if anonymizer.is_table(source_path) else Path(source_path)), None
+        src = str(source_path) if anonymizer.is_table(source_path) else Path(source_path)
     else:
         raise ValidationError("give source_asset or source_path")
     dst = str(output_path) if anonymizer.is_table(output_path) else Path(output_path)
@@ -544,7 +528,7 @@ def anonymization_run(
             profile=profile["name"],
             source_path=str(src),
             output_path=str(dst),
-            status=RunStatus.RUNNING,
+            status=status,
             started_by=actor if getattr(actor, "pk", None) else None,
         )
         run.full_clean()
@@ -555,14 +539,85 @@ def anonymization_run(
             target=run,
             details={"profile": run.profile, "source_asset_id": getattr(source_asset, "pk", None)},
         )
+    return run
+
+
+def anonymization_start(*, actor: Any, policy: str, source_asset: DataAsset, output_path: str | Path) -> AnonymizationRun:
+    """Queue the anonymization of a cataloged asset: a ``pending`` run row now, the work on a
+    Celery worker after commit (``tasks.anonymization_execute``). Poll the run for its report."""
+    _require(actor, DECIDE, "anonymizing an asset")
+    with transaction.atomic():
+        run = _run_create(
+            actor=actor,
+            policy=policy,
+            source_asset=source_asset,
+            source_path=None,
+            output_path=output_path,
+            status=RunStatus.PENDING,
+        )
+        from compliance.policies import tasks
+
+        user_id = getattr(actor, "pk", None)
+        transaction.on_commit(lambda: tasks.anonymization_execute.delay(run.pk, user_id))
+    return run
+
+
+def anonymization_run(
+    *,
+    actor: Any,
+    policy: str,
+    output_path: str | Path,
+    source_asset: DataAsset | None = None,
+    source_path: str | Path | None = None,
+    register: bool = True,
+    chunk_rows: int = 100_000,
+) -> AnonymizationRun:
+    """Anonymize a cataloged asset's file or table (or a plain file) into ``output_path``, now.
+
+    For an asset, its classifications feed the column plan, the output is registered as a new
+    asset and linked with an anonymizing lineage edge (``lineage.services.anonymization_link``).
+    The run row keeps the report (operators per column, identifier check, re-scan, k-anonymity).
+    """
+    run = _run_create(
+        actor=actor,
+        policy=policy,
+        source_asset=source_asset,
+        source_path=source_path,
+        output_path=output_path,
+        status=RunStatus.RUNNING,
+    )
+    return anonymization_execute(run=run, actor=actor, register=register, chunk_rows=chunk_rows)
+
+
+def anonymization_execute(
+    *, run: AnonymizationRun, actor: Any, register: bool = True, chunk_rows: int = 100_000
+) -> AnonymizationRun:
+    """Do the work of a created run: write the output, verify it, register it (audited as
+    ``policies.anonymization.finish`` or ``.fail``)."""
+    if run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        return run  # a redelivered task
+    profile, _ = anonymization_profile(run.policy.name if run.policy_id else run.profile)
+    source_asset = run.source_asset
+    classifications = (
+        {c: sorted(es) for c, es in selectors.asset_entity_types(source_asset).items()} if source_asset is not None else None
+    )
+    src = run.source_path if anonymizer.is_table(run.source_path) else Path(run.source_path)
+    dst = run.output_path if anonymizer.is_table(run.output_path) else Path(run.output_path)
+    if run.status != RunStatus.RUNNING:
+        AnonymizationRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+        run.status = RunStatus.RUNNING
     try:
         report = anonymizer.anonymize_file(src, dst, profile=profile, classifications=classifications, chunk_rows=chunk_rows)
-    except (anonymizer.AnonymizeError, operators.OperatorError, keys.KeyError_) as exc:
+    except Exception as exc:
         with transaction.atomic():
-            run.status, run.error, run.finished_at = RunStatus.FAILED, str(exc), timezone.now()
+            known = isinstance(exc, anonymizer.AnonymizeError | operators.OperatorError | keys.KeyError_)
+            run.status, run.finished_at = RunStatus.FAILED, timezone.now()
+            run.error = str(exc) if known else f"internal error ({type(exc).__name__})"
             run.save()
             record(actor=actor, action="policies.anonymization.fail", target=run, details={"error": type(exc).__name__})
-        raise ValidationError({"source": str(exc)}) from exc
+        if known:
+            raise ValidationError({"source": str(exc)}) from exc
+        raise
     with transaction.atomic():
         run.report = report.as_dict()
         run.rows = report.rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from celery import shared_task
 
 COMPONENT = "custos:policies"
@@ -44,11 +46,18 @@ def retention_enforce(dry_run: bool = False) -> int:
     return enforce(actor=COMPONENT, dry_run=dry_run).pk
 
 
-@shared_task(name="policies.anonymization_run", ignore_result=True)
-def anonymization_run(*, asset_id: int, policy: str, output_path: str, user_id: int | None = None) -> int:
-    from accounts.models import User
-    from catalog.models import DataAsset
-    from compliance.policies.services import anonymization_run as run
+@shared_task(name="policies.anonymization_execute", ignore_result=True)
+def anonymization_execute(run_id: int, user_id: int | None = None) -> None:
+    """Run a queued anonymization (``services.anonymization_start``)."""
+    from django.core.exceptions import ValidationError
 
+    from accounts.models import User
+    from compliance.policies.models import AnonymizationRun
+    from compliance.policies.services import anonymization_execute as execute
+
+    run = AnonymizationRun.objects.select_related("source_asset", "policy").filter(pk=run_id).first()
+    if run is None:
+        return
     actor = User.objects.filter(pk=user_id).first() if user_id else COMPONENT
-    return run(actor=actor, policy=policy, source_asset=DataAsset.objects.get(pk=asset_id), output_path=output_path).pk
+    with contextlib.suppress(ValidationError):  # bad input: the run row holds the error, the failure is audited
+        execute(run=run, actor=actor)

@@ -258,8 +258,9 @@ class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         if not output.resolve().is_relative_to(Path(settings.VAR_DIR).resolve()):
             raise ValidationError({"output_path": "outputs are written under the var directory"})
         output.parent.mkdir(parents=True, exist_ok=True)
-        run = services.anonymization_run(actor=request.user, policy=data["policy"], source_asset=asset, output_path=output)
-        return Response(s.AnonymizationRunSerializer(run).data, status=201)
+        run = services.anonymization_start(actor=request.user, policy=data["policy"], source_asset=asset, output_path=output)
+        run.refresh_from_db()  # eager Celery (development, tests) has already finished it
+        return Response(s.AnonymizationRunSerializer(run).data, status=201 if run.status == "succeeded" else 202)
 
 
 class RetentionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
