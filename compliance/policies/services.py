@@ -414,6 +414,10 @@ def asset_sample_read(
     except (anonymizer.AnonymizeError, OSError) as exc:
         raise ValidationError({"asset": f"cannot read the asset's data ({type(exc).__name__})"}) from exc
     if decision.effect == "allow_masked":
+        # Classified columns, and columns whose name says they identify someone (not yet scanned).
+        named = [str(c) for c in frame.columns if profiles.name_hint(str(c))[1] in profiles.HIPAA_SAFE_HARBOR["entity_types"]]
+        named = [c for c in named if profiles.name_hint(c)[1] not in ("DATE_TIME", "AGE")]
+        decision.masked_columns = sorted(set(decision.masked_columns) | set(named))
         ctx = operators.Context(reference_year=timezone.now().year)
         for column in decision.masked_columns:
             if column in frame.columns:

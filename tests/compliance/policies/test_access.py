@@ -261,3 +261,12 @@ def test_policy_api_is_for_stewards(api_as):
     assert api_as(Role.VIEWER).get("/api/v1/policies").json()["count"] == 1
     bad = api_as(Role.STEWARD).post("/api/v1/policies", {**payload, "name": "x", "config": {"max_age_days": -1}}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_masked_samples_also_mask_columns_named_as_identifiers_before_any_scan(api_as, file_asset):
+    frame = pd.DataFrame({"customer_id": ["C1"], "phone": ["+1 617 555 0100"], "tier": ["gold"]})
+    asset = file_asset(frame, "unscanned", sensitivity="internal")
+    body = api_as(Role.VIEWER).get(f"/api/v1/assets/{asset.pk}/sample?purpose=analytics").json()
+    assert body["decision"]["effect"] == M
+    row = body["rows"][0]
+    assert row["phone"].startswith("tok_") and row["customer_id"].startswith("tok_") and row["tier"] == "gold"
