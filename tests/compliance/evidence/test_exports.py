@@ -187,3 +187,36 @@ def test_a_real_worker_builds_an_export_started_through_the_api(celery_worker_pr
     export = EvidenceExport.objects.get(pk=status["id"])
     assert verify_bundle.verify_bundle(export.file_path, status["verifier_key"])[0] == []
     Path(export.file_path).unlink(missing_ok=True)
+
+
+def test_the_verifier_reads_any_valid_json_spelling_of_the_event_lines(users, ledger_key, tmp_path):
+    """verify.py has a fast path for the exact line shape Custos writes; other JSON spellings of the
+    same entries (another key order, no spaces) must verify the same way."""
+    import hashlib
+
+    from audit import verify_core
+    from tests.compliance.evidence.conftest import rewrite
+
+    export = services.export_build(export_id=services.export_request(actor=users[Role.AUDITOR], run_async=False).pk)
+    with zipfile.ZipFile(export.file_path) as archive:
+        lines = archive.read("ledger/events.jsonl").splitlines()
+        manifest = json.loads(archive.read("manifest.json"))
+    respelled = b"".join(
+        json.dumps(dict(reversed(json.loads(line).items())), separators=(",", ":")).encode() + b"\n" for line in lines
+    )
+    for entry in manifest["files"]:
+        if entry["path"] == "ledger/events.jsonl":
+            entry["sha256"], entry["size"] = hashlib.sha256(respelled).hexdigest(), len(respelled)
+    manifest_bytes = json.dumps(manifest).encode()
+    signature = {"verifier_key": ledger_key.verifier.vkey, "signature": verify_core.b64(ledger_key.sign(manifest_bytes))}
+    bundle = rewrite(
+        Path(export.file_path),
+        tmp_path / "respelled.zip",
+        change={
+            "ledger/events.jsonl": lambda _: respelled,
+            "manifest.json": lambda _: manifest_bytes,
+            "manifest.sig": lambda _: json.dumps(signature).encode(),
+        },
+    )
+    problems, summary = verify_bundle.verify_bundle(bundle, ledger_key.verifier.vkey)
+    assert problems == [] and f"({len(lines)} events)" in summary
