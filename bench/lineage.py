@@ -142,7 +142,7 @@ def generate(n_assets: int, seed: int):
         in_cols = [c for a in ins for c in columns[a]]
         for a in outs:
             for out_col in columns[a]:
-                fan_in = min(len(in_cols), rng.choice((1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 28)))
+                fan_in = min(len(in_cols), rng.choice((1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 28, 32)))
                 for src in rng.sample(in_cols, fan_in):
                     edges.append(("derives", "column", src, "column", out_col, rng.random() < 0.1, job.pk))
     models = MLModel.objects.bulk_create([MLModel(name=f"model{i}") for i in range(100)])
