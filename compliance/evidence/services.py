@@ -15,7 +15,7 @@ not the estate, and would otherwise flood the ledger.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +110,10 @@ def export_build(*, export_id: int) -> EvidenceExport:
 
     with transaction.atomic():
         export = EvidenceExport.objects.select_for_update().get(pk=export_id)
-        if export.status != ExportStatus.QUEUED:
-            return export  # a redelivered task: the first delivery owns the build
+        stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+        crashed = export.status == ExportStatus.RUNNING and export.started_at is not None and export.started_at < stale
+        if export.status != ExportStatus.QUEUED and not crashed:
+            return export  # a redelivered task while the first delivery still builds, or a finished export
         export.status, export.started_at, export.stage = ExportStatus.RUNNING, timezone.now(), "starting"
         export.save(update_fields=["status", "started_at", "stage"])
     sequence_pending()  # the request event (and everything before it) gets its place in the log

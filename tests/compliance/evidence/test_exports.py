@@ -220,3 +220,16 @@ def test_the_verifier_reads_any_valid_json_spelling_of_the_event_lines(users, le
     )
     problems, summary = verify_bundle.verify_bundle(bundle, ledger_key.verifier.vkey)
     assert problems == [] and f"({len(lines)} events)" in summary
+
+
+def test_a_build_left_running_by_a_killed_worker_is_redone_but_a_live_one_is_not(users, ledger_key, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    export = services.export_request(actor=users[Role.AUDITOR], run_async=False)
+    EvidenceExport.objects.filter(pk=export.pk).update(status="running", started_at=timezone.now())
+    assert services.export_build(export_id=export.pk).status == "running"  # a redelivery while the first build runs
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    EvidenceExport.objects.filter(pk=export.pk).update(started_at=long_ago)
+    assert services.export_build(export_id=export.pk).status == "succeeded"
