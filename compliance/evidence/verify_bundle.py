@@ -595,13 +595,22 @@ def _lines(handle, sha) -> Iterator[bytes]:
         yield rest
 
 
+def _body_action(body: bytes) -> str | None:
+    try:
+        action = json.loads(body).get("action")
+    except (ValueError, AttributeError):
+        return None
+    return action if isinstance(action, str) else None
+
+
 def _citations(data: bytes, found: list[dict]) -> None:
     """Every object with ``"ledger": {"seq": ...}`` in one JSON document (collected while parsing)."""
 
     def hook(obj: dict) -> dict:
         cited = obj.get("ledger")
         if type(cited) is dict and "seq" in cited:
-            found.append(cited)
+            action = obj.get("action")
+            found.append({**cited, "action": action} if isinstance(action, str) else cited)
         return obj
 
     json.loads(data, object_hook=hook)
@@ -679,9 +688,13 @@ def _check_ledger(
                 if computed != leaf:
                     problems.add(f"{EVENTS}: seq {seq}: leaf_hash is not SHA-256(0x00 || body) (the event was altered)")
                 if seq in cited:
-                    if cited[seq] != computed:
+                    expected_leaf, actions = cited.pop(seq)
+                    if expected_leaf != computed:
                         problems.add(f"evidence cites seq {seq} with a leaf hash that is not that event's")
-                    del cited[seq]
+                    elif actions and _body_action(body) not in actions:
+                        problems.add(
+                            f"evidence cites seq {seq} as {sorted(actions)[0]!r}, but that ledger event is another action"
+                        )
                 level, node = 0, computed
                 while stack and stack[-1][0] == level:
                     node = node_hash(stack.pop()[1], node)
@@ -785,7 +798,7 @@ def verify_bundle(path: str | Path, key: str | None = None) -> tuple[list[str], 
                 problems.add(f"{name}: not valid JSON")
         ledger = manifest.get("ledger") if isinstance(manifest.get("ledger"), dict) else {}
         first, end = ledger.get("first_seq", 0), ledger.get("end_seq", 0)
-        cited: dict[int, bytes] = {}
+        cited: dict[int, tuple[bytes, set[str]]] = {}
         for citation in citations:
             seq = citation.get("seq")
             if not isinstance(seq, int) or not (isinstance(first, int) and isinstance(end, int) and first <= seq < end):
@@ -794,7 +807,12 @@ def verify_bundle(path: str | Path, key: str | None = None) -> tuple[list[str], 
                 )
                 continue
             try:
-                cited[seq] = unb64(citation.get("leaf_hash", ""))
+                leaf = unb64(citation.get("leaf_hash", ""))
+                entry = cited.setdefault(seq, (leaf, set()))
+                if entry[0] != leaf:
+                    problems.add(f"evidence cites ledger seq {seq} with two different leaf hashes")
+                if isinstance(citation.get("action"), str):
+                    entry[1].add(citation["action"])
             except (ValueError, TypeError):
                 problems.add(f"evidence cites ledger seq {seq} with a malformed leaf hash")
         count, root = _check_ledger(archive, manifest, trusted, problems, cited, digests)

@@ -339,3 +339,32 @@ def test_a_key_that_is_not_a_vkey_is_a_clear_error(demo_bundle):
     path, _, _ = demo_bundle
     problems = problems_of(path, "not-a-key")
     assert problems and problems[0].startswith("--key: not a C2SP verifier key")
+
+
+def test_a_record_that_misstates_the_action_of_the_event_it_cites_is_caught(demo_bundle, tmp_path):
+    path, _, _ = demo_bundle
+    access = json.loads(read(path, "evidence/access.json"))
+    decision = access["decisions"][0]
+    decision["action"] = (
+        "policies.asset.sample_read" if decision["action"] != "policies.asset.sample_read" else "policies.access.decide"
+    )
+    changed = json.dumps(access).encode()
+    manifest = json.loads(read(path, "manifest.json"))
+    for entry in manifest["files"]:
+        if entry["path"] == "evidence/access.json":
+            entry["sha256"], entry["size"] = hashlib.sha256(changed).hexdigest(), len(changed)
+    signer = verify_core.Signer.generate("insider")
+    manifest["signing_key"] = signer.verifier.vkey
+    manifest_bytes = json.dumps(manifest).encode()
+    bad = rewrite(
+        path,
+        tmp_path / "bad.zip",
+        change={
+            "evidence/access.json": lambda _: changed,
+            "manifest.json": lambda _: manifest_bytes,
+            "manifest.sig": lambda _: resign(manifest_bytes, signer),
+        },
+    )
+    problems = problems_of(bad)
+    seq = decision["ledger"]["seq"]
+    assert f"evidence cites seq {seq} as {decision['action']!r}, but that ledger event is another action" in problems, problems
