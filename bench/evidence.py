@@ -49,7 +49,9 @@ def setup_django(database_url: str, work: Path, *, reuse: bool) -> None:
     os.environ["DEBUG"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["DATABASE_URL"] = database_url
-    os.environ["CUSTOS_LEDGER_KEY_FILE"] = str(REPO / "var" / "bench_evidence.key")
+    # One signing key per bench database, kept next to it so that --reuse finds the key that signed its checkpoints.
+    db_name = database_url.rsplit("/", 1)[-1].removesuffix(".sqlite3") or "bench"
+    os.environ["CUSTOS_LEDGER_KEY_FILE"] = str(REPO / "var" / f"{db_name}.key")
     os.environ["CUSTOS_LEDGER_SEQUENCE_ON_COMMIT"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if reuse:
