@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
 # --- Custos --------------------------------------------------------------------------------
 CUSTOS_VERSION = "0.1.0"
 CUSTOS_TOKEN_DEFAULT_DAYS = env_int("CUSTOS_TOKEN_DEFAULT_DAYS", 90)
+# PII scanning: directories whose files API callers may name as scan sources (databases only
+# through a cataloged asset), and rows per chunk when a scan fans out over workers.
+CUSTOS_SCAN_ROOTS = [Path(p) for p in env_list("CUSTOS_SCAN_ROOTS", [str(VAR_DIR)])]
+CUSTOS_SCAN_CHUNK_ROWS = env_int("CUSTOS_SCAN_CHUNK_ROWS", 250_000)
 
 # Audit ledger (docs/ledger.md). The Ed25519 signing key lives in a file, never in the database;
 # `manage.py audit_keygen` writes one. Production must set CUSTOS_LEDGER_KEY_FILE explicitly.
