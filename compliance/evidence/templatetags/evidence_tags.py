@@ -19,3 +19,12 @@ def when(value: str | None) -> str:
     except ValueError:
         return str(value)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+EFFECTS = {"allow": "allowed", "allow_masked": "allowed, identifiers masked", "deny": "denied"}
+
+
+@register.filter
+def effect(value: str | None) -> str:
+    """An access decision's effect in words (``allow_masked`` -> ``allowed, identifiers masked``)."""
+    return EFFECTS.get(value or "", value or "—")
