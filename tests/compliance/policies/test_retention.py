@@ -174,3 +174,14 @@ def test_retention_deletes_exactly_the_expired_rows_of_a_sqlite_table(tmp_path, 
         remaining = {row[0] for row in conn.execute("SELECT event_id FROM events")}
     assert remaining == kept
     assert AuditEvent.objects.get(action="policies.retention.delete_rows").details["rows_affected"] == len(expired)
+
+
+def test_a_system_component_can_place_a_hold_and_request_a_grant(file_asset, users):
+    asset = file_asset(pd.DataFrame({"a": ["1"]}), "sys")
+    hold = services.legal_hold_place(asset=asset, reference="AUTO-1", actor="custos:ediscovery", reason="imported hold")
+    assert (
+        hold.created_by is None
+        and AuditEvent.objects.filter(action="policies.legal_hold.place", actor_id="custos:ediscovery").exists()
+    )
+    grant = services.grant_request(user=users["viewer"], asset=asset, purpose="research", actor="custos:portal")
+    assert grant.requested_by is None and grant.state == "requested"
