@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -31,7 +32,11 @@ class LineageView(APIView):
     parser_classes = [OpenLineageJSONParser]
     permission_actions = {"POST": ADD, "GET": VIEW}
 
-    @extend_schema(request=dict, responses={201: dict, 200: dict, 400: dict}, summary="Ingest one OpenLineage event")
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        summary="Ingest one OpenLineage event",
+    )
     def post(self, request):
         try:
             result = event_ingest(payload=request.data, actor=request.user)
@@ -41,7 +46,7 @@ class LineageView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("nodeId", str, required=True), OpenApiParameter("depth", int)],
-        responses=dict,
+        responses=OpenApiTypes.OBJECT,
         summary="Marquez-compatible lineage graph around a dataset or job",
     )
     def get(self, request):
@@ -62,7 +67,11 @@ class LineageBatchView(APIView):
     parser_classes = [OpenLineageJSONParser]
     permission_actions = {"POST": ADD}
 
-    @extend_schema(request=list, responses={200: dict, 207: dict, 400: dict}, summary="Ingest a batch of OpenLineage events")
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 207: OpenApiTypes.OBJECT},
+        summary="Ingest a batch of OpenLineage events",
+    )
     def post(self, request):
         events = request.data
         if isinstance(events, dict) and isinstance(events.get("events"), list):
@@ -128,6 +137,18 @@ def _call(fn, **kwargs):
 class GraphView(APIView):
     """``GET /lineage/graph?node=asset:12&direction=upstream|downstream|both&depth=3&level=asset|column&at=...``"""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("node", str, required=True, description="asset:<id>, column:<id>, job:<id> or model_version:<id>"),
+            OpenApiParameter("direction", str, enum=["upstream", "downstream", "both"]),
+            OpenApiParameter("depth", int),
+            OpenApiParameter("level", str, enum=["asset", "column"]),
+            OpenApiParameter("at", str, description="RFC 3339 time: the graph as of then"),
+            OpenApiParameter("export", str, enum=["json", "node-link", "graphml", "dot"]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Upstream/downstream lineage of a node, or its export",
+    )
     def get(self, request):
         direction = request.query_params.get("direction", "both")
         if direction not in ("upstream", "downstream", "both"):
@@ -162,16 +183,38 @@ def _export(sub, fmt: str, user) -> HttpResponse:
 
 
 class ImpactView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("node", str, required=True, description="asset:<id>, column:<id>, job:<id> or model_version:<id>"),
+            OpenApiParameter("at", str, description="RFC 3339 time: the graph as of then"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Impact analysis grouped by type",
+    )
     def get(self, request):
         return Response(_call(selectors.impact, user=request.user, node=_node_param(request), at=_at_param(request)))
 
 
 class ProvenanceView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="RFC 3339 time: the graph as of then")],
+        responses=OpenApiTypes.OBJECT,
+        summary="Full provenance of a model version",
+    )
     def get(self, request, pk: int):
         return Response(_call(selectors.model_provenance, user=request.user, model_version_id=pk, at=_at_param(request)))
 
 
 class PathView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, required=True),
+            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("at", str, description="RFC 3339 time: the graph as of then"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Shortest path between two nodes",
+    )
     def get(self, request):
         return Response(
             _call(
@@ -185,6 +228,7 @@ class PathView(APIView):
 
 
 class WhyPiiView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Why is this column PII: classifications with their propagation path")
     def get(self, request, pk: int):
         return Response(_call(selectors.why_pii, user=request.user, column_id=pk))
 
@@ -192,6 +236,11 @@ class WhyPiiView(APIView):
 class ModelsDependingView(APIView):
     """``GET /lineage/models-depending?entity_type=EMAIL_ADDRESS&stage=production``"""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("entity_type", str, required=True), OpenApiParameter("stage", str)],
+        responses=OpenApiTypes.OBJECT,
+        summary="Model versions depending on data classified as an entity type",
+    )
     def get(self, request):
         entity_type = request.query_params.get("entity_type", "").upper()
         if not entity_type:
@@ -205,6 +254,9 @@ class EdgePropagationView(APIView):
 
     permission_actions = {"POST": DECIDE}
 
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, summary="Block or allow PII propagation over one edge"
+    )
     def post(self, request, pk: int):
         edge = get_object_or_404(Edge, pk=pk)
         if not selectors.edge_visible(edge, user=request.user):
