@@ -210,12 +210,24 @@ def build_ledger(n_events: int, asset_ids: list[int]) -> None:
         with transaction.atomic():
             AuditEvent.objects.bulk_create(events)
             LedgerEntry.objects.bulk_create(entries)
+    fix_sequences()
     levels = verify_core.perfect_levels(leaves)
     nodes = [
         LedgerNode(level=lv, index=ix, hash=h) for lv in range(STORED_MIN_LEVEL, len(levels)) for ix, h in enumerate(levels[lv])
     ]
     with transaction.atomic():
         LedgerNode.objects.bulk_create(nodes, batch_size=20_000)
+
+
+def fix_sequences() -> None:
+    """Events were inserted with explicit ids: move PostgreSQL's id sequence past them."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('audit_auditevent', 'id'), (SELECT MAX(id) FROM audit_auditevent))"
+            )
 
 
 # --- baselines -----------------------------------------------------------------------------------
@@ -250,6 +262,7 @@ def main() -> None:
         from catalog.models import DataAsset
 
         signer = keys.load_signer()
+        fix_sequences()
         print(f"setup: reusing {DataAsset.objects.count():,} assets and {LedgerEntry.objects.count():,} ledger events")
     else:
         call_command("migrate", verbosity=0, skip_checks=True)
