@@ -138,20 +138,30 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
-    """A headless Debian Chromium driven by Playwright. Skipped where Chromium is not installed,
-    except in CI (``CI`` set), where .ci/run installs it and a missing browser is a failure."""
+    """A headless Debian Chromium driven by Playwright, for one test. Skipped where Chromium is not
+    installed, except in CI (``CI`` set), where .ci/run installs it and a missing browser fails.
+
+    Function-scoped on purpose: Playwright's sync API keeps an event loop on the test thread, and
+    while it runs Django refuses ORM calls from that thread as "async unsafe". The test thread
+    never runs async Django code, so the guard is lifted for this test only and restored after.
+    """
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run should have installed Debian's chromium")
         pytest.skip(f"needs {CHROMIUM} (apt-get install chromium) for browser tests")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop on this thread; Django would then refuse ORM calls
-    # from test code as "async unsafe". The test thread never runs async Django code itself.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
