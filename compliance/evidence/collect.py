@@ -335,7 +335,9 @@ def range_events(scope: Scope, actions: tuple[str, ...]) -> list[dict[str, Any]]
         )
     )
     out = []
-    for row in rows.iterator(chunk_size=5000):
+    # Fetched whole (not through a server-side cursor, whose first-rows plan walks the range in seq
+    # order on PostgreSQL instead of using the action index): the list is built in memory anyway.
+    for row in rows:
         out.append(
             {
                 "action": row["action"],
