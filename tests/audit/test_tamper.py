@@ -154,7 +154,12 @@ def test_a_parallel_scan_reports_the_same_as_a_serial_one(signed_log, ledger_cop
     connect = verification.Connector("sqlite", (("database", str(tmp_path / "parallel.sqlite3")),))
     serial = verify_ledger(copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, outside_note=signed_log)
     parallel = verify_ledger(
-        copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, outside_note=signed_log, workers=2, connect=connect
+        copy,
+        verifiers=trusted_verifiers(),
+        origin=settings.CUSTOS_LEDGER_ORIGIN,
+        outside_note=signed_log,
+        workers=2,
+        connect=connect,
     )
     assert serial.ok and parallel.ok and (serial.root, serial.size) == (parallel.root, parallel.size)
     body = bytearray(copy.execute("SELECT body FROM audit_ledgerentry WHERE seq = 41").fetchone()[0])
