@@ -87,7 +87,7 @@ def as_of(model, at: datetime, fields: tuple[str, ...], *, filters: Q | None = N
     qs = model.history.filter(history_date__lte=at)
     if filters is not None:
         qs = qs.filter(filters)
-    rows = qs.order_by("id", "history_date", "history_id").values("id", "history_type", "history_date", *fields)
+    rows = qs.order_by("id", "history_date", "history_id").values("id", "history_id", "history_type", "history_date", *fields)
     out: dict[int, dict[str, Any]] = {}
     versions: Counter = Counter()
     for row in rows.iterator(chunk_size=5000):
@@ -108,7 +108,7 @@ def as_of(model, at: datetime, fields: tuple[str, ...], *, filters: Q | None = N
     if "created_at" in names:
         live = live.filter(created_at__lte=at)
     for row in live.values("id", *fields):
-        row["_version"], row["_changed_at"] = 0, None
+        row["_version"], row["_changed_at"], row["history_id"] = 0, None, None
         out[row["id"]] = row
     return out
 
@@ -218,20 +218,11 @@ class Snapshot:
                 self.category_names[f"{cat.pack.code}:{cat.code}"] = f"{cat.pack.code.upper()}: {cat.name}"
                 for entity in cat.entity_types:
                     self.category_index[entity].append((cat.pack.code, cat.code, cat.sensitive, cat.citation))
-        self.tags: dict[int, set[str]] = defaultdict(set)
-        for asset_id, tag in DataAsset.objects.filter(pk__in=list(self.assets)).values_list("pk", "tags__name"):
-            if tag:
-                self.tags[asset_id].add(tag)
-        self.people: dict[int, list[str]] = defaultdict(list)
-        self.stewards: dict[int, list[str]] = defaultdict(list)
-        for asset_id, name in DataAsset.owners.through.objects.filter(dataasset_id__in=list(self.assets)).values_list(
-            "dataasset_id", "user__username"
-        ):
-            self.people[asset_id].append(name)
-        for asset_id, name in DataAsset.stewards.through.objects.filter(dataasset_id__in=list(self.assets)).values_list(
-            "dataasset_id", "user__username"
-        ):
-            self.stewards[asset_id].append(name)
+        # Owners, stewards and tags as of the date: simple-history keeps each historical asset row's
+        # m2m snapshot; assets without history fall back to their current m2m rows.
+        self.tags = self._m2m("tags", "tag__name")
+        self.people = self._m2m("owners", "user__username")
+        self.stewards = self._m2m("stewards", "user__username")
         self.policies = as_of(Policy, at, ("name", "kind", "description", "enabled", "priority", "entity_types", "config"))
         self.policy_assets: dict[int, set[int]] = defaultdict(set)
         for policy_id, asset_id in Policy.assets.through.objects.values_list("policy_id", "dataasset_id"):
@@ -259,6 +250,21 @@ class Snapshot:
             r["id"]: r
             for r in ScanRun.objects.filter(created_at__lte=at).values("id", "asset_id", "status", "created_at", "finished_at")
         }
+
+    def _m2m(self, name: str, value: str) -> dict[int, set[str]]:
+        """{asset id: names} of an m2m field of DataAsset as of the date."""
+        out: dict[int, set[str]] = defaultdict(set)
+        history_ids = {a["history_id"]: pk for pk, a in self.assets.items() if a["history_id"] is not None}
+        snapshot = DataAsset.history.model._meta.get_field(f"historicaldataasset_{name}").related_model
+        for history_id, item in snapshot.objects.filter(history_id__in=list(history_ids)).values_list("history_id", value):
+            if item:
+                out[history_ids[history_id]].add(item)
+        live = [pk for pk, a in self.assets.items() if a["history_id"] is None]
+        through = getattr(DataAsset, name).through
+        for asset_id, item in through.objects.filter(dataasset_id__in=live).values_list("dataasset_id", value):
+            if item:
+                out[asset_id].add(item)
+        return out
 
     # --- scope helpers ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from catalog import services as catalog
-from catalog.models import ModelVersion
+from catalog.models import DataAsset, ModelVersion
 from compliance.evidence import services, verify_bundle
 from compliance.policies.services import policy_evaluate
 from lineage.services import model_version_link
@@ -39,13 +39,14 @@ def estate(ledger_key, users):
     steward = users["steward"]
     source = catalog.source_create(actor=steward, name="crm", kind="postgresql", namespace="postgres://crm:5432")
     asset = catalog.asset_register(actor=steward, source=source, qualified_name="public.customers", processing_purposes=[])
+    catalog.asset_set_owners(asset=asset, owners=[steward], actor=steward)
     email = catalog.column_create(actor=steward, asset=asset, name="email", data_type="text")
     catalog.classification_assign(column=email, entity_type="EMAIL_ADDRESS", actor=steward)
     model = catalog.model_create(actor=steward, name="churn")
     version = catalog.model_version_register(actor=steward, model=model, version="1.0", training_datasets=[asset])
     model_version_link(model_version=version, actor=steward)
     policy_evaluate(actor="tests", asset=asset)
-    return {"steward": steward, "asset": asset, "version": version}
+    return {"steward": steward, "asset": asset, "version": version, "admin": users["admin"]}
 
 
 def test_the_export_at_d_shows_the_state_at_d_after_later_changes(estate):
@@ -56,6 +57,7 @@ def test_the_export_at_d_shows_the_state_at_d_after_later_changes(estate):
     # After D: a lawful basis and purpose are recorded, a phone column is classified, the model
     # is retrained without the table, and the re-evaluation resolves the lawful-basis finding.
     catalog.asset_update(asset=asset, actor=steward, legal_basis="contract", processing_purposes=["Billing"])
+    catalog.asset_set_owners(asset=DataAsset.objects.get(pk=asset.pk), owners=[estate["admin"]], actor=steward)
     phone = catalog.column_create(actor=steward, asset=asset, name="phone", data_type="text")
     catalog.classification_assign(column=phone, entity_type="PHONE_NUMBER", actor=steward)
     catalog.model_version_update(model_version=ModelVersion.objects.get(pk=version.pk), actor=steward, training_datasets=[])
@@ -71,6 +73,8 @@ def test_the_export_at_d_shows_the_state_at_d_after_later_changes(estate):
     assert [c["name"] for c in old_inventory["assets"][0]["columns"]] == ["email"]
     assert [c["name"] for c in new_inventory["assets"][0]["columns"]] == ["email", "phone"]
     assert old_inventory["view"]["as_of"].startswith(d.isoformat()[:19])
+    assert old_inventory["assets"][0]["owners"] == [steward.username]
+    assert new_inventory["assets"][0]["owners"] == [estate["admin"].username]
 
     old_art30, new_art30 = evidence(then.file_path, "art30")["records"][0], evidence(now.file_path, "art30")["records"][0]
     assert old_art30["b_legal_basis"] == "" and "(b) lawful basis" in old_art30["gaps"]
