@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
 # --- Custos --------------------------------------------------------------------------------
 CUSTOS_VERSION = "0.1.0"
 CUSTOS_TOKEN_DEFAULT_DAYS = env_int("CUSTOS_TOKEN_DEFAULT_DAYS", 90)
+# GDPR Art. 30(1)(a): name and contact details of the controller (and DPO), printed in evidence.
+CUSTOS_CONTROLLER = env_str(
+    "CUSTOS_CONTROLLER", "Demo Health & Retail Group, privacy@example.org (demo data)" if CUSTOS_ENV == "demo" else ""
+)
 # PII scanning: directories whose files API callers may name as scan sources (databases only
 # through a cataloged asset), and rows per chunk when a scan fans out over workers.
 CUSTOS_SCAN_ROOTS = [Path(p) for p in env_list("CUSTOS_SCAN_ROOTS", [str(VAR_DIR)])]
