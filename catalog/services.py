@@ -433,15 +433,27 @@ def model_delete(*, model: MLModel, actor: Any) -> None:
 
 
 def model_version_register(*, actor: Any, model: MLModel, version: str, **data: Any) -> ModelVersion:
-    """Register a trained version; ``training_datasets``/``evaluation_datasets``/``features`` link it."""
-    return _create(
-        ModelVersion, actor=actor, action="catalog.model_version.register", data={"model": model, "version": version, **data}
-    )
+    """Register a trained version; ``training_datasets``/``evaluation_datasets``/``features`` link it.
+
+    Sends ``model_version_changed`` (change ``registered``) after commit: lineage links it into the graph.
+    """
+    with transaction.atomic():
+        model_version = _create(
+            ModelVersion, actor=actor, action="catalog.model_version.register", data={"model": model, "version": version, **data}
+        )
+        _after_commit(signals.model_version_changed, model_version_id=model_version.pk, change="registered")
+    return model_version
 
 
 def model_version_update(*, model_version: ModelVersion, actor: Any, reason: str = "", **data: Any) -> ModelVersion:
-    return _update(model_version, actor=actor, action="catalog.model_version.update", data=data, reason=reason)
+    with transaction.atomic():
+        _update(model_version, actor=actor, action="catalog.model_version.update", data=data, reason=reason)
+        _after_commit(signals.model_version_changed, model_version_id=model_version.pk, change="updated")
+    return model_version
 
 
 def model_version_delete(*, model_version: ModelVersion, actor: Any) -> None:
-    _delete(model_version, actor=actor, action="catalog.model_version.delete")
+    with transaction.atomic():
+        model_version_id = model_version.pk
+        _delete(model_version, actor=actor, action="catalog.model_version.delete")
+        _after_commit(signals.model_version_changed, model_version_id=model_version_id, change="deleted")
