@@ -14,7 +14,7 @@ from audit.choices import ActorType
 
 # Subtrees of 2**STORED_MIN_LEVEL leaves and larger are stored; smaller ones are recomputed from
 # leaf hashes (at most 16 of them), which keeps the node table at ~1/8 of the log's size.
-STORED_MIN_LEVEL = 4
+from audit.verify_core import STORED_MIN_LEVEL  # noqa: E402 - defined Django-free for the verifier
 
 
 class AuditEvent(models.Model):

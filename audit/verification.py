@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from audit import verify_core as vc
-from audit.models import STORED_MIN_LEVEL
+from audit.verify_core import STORED_MIN_LEVEL
 
 CHUNK_BITS = 16  # leaves are verified in aligned chunks of 65,536: bounded memory, fast list hashing
 
@@ -129,7 +129,7 @@ class _Chunk:
     root: bytes | None = None
 
 
-def _scan_chunk(start: int, end: int, rows: list[tuple], wanted: list[int]) -> _Chunk:
+def _scan_chunk(start: int, end: int, rows: list[tuple], wanted: list[int], chunk_bits: int) -> _Chunk:
     chunk = _Chunk(start, end)
     seqs = [row[0] for row in rows]
     if seqs != list(range(start, end)):
@@ -154,21 +154,21 @@ def _scan_chunk(start: int, end: int, rows: list[tuple], wanted: list[int]) -> _
                     parts.append(levels[level][offset >> level])
                     offset += 1 << level
             chunk.partials[size] = parts
-    if end - start == 1 << CHUNK_BITS:
-        chunk.root = levels[CHUNK_BITS][0]
+    if end - start == 1 << chunk_bits:
+        chunk.root = levels[chunk_bits][0]
     return chunk
 
 
 _ROWS_SQL = "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq"
 
 
-def _scan_range(connect, start: int, end: int, wanted: list[int]) -> list[_Chunk]:
+def _scan_range(connect, start: int, end: int, wanted: list[int], chunk_bits: int) -> list[_Chunk]:
     """Worker: scan chunks ``[start, end)`` on a connection of its own; stops at the first problem."""
     db = _Db(connect())
     out = []
-    for chunk_start in range(start, end, 1 << CHUNK_BITS):
-        chunk_end = min(chunk_start + (1 << CHUNK_BITS), end)
-        chunk = _scan_chunk(chunk_start, chunk_end, db.all(_ROWS_SQL, (chunk_start, chunk_end)), wanted)
+    for chunk_start in range(start, end, 1 << chunk_bits):
+        chunk_end = min(chunk_start + (1 << chunk_bits), end)
+        chunk = _scan_chunk(chunk_start, chunk_end, db.all(_ROWS_SQL, (chunk_start, chunk_end)), wanted, chunk_bits)
         out.append(chunk)
         if chunk.problem:
             break
@@ -227,16 +227,18 @@ def _scan(db: _Db, size: int, wanted: list[int], *, workers: int, connect) -> It
     if workers <= 1 or connect is None or chunks < 2 * workers:
         for start in range(0, size, chunk_size):
             end = min(start + chunk_size, size)
-            yield _scan_chunk(start, end, db.all(_ROWS_SQL, (start, end)), wanted)
+            yield _scan_chunk(start, end, db.all(_ROWS_SQL, (start, end)), wanted, CHUNK_BITS)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     per = -(-chunks // workers) * chunk_size
     ranges = [(start, min(start + per, size)) for start in range(0, size, per)]
-    # fork: workers inherit the code without re-importing Django; each opens its own connection.
-    with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_scan_range, connect, start, end, wanted) for start, end in ranges]
+    # spawn, not fork: a forked child can inherit locks held by other threads of this process
+    # (a test runner, a Celery client). This module needs no Django, so a fresh interpreter
+    # starts fast; each worker opens its own connection.
+    with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_scan_range, connect, start, end, wanted, CHUNK_BITS) for start, end in ranges]
         for future in futures:
             yield from future.result()
 
@@ -251,13 +253,17 @@ def verify_ledger(
     """
     db = _Db(conn)
     report = VerifyReport()
-    # The cross-checks are joins the database runs on its own: with a second connection they run
-    # in a thread (SQLite and psycopg release the GIL) while this process hashes.
-    executor = ThreadPoolExecutor(1)
-    if connect is not None:
+    # The cross-checks are joins the database runs on its own: with a second connection (and no
+    # worker processes) they run in a thread (SQLite and psycopg release the GIL) while this
+    # process hashes.
+    executor = None
+    if connect is not None and workers <= 1:
+        executor = ThreadPoolExecutor(1)
         cross_checks = executor.submit(_cross_check_on, connect)
     else:
-        cross_checks = executor.submit(lambda problems: problems, _cross_check(db))
+        # Worker processes are forked: never fork while another thread exists (the child would
+        # inherit whatever locks it holds). With workers, the cross-checks run here, first.
+        cross_checks = _Done(_cross_check(db))
     (last_seq, count) = db.all("SELECT MAX(seq), COUNT(*) FROM audit_ledgerentry")[0]
     size = 0 if last_seq is None else int(last_seq) + 1
     report.size = size
@@ -332,8 +338,19 @@ def verify_ledger(
                     matched = max(matched, tree_size)
 
     report.problems.extend(cross_checks.result())
-    executor.shutdown()
+    if executor is not None:
+        executor.shutdown()
     return report
+
+
+@dataclass
+class _Done:
+    """An already computed result with the Future.result() interface."""
+
+    value: list
+
+    def result(self) -> list:
+        return self.value
 
 
 def _cross_check_on(connect) -> list[Problem]:
