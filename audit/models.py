@@ -11,10 +11,7 @@ appends them to the Merkle log: one ``LedgerEntry`` each, with the next sequence
 from django.db import models
 
 from audit.choices import ActorType
-
-# Subtrees of 2**STORED_MIN_LEVEL leaves and larger are stored; smaller ones are recomputed from
-# leaf hashes (at most 16 of them), which keeps the node table at ~1/8 of the log's size.
-from audit.verify_core import STORED_MIN_LEVEL  # noqa: E402 - defined Django-free for the verifier
+from audit.constants import STORED_MIN_LEVEL  # noqa: E402, F401 - re-exported: other apps import it from here
 
 
 class AuditEvent(models.Model):

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from audit import verify_core as vc
-from audit.verify_core import STORED_MIN_LEVEL
+from audit.constants import STORED_MIN_LEVEL
 
 CHUNK_BITS = 16  # leaves are verified in aligned chunks of 65,536: bounded memory, fast list hashing
 

@@ -35,8 +35,6 @@ LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 HASH_SIZE = 32
 EMPTY_ROOT = _sha256(b"").digest()
-# Custos stores complete subtrees of 2**STORED_MIN_LEVEL leaves and up (audit.models.LedgerNode).
-STORED_MIN_LEVEL = 4
 
 Subtree = Callable[[int, int], bytes]
 
