@@ -62,6 +62,71 @@ def api_as(users):
     return client_for
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Reference data that data migrations load (the regulation packs) is present in every test.
+
+    A ``transactional_db`` or ``live_server`` test ends with a flush that empties every table,
+    migration-loaded rows included; the tests after it would otherwise see no packs.
+    """
+    uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames) or request.node.get_closest_marker(
+        "django_db"
+    )
+    if uses_db:
+        from compliance.policies.models import RegulationPack
+        from compliance.policies.pack_loader import load_builtin
+
+        request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+        if not RegulationPack.objects.exists():
+            load_builtin()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Tasks run in-process in every test not marked ``worker``, whatever broker is configured.
+
+    In the PostgreSQL pass a real broker is configured; without this, tasks queued by ordinary
+    tests would pile up on the shared worker and delay (or race with) the worker tests.
+    """
+    from config.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    if request.node.get_closest_marker("worker") is None:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+@pytest.fixture(autouse=True)
+def _worker_drained_before_flush(request):
+    """After a ``worker`` test, wait until the worker has finished what the test queued, *before*
+    the test database is flushed: a task still running while the flush truncates its tables
+    would block on locks (and the next worker test would queue behind it)."""
+    if request.node.get_closest_marker("worker") is None:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so it is torn down after this
+    yield
+    if "celery_worker_process" in request.fixturenames:
+        _drain_worker(timeout=60)
+
+
+def _drain_worker(timeout: float) -> None:
+    import redis
+
+    from config.celery import app
+
+    queue = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inspect = app.control.inspect(timeout=1)
+        busy = [tasks for reply in (inspect.active() or {}, inspect.reserved() or {}) for tasks in reply.values() if tasks]
+        if not busy and not queue.llen("celery"):
+            return
+        time.sleep(0.3)
+
+
 def _broker_is_real() -> bool:
     return not settings.CELERY_BROKER_URL.startswith("memory://")
 
@@ -84,7 +149,13 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     parsed = dj_database_url.parse(url)
     test_name = connection.settings_dict["NAME"]
     worker_url = url.rsplit("/", 1)[0] + "/" + test_name if parsed["NAME"] else url
-    env = {**os.environ, "DATABASE_URL": worker_url, "CUSTOS_ENV": "test", "CELERY_TASK_ALWAYS_EAGER": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker_url,
+        "CUSTOS_ENV": "test",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TRACE_LOG_LEVEL": "INFO",  # task outcomes in the worker log
+    }
     log = open(REPO / "var" / "celery-worker-test.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [

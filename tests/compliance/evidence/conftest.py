@@ -29,17 +29,6 @@ def ledger_key(tmp_path, settings):
     return signer
 
 
-@pytest.fixture
-def eager_celery():
-    """Build exports in-process even when a real broker is configured (PostgreSQL pass)."""
-    from config.celery import app
-
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
-
-
 @pytest.fixture(scope="session")
 def demo_bundle(django_db_setup, django_db_blocker, tmp_path_factory):
     """(path, vkey, export) of an export of the demo data (demo_load with its PII scan, then the

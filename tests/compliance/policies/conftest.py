@@ -99,14 +99,3 @@ def file_asset(tmp_path):
         return asset
 
     return make
-
-
-@pytest.fixture
-def eager_celery():
-    """Run re-evaluation tasks in-process even when a real broker is configured (PostgreSQL pass)."""
-    from config.celery import app
-
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -62,14 +62,3 @@ def people() -> pd.DataFrame:
             "review": [fake.sentence(nb_words=12) for _ in range(n)],
         }
     )
-
-
-@pytest.fixture
-def eager_celery():
-    """Run tasks in-process even in the pass that has a real broker (unit tests of the API flow)."""
-    from config.celery import app
-
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
