@@ -17,6 +17,17 @@ def _by_pk_or_name(queryset, field: str, value: str, name_lookup: str):
     return queryset.filter(**{f"{field}__{name_lookup}": value})
 
 
+def _live_pii(owner: str, **extra) -> Exists:
+    """EXISTS a suggested or confirmed classification under the outer row (``owner`` is the path
+    from Classification to it: ``column`` or ``column__asset``)."""
+    return Exists(Classification.objects.filter(**{owner: OuterRef("pk")}, state__in=LIVE_STATES, **extra))
+
+
+def _filter_has_pii(queryset, owner: str, value: bool):
+    pii = _live_pii(owner)
+    return queryset.filter(pii) if value else queryset.exclude(pii)
+
+
 class DataSourceFilterSet(filters.FilterSet):
     q = filters.CharFilter(method="filter_q")
 
@@ -70,13 +81,10 @@ class DataAssetFilterSet(filters.FilterSet):
         return _by_pk_or_name(queryset, "glossary_terms", value, "name").distinct()
 
     def filter_has_pii(self, queryset, name, value):
-        pii = Exists(Classification.objects.filter(column__asset=OuterRef("pk"), state__in=LIVE_STATES))
-        return queryset.filter(pii) if value else queryset.exclude(pii)
+        return _filter_has_pii(queryset, "column__asset", value)
 
     def filter_entity_type(self, queryset, name, value):
-        return queryset.filter(
-            Exists(Classification.objects.filter(column__asset=OuterRef("pk"), state__in=LIVE_STATES, entity_type=value.upper()))
-        )
+        return queryset.filter(_live_pii("column__asset", entity_type=value.upper()))
 
 
 class ColumnFilterSet(filters.FilterSet):
@@ -97,13 +105,10 @@ class ColumnFilterSet(filters.FilterSet):
         return _by_pk_or_name(queryset, "tags", value, "name").distinct()
 
     def filter_has_pii(self, queryset, name, value):
-        pii = Exists(Classification.objects.filter(column=OuterRef("pk"), state__in=LIVE_STATES))
-        return queryset.filter(pii) if value else queryset.exclude(pii)
+        return _filter_has_pii(queryset, "column", value)
 
     def filter_entity_type(self, queryset, name, value):
-        return queryset.filter(
-            Exists(Classification.objects.filter(column=OuterRef("pk"), state__in=LIVE_STATES, entity_type=value.upper()))
-        )
+        return queryset.filter(_live_pii("column", entity_type=value.upper()))
 
 
 class ClassificationFilterSet(filters.FilterSet):
