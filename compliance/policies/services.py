@@ -899,20 +899,7 @@ def _enforce_one(
         item["outcome"] = "ok"
         return item
     if blocked:
-        item.update({"outcome": "blocked_by_legal_hold", "legal_hold_ids": held})
-        with transaction.atomic():
-            record(
-                actor=actor,
-                action="policies.retention.blocked",
-                target=asset,
-                reason="legal hold",
-                details={
-                    "policy_id": policy.pk,
-                    "legal_hold_ids": held,
-                    "expired_rows": counts["expired_rows"],
-                    "retention_run_id": run.pk,
-                },
-            )
+        _retention_blocked(item, actor=actor, asset=asset, policy=policy, held=held, expired_rows=counts["expired_rows"], run=run)
         return item
     if action == RetentionAction.FLAG:
         item["outcome"] = "flagged"
@@ -1020,20 +1007,7 @@ def _enforce_table(run, policy, asset, item, url, *, held, actor, dry_run, cutof
         elif not keys:
             item["outcome"] = "ok"
         elif blocked:
-            item.update({"outcome": "blocked_by_legal_hold", "legal_hold_ids": held})
-            with transaction.atomic():
-                record(
-                    actor=actor,
-                    action="policies.retention.blocked",
-                    target=asset,
-                    reason="legal hold",
-                    details={
-                        "policy_id": policy.pk,
-                        "legal_hold_ids": held,
-                        "expired_rows": len(keys),
-                        "retention_run_id": run.pk,
-                    },
-                )
+            _retention_blocked(item, actor=actor, asset=asset, policy=policy, held=held, expired_rows=len(keys), run=run)
         elif action != RetentionAction.FLAG:
             item.update(
                 {"outcome": "skipped", "note": f"{action} is not supported for database tables (delete_rows and flag are)"}
@@ -1185,3 +1159,16 @@ def _after_commit_evaluate_all() -> None:
     from compliance.policies import tasks
 
     transaction.on_commit(lambda: tasks.policy_evaluate_all.delay())
+
+
+def _retention_blocked(item: dict, *, actor: Any, asset: Any, policy: Any, held: list, expired_rows: int, run: Any) -> None:
+    """A legal hold stopped a destructive retention action: say so in the report and the ledger."""
+    item.update({"outcome": "blocked_by_legal_hold", "legal_hold_ids": held})
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action="policies.retention.blocked",
+            target=asset,
+            reason="legal hold",
+            details={"policy_id": policy.pk, "legal_hold_ids": held, "expired_rows": expired_rows, "retention_run_id": run.pk},
+        )
