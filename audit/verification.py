@@ -17,9 +17,12 @@ The first problem found is reported with the first sequence number it implicates
 
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from audit import verify_core as vc
@@ -117,35 +120,87 @@ class _Db:
 
 @dataclass
 class _Chunk:
-    """What one chunk of leaves contributes: its stored-level subtrees, its root when complete,
-    and the compact range of every checkpointed size that ends inside it. Computed from the
-    rows alone, so worker processes can compute chunks in parallel."""
+    """What one aligned chunk of leaves contributes, computed from its rows and its stored
+    subtrees alone (so worker processes can compute chunks in parallel): the first problem in
+    it, its root when complete, and the compact range of every wanted size that ends inside it.
+    ``node_problem`` is a stored subtree inside the chunk that is missing or wrong; unlike
+    ``problem`` it does not stop the walk (the roots are still recomputed from the leaves)."""
 
     start: int
     end: int
     problem: Problem | None = None
-    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+    node_problem: Problem | None = None
     partials: dict[int, list[bytes]] = field(default_factory=dict)
     root: bytes | None = None
 
 
-def _scan_chunk(start: int, end: int, rows: list[tuple], wanted: list[int], chunk_bits: int) -> _Chunk:
+_ROWS_SQL = "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq"
+_NODES_SQL = 'SELECT "index", hash FROM audit_ledgernode WHERE level = %s AND "index" >= %s AND "index" < %s'
+
+
+def _as_bytes(values: tuple) -> tuple:
+    """Blobs as ``bytes`` (sqlite3 and psycopg 3 already return bytes; other drivers may not)."""
+    if values and not isinstance(values[0], bytes):
+        return tuple(bytes(value) for value in values)
+    return values
+
+
+def _missing_node(level: int, index: int, stored: bytes | None) -> Problem:
+    first, last = index << level, ((index + 1) << level) - 1
+    what = (
+        "is missing"
+        if stored is None
+        else "does not match the leaves (an entry in that range was changed, reordered or replaced, or the node was)"
+    )
+    return Problem(first, f"stored subtree L{level}#{index} over seq {first}..{last} {what}")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector. A chunk allocates ~200,000 tuples and hashes that
+    hold no reference cycles; left on, the collector would traverse every object of the process
+    again and again while they are created (measured: about a third of the verifier's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
+    """Check leaves ``[start, end)`` (one aligned chunk): contiguity, leaf hashes, the stored
+    subtrees that lie inside the chunk; and compute what the walk needs from it."""
+    with _gc_paused():
+        return _check_chunk(db, start, end, wanted, chunk_bits)
+
+
+def _check_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
     chunk = _Chunk(start, end)
-    seqs = [row[0] for row in rows]
-    if seqs != list(range(start, end)):
+    rows = db.all(_ROWS_SQL, (start, end))
+    # One transpose in C instead of three Python loops over the rows: this is the hot path.
+    seqs, bodies, stored = zip(*rows, strict=True) if rows else ((), (), ())
+    if seqs != tuple(range(start, end)):
         missing = next(seq for seq, got in zip(range(start, end), [*seqs, None], strict=False) if seq != got)
         chunk.problem = Problem(missing, f"missing: the log has no entry {missing} (it jumps from {missing - 1})")
         return chunk
-    leaves = vc.leaf_hashes([row[1] if isinstance(row[1], bytes) else bytes(row[1]) for row in rows])
-    stored = [row[2] if isinstance(row[2], bytes) else bytes(row[2]) for row in rows]
-    if leaves != stored:
-        bad = next(i for i, (a, b) in enumerate(zip(leaves, stored, strict=True)) if a != b)
+    leaves = vc.leaf_hashes(_as_bytes(bodies))
+    if leaves != list(_as_bytes(stored)):
+        bad = next(i for i, (a, b) in enumerate(zip(leaves, _as_bytes(stored), strict=True)) if a != b)
         chunk.problem = Problem(start + bad, "body does not hash to its stored leaf hash (the body or the hash was changed)")
         return chunk
     levels = vc.perfect_levels(leaves)
-    for level in range(STORED_MIN_LEVEL, len(levels)):
+    # Stored subtrees inside the chunk, smallest first: the first bad one pins the fault best.
+    for level in range(STORED_MIN_LEVEL, min(chunk_bits, len(levels) - 1) + 1):
         base = start >> level
-        chunk.nodes.extend((level, base + offset, value) for offset, value in enumerate(levels[level]))
+        computed = levels[level]
+        found = dict(db.all(_NODES_SQL, (level, base, base + len(computed))))
+        if len(found) == len(computed) and all(found[base + i] == value for i, value in enumerate(computed)):
+            continue
+        offset = next(i for i, value in enumerate(computed) if found.get(base + i) != value)
+        chunk.node_problem = _missing_node(level, base + offset, found.get(base + offset))
+        break
     for size in wanted:
         if start < size <= end:
             count, offset, parts = size - start, 0, []
@@ -159,28 +214,27 @@ def _scan_chunk(start: int, end: int, rows: list[tuple], wanted: list[int], chun
     return chunk
 
 
-_ROWS_SQL = "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq"
+# --- worker processes: one connection each, opened once -------------------------------------------
+
+_worker_db: _Db | None = None
 
 
-def _scan_range(connect, start: int, end: int, wanted: list[int], chunk_bits: int) -> list[_Chunk]:
-    """Worker: scan chunks ``[start, end)`` on a connection of its own; stops at the first problem."""
-    db = _Db(connect())
-    out = []
-    for chunk_start in range(start, end, 1 << chunk_bits):
-        chunk_end = min(chunk_start + (1 << chunk_bits), end)
-        chunk = _scan_chunk(chunk_start, chunk_end, db.all(_ROWS_SQL, (chunk_start, chunk_end)), wanted, chunk_bits)
-        out.append(chunk)
-        if chunk.problem:
-            break
-    db.conn.close()
-    return out
+def _worker_init(connect) -> None:
+    global _worker_db
+    _worker_db = _Db(connect())
+
+
+def _worker_scan(start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
+    return _scan_chunk(_worker_db, start, end, wanted, chunk_bits)
 
 
 class _Walk:
-    """Folds scanned chunks, in order, into the tree: stored-node comparisons and roots."""
+    """Folds scanned chunks, in order, into the tree: roots at the wanted sizes, and the stored
+    subtrees above chunk level (``upper``: (level, index) -> hash) compared as they complete."""
 
-    def __init__(self, nodes: dict[tuple[int, int], bytes], wanted_sizes: set[int], report: VerifyReport) -> None:
-        self.nodes = nodes
+    def __init__(self, upper: dict[tuple[int, int], bytes], wanted_sizes: set[int], report: VerifyReport, chunk_bits: int):
+        self.upper = upper
+        self.chunk_bits = chunk_bits
         self.wanted = sorted(wanted_sizes)
         self.roots: dict[int, bytes] = {}
         self.stack: list[tuple[int, int, bytes]] = []  # (level, index, hash), decreasing levels
@@ -189,29 +243,26 @@ class _Walk:
         if 0 in wanted_sizes:
             self.roots[0] = vc.EMPTY_ROOT
 
+    def _note_node_problem(self, problem: Problem) -> None:
+        if not self.node_problem:
+            self.node_problem = True
+            self.report.problems.append(problem)
+
     def _node(self, level: int, index: int, value: bytes) -> None:
-        """Compare a recomputed complete subtree with the stored one (first difference reported)."""
+        """Compare a recomputed complete subtree above chunk level with the stored one."""
         if level < STORED_MIN_LEVEL:
             return
-        stored = self.nodes.pop((level, index), None)
-        if stored == value or self.node_problem:
-            return
-        self.node_problem = True
-        first, last = index << level, ((index + 1) << level) - 1
-        what = (
-            "is missing"
-            if stored is None
-            else "does not match the leaves (an entry in that range was changed, reordered or replaced, or the node was)"
-        )
-        self.report.problems.append(Problem(first, f"stored subtree L{level}#{index} over seq {first}..{last} {what}"))
+        stored = self.upper.pop((level, index), None)
+        if stored != value:
+            self._note_node_problem(_missing_node(level, index, stored))
 
     def absorb(self, chunk: _Chunk) -> None:
-        for level, index, value in chunk.nodes:
-            self._node(level, index, value)
+        if chunk.node_problem is not None:
+            self._note_node_problem(chunk.node_problem)
         for size, parts in chunk.partials.items():
             self.roots[size] = vc.fold_right([value for _, _, value in self.stack] + parts)
         if chunk.root is not None:
-            self.stack.append((CHUNK_BITS, chunk.start >> CHUNK_BITS, chunk.root))
+            self.stack.append((self.chunk_bits, chunk.start >> self.chunk_bits, chunk.root))
             while len(self.stack) >= 2 and self.stack[-1][0] == self.stack[-2][0]:
                 level, right_index, right = self.stack.pop()
                 _, _, left = self.stack.pop()
@@ -220,27 +271,44 @@ class _Walk:
                 self._node(level + 1, right_index >> 1, merged)
 
 
-def _scan(db: _Db, size: int, wanted: list[int], *, workers: int, connect) -> Iterator[_Chunk]:
-    """Scanned chunks in seq order: in this process, or split across ``workers`` processes."""
-    chunk_size = 1 << CHUNK_BITS
-    chunks = -(-size // chunk_size)
-    if workers <= 1 or connect is None or chunks < 2 * workers:
-        for start in range(0, size, chunk_size):
-            end = min(start + chunk_size, size)
-            yield _scan_chunk(start, end, db.all(_ROWS_SQL, (start, end)), wanted, CHUNK_BITS)
+def _scan(db: _Db, size: int, wanted: list[int], *, workers: int, connect, chunk_bits: int) -> Iterator[_Chunk]:
+    """Scanned chunks in seq order: in this process, or computed by ``workers`` processes."""
+    chunk_size = 1 << chunk_bits
+    bounds = [(start, min(start + chunk_size, size)) for start in range(0, size, chunk_size)]
+    if workers <= 1 or connect is None or len(bounds) < 2:
+        for start, end in bounds:
+            yield _scan_chunk(db, start, end, wanted, chunk_bits)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    per = -(-chunks // workers) * chunk_size
-    ranges = [(start, min(start + per, size)) for start in range(0, size, per)]
     # spawn, not fork: a forked child can inherit locks held by other threads of this process
     # (a test runner, a Celery client). This module needs no Django, so a fresh interpreter
-    # starts fast; each worker opens its own connection.
-    with ProcessPoolExecutor(len(ranges), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_scan_range, connect, start, end, wanted, CHUNK_BITS) for start, end in ranges]
+    # starts fast; each worker opens its own connection once. One task per chunk keeps both
+    # cores busy to the end; results are consumed in seq order.
+    pool = ProcessPoolExecutor(
+        min(workers, len(bounds)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(connect,),
+    )
+    try:
+        futures = [pool.submit(_worker_scan, start, end, wanted, chunk_bits) for start, end in bounds]
         for future in futures:
-            yield from future.result()
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _expected_node_count(size: int) -> int:
+    """How many subtrees a log of ``size`` entries stores: every complete one at a stored level."""
+    return sum(size >> level for level in range(STORED_MIN_LEVEL, size.bit_length()))
+
+
+def default_workers(connect) -> int:
+    """Worker processes ``audit_verify`` uses by default: one per CPU (at most 8) when the
+    database can be opened again from another process, else 1."""
+    return min(os.cpu_count() or 1, 8) if connect is not None else 1
 
 
 def verify_ledger(
@@ -248,26 +316,25 @@ def verify_ledger(
 ) -> VerifyReport:
     """Verify the ledger stored behind ``conn``; see the module docstring for what is checked.
 
-    ``workers > 1`` with ``connect`` (a callable returning a new DB-API connection to the same
-    database) scans the log in that many processes; the result is the same.
+    With ``connect`` (a callable returning a new DB-API connection to the same database) the
+    cross-checks run on a second connection in a thread while the log is hashed, and
+    ``workers > 1`` hashes the log in that many processes; the result is the same.
     """
     db = _Db(conn)
     report = VerifyReport()
-    # The cross-checks are joins the database runs on its own: with a second connection (and no
-    # worker processes) they run in a thread (SQLite and psycopg release the GIL) while this
-    # process hashes.
-    executor = None
-    if connect is not None and workers <= 1:
-        executor = ThreadPoolExecutor(1)
-        cross_checks = executor.submit(_cross_check_on, connect)
-    else:
-        # Worker processes are forked: never fork while another thread exists (the child would
-        # inherit whatever locks it holds). With workers, the cross-checks run here, first.
-        cross_checks = _Done(_cross_check(db))
+    chunk_bits = CHUNK_BITS
+    # The cross-checks are joins the database runs on its own (sqlite3 and psycopg release the
+    # GIL), so with a second connection they overlap the hashing.
+    executor = ThreadPoolExecutor(1) if connect is not None else None
+    cross_checks = executor.submit(_cross_check_on, connect) if executor else None
     (last_seq, count) = db.all("SELECT MAX(seq), COUNT(*) FROM audit_ledgerentry")[0]
     size = 0 if last_seq is None else int(last_seq) + 1
     report.size = size
-    nodes = {(int(lv), int(ix)): bytes(h) for lv, ix, h in db.rows('SELECT level, "index", hash FROM audit_ledgernode')}
+    upper = {
+        (int(lv), int(ix)): bytes(h)
+        for lv, ix, h in db.all('SELECT level, "index", hash FROM audit_ledgernode WHERE level > %s', (chunk_bits,))
+    }
+    (node_count,) = db.all("SELECT COUNT(*) FROM audit_ledgernode")[0]
 
     # Checkpoints: signature, origin and row first; their roots are compared after the walk.
     wanted: dict[int, list[tuple[str, bytes]]] = {}
@@ -304,9 +371,9 @@ def verify_ledger(
                 )
 
     # The walk, chunk by chunk: contiguity, leaf hashes, stored subtrees, roots at checkpoint sizes.
-    walk = _Walk(nodes, {s for s in wanted if s <= size} | {size}, report)
+    walk = _Walk(upper, {s for s in wanted if s <= size} | {size}, report, chunk_bits)
     intact = True
-    for chunk in _scan(db, size, walk.wanted, workers=workers, connect=connect):
+    for chunk in _scan(db, size, walk.wanted, workers=workers, connect=connect, chunk_bits=chunk_bits):
         if chunk.problem:
             report.problems.append(chunk.problem)
             intact = False
@@ -316,11 +383,12 @@ def verify_ledger(
         report.problems.append(Problem(None, f"{count} rows for {size} sequence numbers"))
         intact = False
     if intact:
-        for (level, index), _ in sorted(walk.nodes.items()):
+        extra = _first_extra_node(db, size) if node_count > _expected_node_count(size) else None
+        if extra is not None:
+            level, index = extra
             report.problems.append(
                 Problem(index << level, f"stored subtree L{level}#{index} lies beyond the complete part of the log")
             )
-            break
         report.root = walk.roots.get(size, vc.EMPTY_ROOT)
         matched = 0
         for tree_size in sorted(s for s in wanted if s <= size):
@@ -337,20 +405,22 @@ def verify_ledger(
                 else:
                     matched = max(matched, tree_size)
 
-    report.problems.extend(cross_checks.result())
+    report.problems.extend(cross_checks.result() if cross_checks else _cross_check(db))
     if executor is not None:
         executor.shutdown()
     return report
 
 
-@dataclass
-class _Done:
-    """An already computed result with the Future.result() interface."""
-
-    value: list
-
-    def result(self) -> list:
-        return self.value
+def _first_extra_node(db: _Db, size: int) -> tuple[int, int] | None:
+    """The lowest stored subtree that is not complete in a log of ``size`` entries, if any."""
+    for level in range(STORED_MIN_LEVEL, 64):
+        rows = db.all(
+            'SELECT "index" FROM audit_ledgernode WHERE level = %s AND "index" >= %s ORDER BY "index" LIMIT 1',
+            (level, size >> level),
+        )
+        if rows:
+            return level, int(rows[0][0])
+    return None
 
 
 def _cross_check_on(connect) -> list[Problem]:

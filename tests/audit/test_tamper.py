@@ -168,3 +168,29 @@ def test_a_parallel_scan_reports_the_same_as_a_serial_one(signed_log, ledger_cop
     copy.commit()
     report = verify_ledger(copy, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, workers=2, connect=connect)
     assert str(report.first_problem).startswith("seq 41: body does not hash")
+
+
+def test_a_removed_stored_subtree_is_named(signed_log, ledger_copy):
+    copy = ledger_copy()
+    copy.execute('DELETE FROM audit_ledgernode WHERE level = 4 AND "index" = 1')
+    report = _verify(copy)
+    assert str(report.first_problem) == "seq 16: stored subtree L4#1 over seq 16..31 is missing"
+
+
+def test_a_stored_subtree_beyond_the_complete_log_is_named(signed_log, ledger_copy):
+    copy = ledger_copy()
+    # 50 entries: L4#3 would cover seq 48..63, which is not complete; a forger planted it.
+    copy.execute('INSERT INTO audit_ledgernode (level, "index", hash) VALUES (4, 3, ?)', [b"\x07" * 32])
+    report = _verify(copy)
+    assert str(report.first_problem) == "seq 48: stored subtree L4#3 lies beyond the complete part of the log"
+
+
+def test_subtrees_above_chunk_level_are_checked_as_chunks_merge(signed_log, ledger_copy, monkeypatch):
+    from audit import verification
+
+    monkeypatch.setattr(verification, "CHUNK_BITS", 2)  # chunks of 4: every stored subtree is above chunk level
+    copy = ledger_copy()
+    assert _verify(copy).ok
+    copy.execute('UPDATE audit_ledgernode SET hash = ? WHERE level = 5 AND "index" = 0', [b"\x07" * 32])
+    report = _verify(copy)
+    assert str(report.first_problem).startswith("seq 0: stored subtree L5#0 over seq 0..31 does not match the leaves")

@@ -13,7 +13,7 @@ from django.db import connection
 
 from audit.keys import trusted_verifiers
 from audit.sequencer import sequence_pending
-from audit.verification import verify_ledger
+from audit.verification import Connector, default_workers, verify_ledger
 from audit.verify_core import b64
 
 
@@ -23,9 +23,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--checkpoint", help="a signed checkpoint note kept outside the database")
         parser.add_argument("--no-sequence", action="store_true", help="do not sequence pending events first")
-        parser.add_argument("--workers", type=int, default=1, help="processes scanning the log (file or server databases)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes hashing the log (default: one per CPU, at most 8; 1 for an in-memory database)",
+        )
 
-    def handle(self, *args, checkpoint=None, no_sequence=False, workers=1, **options):
+    def handle(self, *args, checkpoint=None, no_sequence=False, workers=None, **options):
         outside = None
         if checkpoint:
             try:
@@ -34,8 +39,19 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read {checkpoint}: {exc.strerror}")
         if not no_sequence:
             sequence_pending()
+        if workers is not None and workers < 1:
+            raise CommandError("--workers must be at least 1")
+        # Worker processes and the cross-check thread read on connections of their own: they
+        # cannot see a transaction this one has open (a caller's atomic block, a test), so then
+        # everything runs here.
+        connect = None if connection.in_atomic_block else Connector.for_django(connection)
         report = verify_ledger(
-            connection, verifiers=trusted_verifiers(), origin=settings.CUSTOS_LEDGER_ORIGIN, outside_note=outside
+            connection,
+            verifiers=trusted_verifiers(),
+            origin=settings.CUSTOS_LEDGER_ORIGIN,
+            outside_note=outside,
+            workers=workers or default_workers(connect),
+            connect=connect,
         )
         if report.ok:
             self.stdout.write(f"OK {report.size} {b64(report.root)}")
