@@ -98,19 +98,11 @@ class _Db:
     def __init__(self, conn) -> None:
         self.conn = conn
         self.qmark = isinstance(conn, sqlite3.Connection)
-
-    def rows(self, sql: str, params: tuple = (), size: int = 20_000) -> Iterator[tuple]:
-        # Django's chunked cursor is server-side on PostgreSQL: a million rows are streamed, not buffered.
-        cursor = self.conn.chunked_cursor() if hasattr(self.conn, "chunked_cursor") else self.conn.cursor()
-        try:
-            cursor.execute(sql.replace("%s", "?") if self.qmark else sql, params)
-            while batch := cursor.fetchmany(size):
-                yield from batch
-        finally:
-            cursor.close()
+        # A raw psycopg connection (worker processes) reads bytea in binary: no hex to decode.
+        self.binary = type(conn).__module__.startswith("psycopg")
 
     def all(self, sql: str, params: tuple = ()) -> list[tuple]:
-        cursor = self.conn.cursor()
+        cursor = self.conn.cursor(binary=True) if self.binary else self.conn.cursor()
         try:
             cursor.execute(sql.replace("%s", "?") if self.qmark else sql, params)
             return cursor.fetchall()
