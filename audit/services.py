@@ -10,6 +10,7 @@ commit by the sequencer (:mod:`audit.sequencer`), in batches under one lock.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from audit.choices import ActorType
 from audit.models import AuditEvent, Checkpoint, PendingEvent
 
 SYSTEM = "system"
+BULK_BATCH = 500  # rows per INSERT in record_many (SQLite caps bound parameters per statement)
 logger = logging.getLogger(__name__)
 
 
@@ -62,6 +64,68 @@ def record(
     """
     if not connection.in_atomic_block:
         raise AuditOutsideTransaction(f"audit.record({action!r}) must run inside transaction.atomic()")
+    event = _event(
+        actor_info=actor_fields(actor),
+        action=action,
+        target=target,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        details=details,
+    )
+    event.save(force_insert=True)
+    PendingEvent.objects.create(event=event)
+    _sequence_after_commit()
+    return event
+
+
+def record_many(*, actor: Any, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append one audit event per item of ``events``, with two INSERT statements in all.
+
+    Each item takes :func:`record`'s keyword arguments except ``actor`` (shared): ``action``,
+    ``target`` or ``target_type`` + ``target_id``, ``reason``, ``details``. Each event gets the
+    body :func:`record` would have given it at that moment (same normalisation, canonical JSON
+    and leaf hash) and its pending marker, in the caller's transaction (refused outside one, like
+    :func:`record`). For services that change many rows at once: still one event per change.
+    Returns the events, in order, with their ids.
+    """
+    if not connection.in_atomic_block:
+        raise AuditOutsideTransaction("audit.record_many() must run inside transaction.atomic()")
+    actor_info = actor_fields(actor)
+    built = [
+        _event(
+            actor_info=actor_info,
+            action=item["action"],
+            target=item.get("target"),
+            target_type=item.get("target_type"),
+            target_id=item.get("target_id"),
+            reason=item.get("reason", ""),
+            details=item.get("details"),
+        )
+        for item in events
+    ]
+    if not built:
+        return []
+    with transaction.atomic(savepoint=False):
+        saved = AuditEvent.objects.bulk_create(built, batch_size=BULK_BATCH)
+        if any(event.pk is None for event in saved):  # every supported database returns the ids
+            raise RuntimeError("audit.record_many() needs a database that returns ids from a bulk insert")
+        PendingEvent.objects.bulk_create([PendingEvent(event_id=event.pk) for event in saved], batch_size=BULK_BATCH)
+    _sequence_after_commit()
+    return saved
+
+
+def _event(
+    *,
+    actor_info: dict[str, str],
+    action: str,
+    target: models.Model | None,
+    target_type: str | None,
+    target_id: str | int | None,
+    reason: str,
+    details: dict[str, Any] | None,
+) -> AuditEvent:
+    """The validated, unsaved event with its canonical body and leaf hash (time: now)."""
     if target is not None:
         target_type, target_id = target_type_of(target), target.pk
     if not target_type or target_id is None:
@@ -70,7 +134,6 @@ def record(
     if not isinstance(clean_details, dict):
         raise TypeError("audit details must be a dict")
     time_us = to_micros(timezone.now())
-    actor_info = actor_fields(actor)
     body = event_body(
         time_us=time_us,
         actor_type=actor_info["actor_type"],
@@ -93,9 +156,6 @@ def record(
         **actor_info,
     )
     event.full_clean()
-    event.save(force_insert=True)
-    PendingEvent.objects.create(event=event)
-    _sequence_after_commit()
     return event
 
 

@@ -14,6 +14,7 @@ one run, each against its baseline:
 * propagation of a newly confirmed classification through the column graph (target: < 1 s)
 
 Usage: .venv/bin/python bench/lineage.py [--database-url ...] [--events 3000] [--queries 200]
+       [--only load,queries,propagation,intake]
 Default database: a fresh SQLite file under var/. Graph setup rows are inserted with bulk_create
 (bench setup only: the product writes through audited services).
 """
@@ -45,6 +46,11 @@ def parse_args():
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn", help="HTTP server for the intake test")
+    parser.add_argument(
+        "--only",
+        default="load,queries,propagation,intake",
+        help="comma-separated parts to measure (default: all); the graph is always generated",
+    )
     return parser.parse_args()
 
 
@@ -470,14 +476,15 @@ def measure_propagation(data, user, targets=(50, 500)) -> list[dict]:
 
     Times (a) planning alone (graph walk + reading classifications: ``dry_run``) and (b) the whole
     change: the steward's confirmation, commit, and every propagated label written through
-    ``catalog.services.classification_suggest`` (audited), with other apps' receivers of
-    ``classification_changed`` detached, then (c) the same with them attached (eager Celery here).
+    ``catalog.bulk.classifications_suggest_bulk`` (one audit event per label), with other apps'
+    receivers of ``classification_changed``/``classifications_changed`` detached, then (c) the
+    same with them attached (eager Celery here: one policy evaluation per asset touched).
     """
     from django.db import transaction
 
     from catalog import services as catalog
     from catalog.models import Classification, Column
-    from catalog.signals import classification_changed
+    from catalog.signals import classification_changed, classifications_changed
     from lineage.graph import cache
     from lineage.propagation import propagation_recompute
 
@@ -488,15 +495,17 @@ def measure_propagation(data, user, targets=(50, 500)) -> list[dict]:
             candidates.append((_reach(succ, col, 2000), col))
     used: set[int] = set()
     results = []
-    foreign = [r for r in classification_changed.receivers if r[0][0] != "lineage.propagate"]
+    signals = (classification_changed, classifications_changed)
+    foreign = {s: [r for r in s.receivers if not str(r[0][0]).startswith("lineage.")] for s in signals}
     for target, attach in [(t, False) for t in targets] + [(targets[0], True)]:
         reach, col = min(((r, c) for r, c in candidates if c not in used), key=lambda rc: abs(rc[0] - target))
         used.add(col)
         column = Column.objects.get(pk=col)
         entity = "EMAIL_ADDRESS" if not attach else "PERSON"
         if not attach:
-            classification_changed.receivers = [r for r in classification_changed.receivers if r not in foreign]
-            classification_changed.sender_receivers_cache.clear()
+            for signal in signals:
+                signal.receivers = [r for r in signal.receivers if r not in foreign[signal]]
+                signal.sender_receivers_cache.clear()
         before = Classification.objects.filter(source="propagated", entity_type=entity).count()
         t0 = time.perf_counter()
         with transaction.atomic():
@@ -507,8 +516,9 @@ def measure_propagation(data, user, targets=(50, 500)) -> list[dict]:
         plan_s = time.perf_counter() - t0
         created = Classification.objects.filter(source="propagated", entity_type=entity).count() - before
         if not attach:
-            classification_changed.receivers = classification_changed.receivers + foreign
-            classification_changed.sender_receivers_cache.clear()
+            for signal in signals:
+                signal.receivers = signal.receivers + foreign[signal]
+                signal.sender_receivers_cache.clear()
         results.append(
             {
                 "reach": reach,
@@ -550,64 +560,75 @@ def main() -> None:
         f"database: {connection.vendor}; generated {data['nodes']:,} nodes and {data['edges']:,} edges in {time.perf_counter() - t0:.1f} s"
     )
 
-    custos_load, base_load = measure_load(data["rows"])
-    print("\n== cold load of the graph cache ==")
-    print(f"custos cache.sync()          {ms(custos_load)}")
-    print(f"baseline SQL fetch + nx build {ms(base_load)}   ratio {custos_load / base_load:.2f}x")
+    parts = set(args.only.split(","))
+    if "load" in parts:
+        custos_load, base_load = measure_load(data["rows"])
+        print("\n== cold load of the graph cache ==")
+        print(f"custos cache.sync()          {ms(custos_load)}")
+        print(f"baseline SQL fetch + nx build {ms(base_load)}   ratio {custos_load / base_load:.2f}x")
+    else:
+        from lineage.graph import cache
 
-    bare_assets, bare_cols = bare_graphs(data["rows"])
-    rng = random.Random(args.seed)
-    samples = (
-        [f"asset:{rng.choice(data['assets'])}" for _ in range(args.queries - 10)]
-        + [f"asset:{c[0]}" for c in data["chains"]]
-        + [f"asset:{c[-1]}" for c in data["chains"]]
-    )
-    rng.shuffle(samples)
-    print(f"\n== traversals ({len(samples)} random assets incl. long-chain ends; custos = selectors as admin, warm cache) ==")
-    print(
-        f"{'query':24} {'custos p50':>12} {'p95':>12} {'networkx p50':>14} {'p95':>12} {'ratio p50':>10} {'ratio p95':>10} {'nodes p50/max':>14}"
-    )
-    for name, (c, b, sizes) in measure_queries(samples, admin, bare_assets, len(samples)).items():
+        cache.sync()
+
+    if "queries" in parts:
+        bare_assets, bare_cols = bare_graphs(data["rows"])
+        rng = random.Random(args.seed)
+        samples = (
+            [f"asset:{rng.choice(data['assets'])}" for _ in range(args.queries - 10)]
+            + [f"asset:{c[0]}" for c in data["chains"]]
+            + [f"asset:{c[-1]}" for c in data["chains"]]
+        )
+        rng.shuffle(samples)
+        print(f"\n== traversals ({len(samples)} random assets incl. long-chain ends; custos = selectors as admin, warm cache) ==")
         print(
-            f"{name:24} {ms(pct(c, 0.5)):>12} {ms(pct(c, 0.95)):>12} {ms(pct(b, 0.5)):>14} {ms(pct(b, 0.95)):>12} "
+            f"{'query':24} {'custos p50':>12} {'p95':>12} {'networkx p50':>14} {'p95':>12} {'ratio p50':>10} {'ratio p95':>10} {'nodes p50/max':>14}"
+        )
+        for name, (c, b, sizes) in measure_queries(samples, admin, bare_assets, len(samples)).items():
+            print(
+                f"{name:24} {ms(pct(c, 0.5)):>12} {ms(pct(c, 0.95)):>12} {ms(pct(b, 0.5)):>14} {ms(pct(b, 0.95)):>12} "
+                f"{pct(c, 0.5) / pct(b, 0.5):9.2f}x {pct(c, 0.95) / pct(b, 0.95):9.2f}x {int(statistics.median(sizes)):>7}/{max(sizes)}"
+            )
+        viewer_t = []
+        for node in samples[:50]:
+            t0 = time.perf_counter()
+            from lineage import selectors
+
+            with contextlib.suppress(selectors.NodeNotFound):
+                selectors.upstream(user=viewer, node=node, depth=5)
+            viewer_t.append(time.perf_counter() - t0)
+        print(
+            f"{'upstream d5 as viewer':24} {ms(pct(viewer_t, 0.5)):>12} {ms(pct(viewer_t, 0.95)):>12}   (adds the restricted-asset query and filter)"
+        )
+        c, b, sizes = measure_impact(samples, admin, bare_assets, bare_cols, data["columns"], min(100, len(samples)))
+        print(
+            f"{'impact (unbounded)':24} {ms(pct(c, 0.5)):>12} {ms(pct(c, 0.95)):>12} {ms(pct(b, 0.5)):>14} {ms(pct(b, 0.95)):>12} "
             f"{pct(c, 0.5) / pct(b, 0.5):9.2f}x {pct(c, 0.95) / pct(b, 0.95):9.2f}x {int(statistics.median(sizes)):>7}/{max(sizes)}"
         )
-    viewer_t = []
-    for node in samples[:50]:
-        t0 = time.perf_counter()
-        from lineage import selectors
 
-        with contextlib.suppress(selectors.NodeNotFound):
-            selectors.upstream(user=viewer, node=node, depth=5)
-        viewer_t.append(time.perf_counter() - t0)
-    print(
-        f"{'upstream d5 as viewer':24} {ms(pct(viewer_t, 0.5)):>12} {ms(pct(viewer_t, 0.95)):>12}   (adds the restricted-asset query and filter)"
-    )
-    c, b, sizes = measure_impact(samples, admin, bare_assets, bare_cols, data["columns"], min(100, len(samples)))
-    print(
-        f"{'impact (unbounded)':24} {ms(pct(c, 0.5)):>12} {ms(pct(c, 0.95)):>12} {ms(pct(b, 0.5)):>14} {ms(pct(b, 0.95)):>12} "
-        f"{pct(c, 0.5) / pct(b, 0.5):9.2f}x {pct(c, 0.95) / pct(b, 0.95):9.2f}x {int(statistics.median(sizes)):>7}/{max(sizes)}"
-    )
+    if "propagation" in parts:
+        print("\n== propagation of a newly confirmed classification ==")
+        for prop in measure_propagation(data, admin):
+            receivers = (
+                "with other apps' receivers (policy re-evaluation, eager)" if prop["attached"] else "lineage receiver only"
+            )
+            print(
+                f"raw column reaching {prop['reach']:4} columns unmasked: plan (graph walk) {prop['plan_s'] * 1000:7.1f} ms for {prop['planned']} labels; "
+                f"confirm + commit + {prop['created']} propagated labels written (each audited) {prop['total_s'] * 1000:8.0f} ms  [{receivers}]"
+            )
 
-    print("\n== propagation of a newly confirmed classification ==")
-    for prop in measure_propagation(data, admin):
-        receivers = "with other apps' receivers (policy re-evaluation, eager)" if prop["attached"] else "lineage receiver only"
+    if "intake" in parts:
+        connection.close()
+        print(f"\n== OpenLineage intake over HTTP ({args.server}, {connection.vendor}) ==")
+        intake = measure_intake(args.database_url, args.events, args.seed, args.server)
         print(
-            f"raw column reaching {prop['reach']:4} columns unmasked: plan (graph walk) {prop['plan_s'] * 1000:7.1f} ms for {prop['planned']} labels; "
-            f"confirm + commit + {prop['created']} propagated labels written (each audited) {prop['total_s'] * 1000:8.0f} ms  [{receivers}]"
+            f"warm-up: {intake['warm_events']} events registering 800 datasets + 200 jobs in {intake['warm_s']:.1f} s (batches of 100)"
         )
-
-    connection.close()
-    print(f"\n== OpenLineage intake over HTTP ({args.server}, {connection.vendor}) ==")
-    intake = measure_intake(args.database_url, args.events, args.seed, args.server)
-    print(
-        f"warm-up: {intake['warm_events']} events registering 800 datasets + 200 jobs in {intake['warm_s']:.1f} s (batches of 100)"
-    )
-    print(f"single events, 4 client threads: {intake['single_eps']:7.0f} events/s")
-    print(f"batches of 100, 1 client:        {intake['batch_eps']:7.0f} events/s   (target >= 500)")
-    print(f"baseline: same server, authenticated no-op POST (400), 4 threads: {intake['noop_rps']:7.0f} requests/s")
-    if intake["errors"]:
-        print(f"errors: {len(intake['errors'])} ({sorted(set(intake['errors']))})")
+        print(f"single events, 4 client threads: {intake['single_eps']:7.0f} events/s")
+        print(f"batches of 100, 1 client:        {intake['batch_eps']:7.0f} events/s   (target >= 500)")
+        print(f"baseline: same server, authenticated no-op POST (400), 4 threads: {intake['noop_rps']:7.0f} requests/s")
+        if intake["errors"]:
+            print(f"errors: {len(intake['errors'])} ({sorted(set(intake['errors']))})")
 
 
 if __name__ == "__main__":

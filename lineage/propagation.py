@@ -6,20 +6,22 @@ E flows from an origin along column edges, breadth first (so the recorded path i
 one), and stops at an edge that masks or anonymizes (unless a steward allowed that edge), at an
 edge a steward blocked, and at a column where E was rejected. Every column reached gets a
 ``propagated`` classification whose evidence names the origin and the path (column ids and edge
-ids). A recompute withdraws propagated labels whose grounds vanished (through
-``catalog.services.classification_withdraw``); labels a steward decided are never withdrawn.
+ids). A recompute withdraws propagated labels whose grounds vanished; labels a steward decided
+are never withdrawn. All writes of a recompute go through ``catalog.bulk`` in one transaction.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
+from catalog.bulk import Suggestion, classifications_suggest_bulk
 from catalog.choices import ClassificationSource, ClassificationState
-from catalog.models import Classification, Column
+from catalog.models import Classification
 from lineage.graph import cache
 
 ACTOR = "custos:propagation"
@@ -38,19 +40,42 @@ def _is_origin(row: dict[str, Any]) -> bool:
     return row["source"] != ClassificationSource.PROPAGATED or row["state"] == ClassificationState.CONFIRMED
 
 
+@dataclass
+class PropagationPlan:
+    """What a recompute writes: labels to create or refresh (changed evidence only), ids of
+    propagated labels to withdraw, and how many labels the rules expect in the region."""
+
+    suggestions: list[Suggestion] = field(default_factory=list)
+    withdraw: list[int] = field(default_factory=list)
+    expected: int = 0
+
+
 def propagation_recompute(
     *, column_ids: Iterable[int], actor: Any = ACTOR, entity_types: Iterable[str] | None = None, dry_run: bool = False
 ) -> dict[str, int]:
     """Bring the propagated classifications downstream of ``column_ids`` in line with the rules.
 
     Only columns downstream of ``column_ids`` change; origins anywhere upstream of them count.
-    Each created, refreshed or withdrawn classification is audited by the catalog service.
+    Writes go through ``catalog.bulk.classifications_suggest_bulk``: one transaction, one audit
+    event per created, refreshed or withdrawn classification, one coalesced signal.
     Returns counts ``{"created": n, "refreshed": n, "withdrawn": n}``; ``dry_run`` only plans
     (``{"planned": n}``: labels that would be created or refreshed) and writes nothing.
     """
-    from catalog.services import classification_suggest, classification_withdraw
+    plan = propagation_plan(column_ids=column_ids, entity_types=entity_types)
+    if dry_run:
+        return {"planned": plan.expected}
+    # Catalog writes happen outside the graph lock: they may read the graph again (signals).
+    return classifications_suggest_bulk(
+        source=ClassificationSource.PROPAGATED,
+        suggestions=plan.suggestions,
+        actor=actor,
+        withdraw=plan.withdraw,
+        withdraw_reason="propagation grounds vanished upstream",
+    )
 
-    stats = {"created": 0, "refreshed": 0, "withdrawn": 0}
+
+def propagation_plan(*, column_ids: Iterable[int], entity_types: Iterable[str] | None = None) -> PropagationPlan:
+    """The writes that would bring the region downstream of ``column_ids`` in line (reads only)."""
     with cache.reading() as graphs:
         graph = graphs.columns
         succ, pred = graph._succ, graph._pred
@@ -63,7 +88,7 @@ def propagation_recompute(
                     region.add(nxt)
                     queue.append(nxt)
         if not region:
-            return {"planned": 0} if dry_run else stats
+            return PropagationPlan()
         # Origins that can reach the region do so over non-stopping edges only: walk back over those.
         scope = set(region) | set(starts)
         queue = deque(scope)
@@ -148,35 +173,19 @@ def propagation_recompute(
                     "_sensitivity": origin["sensitivity"],
                 }
             plans.append((entity_type, expected, existing))
-    if dry_run:
-        return {"planned": sum(len(expected) for _, expected, _ in plans)}
-    # Catalog writes happen outside the graph lock: they may read the graph again (signals).
-    all_columns = {cid for _, expected, existing in plans for cid in (*expected, *existing)}
-    columns = Column.objects.in_bulk(all_columns)
-    with transaction.atomic():
-        for entity_type, expected, existing in plans:
-            for column_id, plan in expected.items():
-                confidence, sensitivity = plan.pop("_confidence"), plan.pop("_sensitivity")
-                old = existing.get(column_id)
-                if old is not None and old["evidence"] == plan:
-                    continue
-                classification_suggest(
-                    column=columns[column_id],
-                    entity_type=entity_type,
-                    source=ClassificationSource.PROPAGATED,
-                    actor=actor,
-                    confidence=confidence,
-                    sensitivity=sensitivity,
-                    evidence=plan,
+    result = PropagationPlan(expected=sum(len(expected) for _, expected, _ in plans))
+    for entity_type, expected, existing in plans:
+        for column_id, plan in expected.items():
+            confidence, sensitivity = plan.pop("_confidence"), plan.pop("_sensitivity")
+            old = existing.get(column_id)
+            if old is not None and old["evidence"] == plan:
+                continue
+            result.suggestions.append(
+                Suggestion(
+                    column_id=column_id, entity_type=entity_type, evidence=plan, confidence=confidence, sensitivity=sensitivity
                 )
-                stats["refreshed" if old is not None else "created"] += 1
-            for column_id, old in existing.items():
-                if column_id in expected or old["decided_at"] is not None:
-                    continue
-                classification = Classification.objects.filter(pk=old["id"]).first()
-                if classification is not None:
-                    classification_withdraw(
-                        classification=classification, actor=actor, reason="propagation grounds vanished upstream"
-                    )
-                    stats["withdrawn"] += 1
-    return stats
+            )
+        result.withdraw += [
+            old["id"] for column_id, old in existing.items() if column_id not in expected and old["decided_at"] is None
+        ]
+    return result

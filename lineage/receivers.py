@@ -6,7 +6,7 @@ from django.dispatch import receiver
 
 from catalog.choices import ClassificationSource
 from catalog.models import ModelVersion
-from catalog.signals import classification_changed, model_version_changed
+from catalog.signals import classification_changed, classifications_changed, model_version_changed
 from lineage.propagation import propagation_recompute
 
 COMPONENT = "custos:lineage"
@@ -16,9 +16,20 @@ COMPONENT = "custos:lineage"
 def classification_changed_propagate(sender, *, column_id, entity_type, source, change, **kwargs) -> None:
     # Propagation's own writes (created/refreshed/withdrawn propagated rows) must not recurse;
     # a steward's decision on a propagated row does change what flows on from it.
-    if source == ClassificationSource.PROPAGATED and change not in {"confirmed", "rejected"}:
-        return
-    propagation_recompute(column_ids={column_id}, entity_types={entity_type})
+    if _propagates(source, change):
+        propagation_recompute(column_ids={column_id}, entity_types={entity_type})
+
+
+@receiver(classifications_changed, dispatch_uid="lineage.propagate_bulk")
+def classifications_changed_propagate(sender, *, changes, **kwargs) -> None:
+    """A bulk write: one recompute from all the columns whose change can flow downstream."""
+    relevant = [c for c in changes if _propagates(c["source"], c["change"])]
+    if relevant:
+        propagation_recompute(column_ids={c["column_id"] for c in relevant}, entity_types={c["entity_type"] for c in relevant})
+
+
+def _propagates(source: str, change: str) -> bool:
+    return not (source == ClassificationSource.PROPAGATED and change not in {"confirmed", "rejected"})
 
 
 @receiver(model_version_changed, dispatch_uid="lineage.model_version")

@@ -1,7 +1,8 @@
 """Catalog signals (sent after commit) -> re-evaluation of the findings they can change.
 
 Classification changes (including those lineage propagation makes), asset and model version
-changes each queue an evaluation of the object they touch. A failing evaluation is logged (ids
+changes each queue an evaluation of the object they touch; a bulk classification write
+(``classifications_changed``) queues one evaluation per asset it touched. A failing evaluation is logged (ids
 only) and never breaks the write that triggered it.
 """
 
@@ -11,7 +12,7 @@ import logging
 
 from django.dispatch import receiver
 
-from catalog.signals import asset_changed, classification_changed, model_version_changed
+from catalog.signals import asset_changed, classification_changed, classifications_changed, model_version_changed
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,15 @@ def on_classification_changed(sender, *, column_id, **kwargs) -> None:
 
     asset_id = Column.objects.filter(pk=column_id).values_list("asset_id", flat=True).first()
     if asset_id is not None:
+        _queue(policy_evaluate_asset, asset_id)
+
+
+@receiver(classifications_changed, dispatch_uid="policies.classifications_changed")
+def on_classifications_changed(sender, *, asset_ids, **kwargs) -> None:
+    """A bulk classification write: one evaluation per asset touched, however many columns changed."""
+    from compliance.policies.tasks import policy_evaluate_asset
+
+    for asset_id in asset_ids:
         _queue(policy_evaluate_asset, asset_id)
 
 

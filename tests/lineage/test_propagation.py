@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.db import transaction
 
 from audit.models import AuditEvent
 from catalog import services as catalog
-from catalog.models import Classification
+from catalog.models import Classification, Column
 from lineage import selectors
 from lineage.models import Edge
 from lineage.openlineage import event_ingest
+from lineage.propagation import ACTOR, propagation_plan, propagation_recompute
 from lineage.services import edge_set_propagation
 from tests.lineage import scenario
 from tests.lineage.helpers import dataset, run_event
@@ -113,3 +117,64 @@ def test_withdrawing_the_origin_withdraws_downstream(wh, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         catalog.classification_withdraw(classification=scan, actor="scanner", reason="column emptied")
     assert not Classification.objects.filter(source="propagated").exists()
+
+
+def _snapshot(since: int) -> dict:
+    history = Classification.history.model.objects.filter(source="propagated")
+    return {
+        "rows": sorted(
+            (c.column_id, c.entity_type, c.source, c.state, c.confidence, c.sensitivity, json.dumps(c.evidence, sort_keys=True))
+            for c in Classification.objects.all()
+        ),
+        "events": sorted(
+            (e.action, e.actor_id, e.target_type, e.reason, json.dumps(e.details, sort_keys=True))
+            for e in AuditEvent.objects.filter(id__gt=since)
+        ),
+        "history": sorted(
+            (h.history_type, h.column_id, h.entity_type, h.state, json.dumps(h.evidence, sort_keys=True)) for h in history
+        ),
+    }
+
+
+def test_the_bulk_recompute_writes_what_the_row_by_row_services_wrote(wh, steward, django_capture_on_commit_callbacks):
+    """Creations, refreshes and withdrawals in one recompute: the same rows, audit events and
+    history as applying the same plan through classification_suggest/classification_withdraw."""
+    col = wh.col
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.classification_assign(column=col(wh.raw, "email"), entity_type="EMAIL_ADDRESS", actor=steward)
+        catalog.classification_suggest(column=col(wh.raw, "name"), entity_type="PERSON", source="scan", actor="scanner")
+    assert propagated(col(wh.mart, "name"), "PERSON") is not None
+    # Changes whose propagation has not run yet (callbacks dropped): withdrawals (EMAIL rejected),
+    # a refresh (mart.name now reached from a new origin) and creations (a new LOCATION origin).
+    with django_capture_on_commit_callbacks(execute=False):
+        origin = Classification.objects.get(column=col(wh.raw, "email"), source="steward")
+        catalog.classification_reject(classification=origin, actor=steward, reason="test data")
+        catalog.classification_assign(column=col(wh.staging, "name"), entity_type="PERSON", actor=steward)
+        catalog.classification_suggest(column=col(wh.raw, "country"), entity_type="LOCATION", source="scan", actor="scanner")
+    starts = {col(wh.raw, name).pk for name in ("email", "name", "country")}
+    since = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    plan = propagation_plan(column_ids=starts)
+    assert plan.suggestions and len(plan.withdraw) == 3  # staging.email, export.email, staging.name (now an origin)
+
+    with transaction.atomic():  # the row-by-row services, then rolled back
+        for s in plan.suggestions:
+            catalog.classification_suggest(
+                column=Column.objects.get(pk=s.column_id),
+                entity_type=s.entity_type,
+                source="propagated",
+                actor=ACTOR,
+                confidence=s.confidence,
+                sensitivity=s.sensitivity,
+                evidence=s.evidence,
+            )
+        for pk in plan.withdraw:
+            catalog.classification_withdraw(
+                classification=Classification.objects.get(pk=pk), actor=ACTOR, reason="propagation grounds vanished upstream"
+            )
+        row_by_row = _snapshot(since)
+        transaction.set_rollback(True)
+
+    stats = propagation_recompute(column_ids=starts)
+
+    assert stats == {"created": 2, "refreshed": 1, "withdrawn": 3}
+    assert _snapshot(since) == row_by_row
