@@ -93,6 +93,64 @@ def _edge_key(edge: Edge) -> tuple[str, str, int, str, int]:
     return (edge.kind, edge.src_type, edge.src_id, edge.dst_type, edge.dst_id)
 
 
+class EdgeIndex:
+    """The edges a batch of writes reads, loaded with a few queries and kept current in memory.
+
+    For one transaction in which only :func:`edges_assert` / :func:`edges_close` (given this
+    index) change edges: it holds every row of the loaded source nodes that is current or closed
+    after ``since`` (the earliest time the batch asserts), and every current row of the loaded
+    jobs, one object per row, updated in place by the writes. Lookups give what the queries
+    would have returned.
+    """
+
+    def __init__(self, *, since: datetime):
+        self.since = since
+        self.rows: dict[int, Edge] = {}
+        self.by_src: dict[tuple[str, int], list[Edge]] = {}
+        self.by_job: dict[int, list[Edge]] = {}
+        self.srcs: set[tuple[str, int]] = set()
+        self.jobs: set[int] = set()
+
+    def load(self, *, srcs: Iterable[tuple[str, int]] = (), jobs: Iterable[int] = ()) -> None:
+        """Read the rows of source nodes and jobs not loaded yet (one query for each kind)."""
+        srcs = set(srcs) - self.srcs
+        jobs = set(jobs) - self.jobs
+        if srcs:
+            src_q = Q()
+            for src_type in {t for t, _ in srcs}:
+                src_q |= Q(src_type=src_type, src_id__in=sorted(i for t, i in srcs if t == src_type))
+            for edge in Edge.objects.filter(src_q).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.since)):
+                self.add(edge)
+            self.srcs |= srcs
+        if jobs:
+            for edge in Edge.objects.filter(job_id__in=sorted(jobs), valid_to__isnull=True):
+                self.add(edge)
+            self.jobs |= jobs
+
+    def add(self, edge: Edge) -> None:
+        if edge.pk in self.rows:
+            return
+        self.rows[edge.pk] = edge
+        self.by_src.setdefault((edge.src_type, edge.src_id), []).append(edge)
+        if edge.job_id is not None:
+            self.by_job.setdefault(edge.job_id, []).append(edge)
+
+    def for_specs(self, specs: Sequence[EdgeSpec], at: datetime) -> list[Edge]:
+        """Rows of the specs' source nodes and kinds that are current or closed after ``at``, by id."""
+        nodes = {(s.src_type, s.src_id) for s in specs}
+        self.load(srcs=nodes)
+        kinds = {s.kind for s in specs}
+        rows = [
+            e for node in nodes for e in self.by_src.get(node, ()) if e.kind in kinds and (e.valid_to is None or e.valid_to > at)
+        ]
+        return sorted(rows, key=lambda e: e.pk)
+
+    def current_of_job(self, job_id: int) -> list[Edge]:
+        """The job's current rows, by id."""
+        self.load(jobs={job_id})
+        return sorted((e for e in self.by_job.get(job_id, ()) if e.valid_to is None), key=lambda e: e.pk)
+
+
 def edges_assert(
     *,
     specs: Sequence[EdgeSpec],
@@ -102,22 +160,26 @@ def edges_assert(
     job: Job | None = None,
     run: Run | None = None,
     producer: str = "",
+    index: EdgeIndex | None = None,
 ) -> EdgeChanges:
     """Make ``specs`` true from ``at``: create missing edges, refresh seen ones, replace changed ones.
 
     Mechanics for the services below (no audit event of its own: the calling service records one).
     Idempotent: asserting the same edge again only moves ``last_seen_at``/``last_run`` forward. An
     assertion older than a closure (events out of order) widens the closed row's history instead
-    of reopening it.
+    of reopening it. With ``index`` (a batch of writes), rows are read from and kept in it.
     """
     changes = EdgeChanges()
     if not specs:
         return changes
     wanted = {spec.key: spec for spec in specs}
-    src_q = Q()
-    for src_type in {s.src_type for s in specs}:
-        src_q |= Q(src_type=src_type, src_id__in={s.src_id for s in specs if s.src_type == src_type})
-    rows = Edge.objects.filter(src_q, kind__in={s.kind for s in specs}).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+    if index is not None:
+        rows: Iterable[Edge] = index.for_specs(specs, at)
+    else:
+        src_q = Q()
+        for src_type in {s.src_type for s in specs}:
+            src_q |= Q(src_type=src_type, src_id__in={s.src_id for s in specs if s.src_type == src_type})
+        rows = Edge.objects.filter(src_q, kind__in={s.kind for s in specs}).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
     current: dict[tuple, Edge] = {}
     later_closed: dict[tuple, Edge] = {}
     for edge in rows:
@@ -130,14 +192,14 @@ def edges_assert(
             later_closed.setdefault(key, edge)
     name = actor_name(actor)
     to_create: list[Edge] = []
-    refresh: list[int] = []
+    refresh: list[Edge] = []
     widen: list[Edge] = []
     for key, spec in wanted.items():
         edge = current.get(key)
         if edge is not None:
             if all(getattr(edge, f) == getattr(spec, f) for f in MEANING_FIELDS):
                 if at > edge.last_seen_at:
-                    refresh.append(edge.pk)
+                    refresh.append(edge)
                 elif at < edge.valid_from:
                     widen.append(edge)
                 changes.seen += 1
@@ -184,11 +246,17 @@ def edges_assert(
         new.full_clean(validate_unique=False, validate_constraints=False)
         to_create.append(new)
     if refresh:
-        Edge.objects.filter(pk__in=refresh).update(last_seen_at=at, last_run=run)
+        Edge.objects.filter(pk__in=[e.pk for e in refresh]).update(last_seen_at=at, last_run=run)
+        for edge in refresh:  # the objects stay true to their rows (an index holds them)
+            edge.last_seen_at, edge.last_run = at, run
     for edge in widen:
         Edge.objects.filter(pk=edge.pk).update(valid_from=at, run=run, changed_version=version)
+        edge.valid_from, edge.run, edge.changed_version = at, run, version
     if to_create:
         changes.created = Edge.objects.bulk_create(to_create)
+        if index is not None:
+            for edge in changes.created:
+                index.add(edge)
     return changes
 
 

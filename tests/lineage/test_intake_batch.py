@@ -1,0 +1,147 @@
+"""The batch intake's one-savepoint path gives what applying the same events one by one gives."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+import pytest
+from django.db import transaction
+
+from catalog.models import Column, DataAsset
+from lineage.models import DatasetFacets, Edge, Job, LineageEvent, Run
+from lineage.openlineage import event_ingest, event_ingest_batch, reset_caches
+from tests.lineage.helpers import dataset, facet, run_event
+
+pytestmark = pytest.mark.django_db
+
+
+def _rid(n: int) -> str:
+    return str(uuid.UUID(int=n, version=4))
+
+
+def _first_batch() -> list[dict]:
+    src = dataset("raw.orders", columns=["id", "email", "amount"])
+    out = dataset(
+        "stg.orders", lineage={"id": [("raw.orders", "id", False, "IDENTITY")], "email": [("raw.orders", "email", True, "HASH")]}
+    )
+    return [
+        run_event("load", [src], [out], event_type="START", run_id=_rid(1), time="2025-02-01T01:00:00Z"),
+        run_event("load", [src], [out], run_id=_rid(1), time="2025-02-01T01:05:00Z"),
+    ]
+
+
+def _second_batch(first: list[dict]) -> list[dict]:
+    narrower = dataset("stg.orders", lineage={"id": [("raw.orders", "id", False, "IDENTITY")]})
+    mart = dataset(
+        "mart.orders", lineage={"total": [("stg.orders", "id", False, "AGGREGATION"), ("raw.orders", "amount", False, "SUM")]}
+    )
+    model = {"namespace": "mlflow://registry", "name": "fraud/1", "facets": {"custosModel": facet(model="fraud", version="1")}}
+    sql = {"sql": facet(query="INSERT INTO mart.orders SELECT ...")}
+    complete = run_event(
+        "mart",
+        [dataset("stg.orders"), dataset("raw.orders")],
+        [mart],
+        run_id=_rid(3),
+        time="2025-02-02T02:10:00Z",
+        job_facets=sql,
+    )
+    return [
+        first[1],  # stored before: duplicate
+        # The load job's next run lists fewer column edges: email's edge closes.
+        run_event("load", [dataset("raw.orders")], [narrower], event_type="START", run_id=_rid(2), time="2025-02-02T01:00:00Z"),
+        run_event("load", [dataset("raw.orders")], [narrower], run_id=_rid(2), time="2025-02-02T01:05:00Z"),
+        complete,  # COMPLETE before its START (out of order), new datasets and columns
+        run_event(
+            "mart",
+            [dataset("stg.orders")],
+            [dataset("mart.orders")],
+            event_type="START",
+            run_id=_rid(3),
+            time="2025-02-02T02:00:00Z",
+        ),
+        complete,  # twice in one batch: duplicate
+        run_event("train", [dataset("mart.orders")], [model], run_id=_rid(4), time="2025-02-02T03:00:00Z"),
+        {
+            "eventTime": "2025-02-02T04:00:00Z",
+            "producer": "https://github.com/example-org/pipelines/tree/v1",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": dataset("raw.customers", columns=["id", "name"]),
+        },
+        {"eventTime": "not a time"},  # invalid
+    ]
+
+
+def _state() -> dict:
+    asset = dict(DataAsset.objects.values_list("pk", "qualified_name"))
+    column = {c.pk: f"{asset[c.asset_id]}.{c.name}" for c in Column.objects.all()}
+    job = dict(Job.objects.values_list("pk", "name"))
+    run = dict(Run.objects.values_list("pk", "run_id"))
+    node = {"asset": asset, "column": column, "job": job, "model_version": {}}
+
+    def name(node_type, node_id):
+        return node[node_type].get(node_id, f"{node_type}:?")
+
+    return {
+        "events": sorted(LineageEvent.objects.values_list("digest", flat=True)),
+        "runs": sorted(
+            (
+                str(r.run_id),
+                job[r.job_id],
+                r.state,
+                str(r.started_at),
+                str(r.ended_at),
+                str(r.last_event_time),
+                r.sql,
+                json.dumps(r.facets, sort_keys=True),
+            )
+            for r in Run.objects.all()
+        ),
+        "jobs": sorted((j.name, j.sql, json.dumps(j.facets, sort_keys=True), j.parent_id is not None) for j in Job.objects.all()),
+        "columns": sorted(column.values()),
+        "facets": sorted((asset[f.asset_id], json.dumps(f.facets, sort_keys=True)) for f in DatasetFacets.objects.all()),
+        "edges": sorted(
+            (
+                e.kind,
+                name(e.src_type, e.src_id),
+                e.dst_type if e.dst_type == "model_version" else name(e.dst_type, e.dst_id),
+                e.transformation_subtype,
+                e.masking,
+                str(e.valid_from),
+                str(e.valid_to),
+                "(wall clock)" if e.kind == "trained_on" else str(e.last_seen_at),  # re-linked after commit at now()
+                str(run.get(e.run_id)),
+                str(run.get(e.last_run_id)),
+                job.get(e.job_id),
+            )
+            for e in Edge.objects.all()
+        ),
+    }
+
+
+def test_a_batch_applied_together_equals_the_same_events_one_by_one(make_user, django_capture_on_commit_callbacks, caplog):
+    actor = make_user("service")
+    first = _first_batch()
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest_batch(payloads=first, actor=actor)
+    second = _second_batch(first)
+
+    with transaction.atomic():
+        with caplog.at_level(logging.WARNING, logger="lineage.openlineage"), django_capture_on_commit_callbacks(execute=True):
+            results = event_ingest_batch(payloads=second, actor=actor)
+        assert "one by one" not in caplog.text  # the one-savepoint path applied it
+        together = _state()
+        transaction.set_rollback(True)
+    reset_caches()  # the rolled-back registrations were published to the process caches
+
+    one_by_one = []
+    for payload in second[:-1]:
+        with django_capture_on_commit_callbacks(execute=True):
+            one_by_one.append(event_ingest(payload=payload, actor=actor)["status"])
+
+    assert [r["status"] for r in results] == [*one_by_one, "invalid"]
+    assert one_by_one == ["duplicate", "applied", "applied", "applied", "applied", "duplicate", "applied", "applied"]
+    assert results[5]["event_id"] == results[3]["event_id"]
+    assert _state() == together
+    assert Edge.objects.filter(valid_to__isnull=False, kind="derives").count() == 1  # the email edge closed
