@@ -276,8 +276,8 @@ def _scan(db: _Db, size: int, wanted: list[int], *, workers: int, connect, chunk
 
     # spawn, not fork: a forked child can inherit locks held by other threads of this process
     # (a test runner, a Celery client). This module needs no Django, so a fresh interpreter
-    # starts fast; each worker opens its own connection once. One task per chunk keeps both
-    # cores busy to the end; results are consumed in seq order.
+    # starts fast; each worker opens its own connection once. One task per chunk keeps every
+    # worker busy to the end; results are consumed in seq order.
     pool = ProcessPoolExecutor(
         min(workers, len(bounds)),
         mp_context=multiprocessing.get_context("spawn"),
