@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 
 from audit.services import record
 from catalog import services as catalog
-from catalog.choices import AssetKind, ClassificationSource, SourceKind
-from catalog.models import Classification, Column, DataAsset, MLModel, ModelVersion
+from catalog.choices import AssetKind, ClassificationSource, ModelStage, SourceKind
+from catalog.models import Classification, Column, DataAsset, DataSource, MLModel, ModelVersion, Tag
 from lineage.choices import TERMINAL_STATES, EdgeKind, EventKind, NodeType, RunState
 from lineage.models import DatasetFacets, Edge, Job, LineageEvent, Run
 from lineage.services import (
@@ -112,6 +113,27 @@ def _uri(value: Any, path: str) -> str:
     return value
 
 
+def _max_length(*fields: tuple[type, str]) -> int:
+    """The smallest ``max_length`` of the model fields that store a value (read from ``_meta``)."""
+    return min(model._meta.get_field(name).max_length for model, name in fields)
+
+
+def _fits(value: Any, path: str, *fields: tuple[type, str], what: str = "") -> None:
+    """A string stored in ``fields`` must fit them: a longer one is rejected, never cut or left
+    to the database (which would fail the request, or on SQLite store it whole)."""
+    limit = _max_length(*fields)
+    if isinstance(value, str) and len(value) > limit:
+        raise EventInvalid(f"{path}: {what or 'must be'} at most {limit} characters")
+
+
+DATASET_NAMESPACE = ((DataSource, "namespace"),)
+DATASET_NAME = ((DataAsset, "qualified_name"),)
+JOB_NAMESPACE = ((Job, "namespace"), (LineageEvent, "job_namespace"))
+JOB_NAME = ((Job, "name"), (LineageEvent, "job_name"))
+PRODUCER = ((Run, "producer"), (LineageEvent, "producer"), (Edge, "producer"))
+FIELD_NAME = ((Column, "name"),)
+
+
 def _facets(obj: dict, name: str, path: str) -> dict[str, dict]:
     facets = _optional(obj, name, dict, path, default={})
     for facet_name, facet in facets.items():
@@ -132,11 +154,26 @@ def _dataset(obj: Any, path: str, *, io: str | None = None) -> dict:
     _require(obj, "name", str, path)
     if not obj["namespace"] or not obj["name"]:
         raise EventInvalid(f"{path}: namespace and name must not be empty")
+    _fits(obj["namespace"], f"{path}.namespace", *DATASET_NAMESPACE)
+    _fits(obj["name"], f"{path}.name", *DATASET_NAME)
     facets = _facets(obj, "facets", path)
     if io:
         _facets(obj, f"{io}Facets", path)
     _check_dataset_facets(facets, f"{path}.facets")
+    if io == "output":
+        _check_model_facet(facets, f"{path}.facets")
     return obj
+
+
+def _check_model_facet(facets: dict, path: str) -> None:
+    facet = facets.get(MODEL_FACET)
+    if not isinstance(facet, dict) or not isinstance(facet.get("model"), str) or not isinstance(facet.get("version"), str):
+        return  # not a model output (the facet is then kept like any other)
+    _fits(facet["model"], f"{path}.{MODEL_FACET}.model", (MLModel, "name"))
+    _fits(facet["version"], f"{path}.{MODEL_FACET}.version", (ModelVersion, "version"))
+    stage = str(facet.get("stage", ""))
+    if stage and stage not in ModelStage.values:
+        raise EventInvalid(f"{path}.{MODEL_FACET}.stage: must be one of {', '.join(ModelStage.values)}")
 
 
 def _check_dataset_facets(facets: dict, path: str) -> None:
@@ -148,8 +185,10 @@ def _check_dataset_facets(facets: dict, path: str) -> None:
     if lineage and not lineage.get("_deleted"):
         fields = _require(lineage, "fields", dict, f"{path}.columnLineage")
         for out_name, spec in fields.items():
+            _fits(out_name, f"{path}.columnLineage.fields", *FIELD_NAME, what="field names must be")
             where = f"{path}.columnLineage.fields.{out_name}"
             _typed(spec, dict, where)
+            _fits(spec.get("transformationType"), f"{where}.transformationType", (Edge, "transformation_type"))
             for i, item in enumerate(_require(spec, "inputFields", list, where)):
                 _input_field(item, f"{where}.inputFields[{i}]")
         for i, item in enumerate(_optional(lineage, "dataset", list, f"{path}.columnLineage", default=[])):
@@ -163,38 +202,48 @@ def _check_dataset_facets(facets: dict, path: str) -> None:
                 _require(item, "name" if facet_name == "ownership" else "key", str, where)
                 if facet_name == "tags":
                     _require(item, "value", str, where)
+                    _fits(_tag_name(item), where, (Tag, "name"), what="key and value must be")
 
 
-def _check_fields(fields: list, path: str) -> None:
+def _check_fields(fields: list, path: str, prefix: str = "") -> None:
     for i, item in enumerate(fields):
         _typed(item, dict, f"{path}[{i}]")
-        _require(item, "name", str, f"{path}[{i}]")
-        _optional(item, "type", str, f"{path}[{i}]")
+        name = prefix + _require(item, "name", str, f"{path}[{i}]")
+        # Nested fields become columns named ``parent.child``: the whole name must fit.
+        _fits(name, f"{path}[{i}].name", *FIELD_NAME, what="with its parents' names must be" if prefix else "")
+        _fits(_optional(item, "type", str, f"{path}[{i}]"), f"{path}[{i}].type", (Column, "data_type"))
         _optional(item, "description", str, f"{path}[{i}]")
-        _check_fields(_optional(item, "fields", list, f"{path}[{i}]", default=[]), f"{path}[{i}].fields")
+        _check_fields(_optional(item, "fields", list, f"{path}[{i}]", default=[]), f"{path}[{i}].fields", f"{name}.")
 
 
 def _input_field(item: Any, path: str) -> None:
     _typed(item, dict, path)
     for name in ("namespace", "name", "field"):
         _require(item, name, str, path)
+    _fits(item["namespace"], f"{path}.namespace", *DATASET_NAMESPACE)
+    _fits(item["name"], f"{path}.name", *DATASET_NAME)
+    _fits(item["field"], f"{path}.field", *FIELD_NAME)
     for j, transformation in enumerate(_optional(item, "transformations", list, path, default=[])):
         where = f"{path}.transformations[{j}]"
         _typed(transformation, dict, where)
-        _require(transformation, "type", str, where)
-        for name in ("subtype", "description"):
-            _optional(transformation, name, str, where)
+        _fits(_require(transformation, "type", str, where), f"{where}.type", (Edge, "transformation_type"))
+        _fits(_optional(transformation, "subtype", str, where), f"{where}.subtype", (Edge, "transformation_subtype"))
+        _optional(transformation, "description", str, where)
         _optional(transformation, "masking", bool, where)
 
 
 def _job(obj: Any, path: str) -> dict:
     _typed(obj, dict, path)
-    _require(obj, "namespace", str, path)
-    _require(obj, "name", str, path)
+    _fits(_require(obj, "namespace", str, path), f"{path}.namespace", *JOB_NAMESPACE)
+    _fits(_require(obj, "name", str, path), f"{path}.name", *JOB_NAME)
     facets = _facets(obj, "facets", path)
     sql = facets.get("sql")
     if sql and not sql.get("_deleted"):
         _require(sql, "query", str, f"{path}.facets.sql")
+    location = facets.get("sourceCodeLocation")
+    if location and "url" in location:
+        _typed(location["url"], str, f"{path}.facets.sourceCodeLocation.url")
+        _fits(location["url"], f"{path}.facets.sourceCodeLocation.url", (Run, "code_location"))
     return obj
 
 
@@ -220,6 +269,7 @@ def validate_event(payload: Any) -> Event:
     _typed(payload, dict, "event")
     event_time = parse_time(_require(payload, "eventTime", str, "event"), "event.eventTime")
     producer = _uri(_require(payload, "producer", str, "event"), "event.producer")
+    _fits(producer, "event.producer", *PRODUCER)
     _uri(_require(payload, "schemaURL", str, "event"), "event.schemaURL")
     event_type = _optional(payload, "eventType", str, "event", default="")
     if "run" in payload:
@@ -329,7 +379,7 @@ def job_for(namespace: str, name: str) -> Job:
         job = Job.objects.filter(pk=job_id).first()
         if job is not None:
             return job
-    job, _ = Job.objects.get_or_create(namespace=namespace[:500], name=name[:500])
+    job, _ = Job.objects.get_or_create(namespace=namespace, name=name)
     _remember(_jobs, "job", (namespace, name), job.pk)
     return job
 
@@ -359,9 +409,7 @@ def _flatten_fields(fields: list[dict], prefix: str = "") -> list[dict]:
     out = []
     for item in fields:
         name = f"{prefix}{item['name']}"
-        out.append(
-            {"name": name[:300], "data_type": (item.get("type") or "")[:100], "description": item.get("description") or ""}
-        )
+        out.append({"name": name, "data_type": item.get("type") or "", "description": item.get("description") or ""})
         out += _flatten_fields(item.get("fields") or [], prefix=f"{name}.")
     return out
 
@@ -429,7 +477,7 @@ def _apply_tags(asset_id: int, tags: list[dict], event: Event, *, actor: Any, st
                 )
                 stats["classifications_imported"] += 1
             continue
-        tag = catalog.tag_ensure(name=(key if value in ("", "true") else f"{key}:{value}")[:200], actor=actor)
+        tag = catalog.tag_ensure(name=_tag_name(item), actor=actor)
         if field_name:
             if field_name in columns:
                 column_tags.setdefault(field_name, set()).add(tag.pk)
@@ -442,6 +490,11 @@ def _apply_tags(asset_id: int, tags: list[dict], event: Event, *, actor: Any, st
         have = set(column.tags.values_list("pk", flat=True))
         if tag_ids - have:
             catalog.column_update(column=column, actor=actor, tags=sorted(tag_ids | have))
+
+
+def _tag_name(item: dict) -> str:
+    key, value = item["key"], item.get("value", "")
+    return key if value in ("", "true") else f"{key}:{value}"
 
 
 def _was_seen(key: tuple, digest: str) -> bool:
@@ -493,7 +546,7 @@ def _apply_run(event: Event, job: Job, *, actor: Any) -> Run:
     runs = batch.runs if batch is not None else None
     run = runs.get(event.run_id) if runs is not None else Run.objects.filter(run_id=event.run_id).first()
     if run is None:
-        run = Run(run_id=event.run_id, job=job, state=state, last_event_time=event.event_time, producer=event.producer[:500])
+        run = Run(run_id=event.run_id, job=job, state=state, last_event_time=event.event_time, producer=event.producer)
         run.submitted_by = actor_name(actor)
     elif event.event_time > run.last_event_time or (
         event.event_time == run.last_event_time and state in TERMINAL_STATES and run.state not in TERMINAL_STATES
@@ -509,14 +562,44 @@ def _apply_run(event: Event, job: Job, *, actor: Any) -> Run:
     if job_facets.get("sql", {}).get("query"):
         run.sql = job_facets["sql"]["query"]
     if job_facets.get("sourceCodeLocation", {}).get("url"):
-        run.code_location = str(job_facets["sourceCodeLocation"]["url"])[:1000]
+        run.code_location = job_facets["sourceCodeLocation"]["url"]
     if "parent" in changed:
         run.parent_run_id = uuid.UUID(run.facets["parent"]["run"]["runId"])
+    if runs is not None:  # the batch writes its runs together (_flush_runs), checked once each
+        runs[event.run_id] = run
+        batch.touched_runs[event.run_id] = run
+        return run
     run.full_clean(exclude=["job"], validate_unique=False, validate_constraints=False)  # job: just resolved
     run.save()
-    if runs is not None:
-        runs[event.run_id] = run
     return run
+
+
+RUN_MERGED_FIELDS = [
+    "state",
+    "started_at",
+    "ended_at",
+    "last_event_time",
+    "sql",
+    "code_location",
+    "parent_run_id",
+    "facets",
+    "facet_times",
+]
+
+
+def _flush_runs(batch: _Batch) -> None:
+    """Write the runs a batch touched: one INSERT of the new ones, one UPDATE of the others
+    (only the fields merging changes: job, producer and submitter are a run's first event's)."""
+    runs = list(batch.touched_runs.values())
+    for run in runs:
+        run.full_clean(exclude=["job"], validate_unique=False, validate_constraints=False)
+    new = [run for run in runs if run.pk is None]
+    old = [run for run in runs if run.pk is not None]
+    if new:
+        Run.objects.bulk_create(new)
+    if old:
+        Run.objects.bulk_update(old, fields=RUN_MERGED_FIELDS)
+    batch.touched_runs.clear()
 
 
 def _model_output(dataset: dict) -> tuple[str, str, str] | None:
@@ -546,14 +629,14 @@ def _link_model_output(model_spec: tuple[str, str, str], input_ids: list[int], *
 
 def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict) -> tuple[list[EdgeSpec], set[int]]:
     """Column derivation edges of one output dataset, and the ids of all its columns."""
-    out_names = [n[:300] for n in facet.get("fields", {})]
+    out_names = list(facet.get("fields", {}))
     inputs: dict[int, set[str]] = {}
     per_output: list[tuple[str, int, dict]] = []
     for out_name, spec in facet.get("fields", {}).items():
         for item in spec.get("inputFields", []):
             asset_id = asset_for(item["namespace"], item["name"], actor=actor, stats=stats)
-            inputs.setdefault(asset_id, set()).add(item["field"][:300])
-            per_output.append((out_name[:300], asset_id, item | {"_legacy": spec}))
+            inputs.setdefault(asset_id, set()).add(item["field"])
+            per_output.append((out_name, asset_id, item | {"_legacy": spec}))
     # One read for the columns of the output and every input (none when the batch has them);
     # register only what is missing.
     batch = _batch.get()
@@ -582,7 +665,7 @@ def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict)
             EdgeSpec(
                 kind=EdgeKind.DERIVES,
                 src_type=NodeType.COLUMN,
-                src_id=in_cols[asset_id][item["field"][:300]].pk,
+                src_id=in_cols[asset_id][item["field"]].pk,
                 dst_type=NodeType.COLUMN,
                 dst_id=out_cols[out_name].pk,
                 transformation_type=str(first.get("type") or legacy.get("transformationType") or ""),
@@ -623,7 +706,7 @@ def _close_stale(job: Job, keep: dict[str, set[tuple]], event: Event, version: i
         and (e.kind, e.src_type, e.src_id, e.dst_type, e.dst_id) not in keep[e.kind]
         and (e.kind != EdgeKind.DERIVES or e.dst_id in dst_columns)
     ]
-    return edges_close(edges=stale, at=event.event_time, version=version)
+    return edges_close(edges=stale, at=event.event_time, version=version, index=index)
 
 
 def _edge_index() -> EdgeIndex | None:
@@ -714,6 +797,7 @@ class _Batch:
     audited: list[dict[str, Any]] = field(default_factory=list)
     registered: dict[tuple, int] = field(default_factory=dict)
     runs: dict[uuid.UUID, Run] | None = None
+    touched_runs: dict[uuid.UUID, Run] = field(default_factory=dict)
     columns: dict[int, dict[str, Column]] | None = None
     edges: EdgeIndex | None = None
 
@@ -731,9 +815,9 @@ def _raw_event(event: Event, payload: dict, digest: str, actor: Any) -> LineageE
         event_type=event.event_type,
         event_time=event.event_time,
         run_id=event.run_id,
-        job_namespace=(event.job or {}).get("namespace", "")[:500],
-        job_name=(event.job or {}).get("name", "")[:500],
-        producer=event.producer[:500],
+        job_namespace=(event.job or {}).get("namespace", ""),
+        job_name=(event.job or {}).get("name", ""),
+        producer=event.producer,
         digest=digest,
         payload=payload,
         submitted_by=actor if getattr(actor, "pk", None) else None,
@@ -784,6 +868,14 @@ def _ingest(event: Event, payload: dict, digest: str, *, actor: Any, batch: _Bat
             if batch is None:
                 record(actor=actor, action="lineage.openlineage.ingest", target=raw, details=summary)
             _after_commit_propagate_live(changes)
+    except (ValidationError, DataError) as exc:
+        # Validation should have caught it; whatever slipped through is still the event's fault
+        # (a 400, and in a batch only this event is lost). Field names only, never values.
+        if batch is not None:
+            batch.registered.clear()
+        logger.warning("lineage event rejected by the database or a model check: %s", type(exc).__name__)
+        fields = sorted(getattr(exc, "message_dict", {})) if isinstance(exc, ValidationError) else []
+        raise EventInvalid(f"event: a value does not fit the catalog{' (' + ', '.join(fields) + ')' if fields else ''}") from None
     except IntegrityError:
         if batch is not None:
             batch.registered.clear()  # may name rows the savepoint just rolled back
@@ -850,7 +942,12 @@ def event_ingest_batch(*, payloads: list[Any], actor: Any) -> list[dict[str, Any
                     batch = _Batch()
                     _batch.set(batch)
             if outcome is None:
-                outcome = [_ingest(event, payload, digest, actor=actor, batch=batch) for _, event, payload, digest in items]
+                outcome = []
+                for _, event, payload, digest in items:
+                    try:
+                        outcome.append(_ingest(event, payload, digest, actor=actor, batch=batch))
+                    except EventInvalid as exc:
+                        outcome.append({"status": "invalid", "error": str(exc)})
             for (index, *_), result in zip(items, outcome, strict=True):
                 results[index] = {"index": index, **result}
             if batch.audited:
@@ -902,6 +999,9 @@ def _ingest_together(items: list[Item], *, actor: Any, batch: _Batch) -> list[di
         batch.seen.update(stats["seen"])
         changed += changes
         results.append(_applied(raw, stats, changes))
+    # The runs first: new edges point to them.
+    _flush_runs(batch)
+    batch.edges.flush()
     for key, value in batch.seen.items():
         _seen_after_commit(key, value)
     _after_commit_propagate_live(changed)
@@ -923,7 +1023,7 @@ def _prefetch(items: list[Item], batch: _Batch) -> None:
             for spec in (lineage.get("fields") or {}).values() if not lineage.get("_deleted") else ():
                 for item in spec.get("inputFields", []):
                     datasets.add((item["namespace"], item["name"]))
-                    column_refs.add((item["namespace"], item["name"], item["field"][:300]))
+                    column_refs.add((item["namespace"], item["name"], item["field"]))
         for job in [event.job, ((event.run_facets.get("parent") or {}).get("job"))]:
             if job and _jobs.get((job.get("namespace"), job.get("name"))) is not None:
                 jobs.add(_jobs[(job["namespace"], job["name"])])

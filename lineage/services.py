@@ -94,14 +94,23 @@ def _edge_key(edge: Edge) -> tuple[str, str, int, str, int]:
 
 
 class EdgeIndex:
-    """The edges a batch of writes reads, loaded with a few queries and kept current in memory.
+    """The edges a batch of writes reads, loaded with a few queries and kept current in memory,
+    and the writes to them, held until :meth:`flush`.
 
     For one transaction in which only :func:`edges_assert` / :func:`edges_close` (given this
     index) change edges: it holds every row of the loaded source nodes that is current or closed
     after ``since`` (the earliest time the batch asserts), and every current row of the loaded
-    jobs, one object per row, updated in place by the writes. Lookups give what the queries
-    would have returned.
+    jobs, one object per row, updated in place by the writes, plus the batch's new rows (not
+    inserted yet). Lookups give what the queries would have returned had each write gone to the
+    database at once. :meth:`flush` then writes everything with a few bulk statements; call it
+    before anything reads edges from the database (and after the runs the new rows point to are
+    saved).
     """
+
+    # The columns each kind of write changes on an existing row.
+    CLOSE = ("valid_to", "changed_version")
+    REFRESH = ("last_seen_at", "last_run")
+    WIDEN = ("valid_from", "run", "changed_version")
 
     def __init__(self, *, since: datetime):
         self.since = since
@@ -110,6 +119,39 @@ class EdgeIndex:
         self.by_job: dict[int, list[Edge]] = {}
         self.srcs: set[tuple[str, int]] = set()
         self.jobs: set[int] = set()
+        self.new: list[Edge] = []  # created by the batch, inserted by flush() in this order
+        self.changed: dict[int, tuple[Edge, set[str]]] = {}  # existing row id -> (row, changed fields)
+
+    def create(self, edges: Iterable[Edge]) -> None:
+        for edge in edges:
+            edge._index_order = len(self.new)  # its place among the new rows (they get ids in this order)
+            self.new.append(edge)
+            self.add(edge)
+
+    def touch(self, edge: Edge, fields: Iterable[str]) -> None:
+        """Note that ``fields`` of ``edge`` changed (a new row is inserted as it ends up)."""
+        if edge.pk is not None:
+            self.changed.setdefault(edge.pk, (edge, set()))[1].update(fields)
+
+    def flush(self) -> None:
+        """Write the held changes: one UPDATE per set of changed columns, then one INSERT of the
+        new rows (after the closes, so a replaced row is no longer current when its successor lands)."""
+        groups: dict[tuple[str, ...], list[Edge]] = {}
+        for edge, fields in self.changed.values():
+            groups.setdefault(tuple(sorted(fields)), []).append(edge)
+        for fields, edges in groups.items():
+            Edge.objects.bulk_update(edges, fields=list(fields))
+        self.changed.clear()
+        if self.new:
+            Edge.objects.bulk_create(self.new)
+            for edge in self.new:
+                self.rows[edge.pk] = edge
+            self.new = []
+
+    @staticmethod
+    def _order(edge: Edge) -> tuple[int, int]:
+        # Existing rows by id, then the new ones in creation order: the order of ids once inserted.
+        return (0, edge.pk) if edge.pk is not None else (1, edge._index_order)
 
     def load(self, *, srcs: Iterable[tuple[str, int]] = (), jobs: Iterable[int] = ()) -> None:
         """Read the rows of source nodes and jobs not loaded yet (one query for each kind)."""
@@ -128,9 +170,10 @@ class EdgeIndex:
             self.jobs |= jobs
 
     def add(self, edge: Edge) -> None:
-        if edge.pk in self.rows:
-            return
-        self.rows[edge.pk] = edge
+        if edge.pk is not None:
+            if edge.pk in self.rows:
+                return
+            self.rows[edge.pk] = edge
         self.by_src.setdefault((edge.src_type, edge.src_id), []).append(edge)
         if edge.job_id is not None:
             self.by_job.setdefault(edge.job_id, []).append(edge)
@@ -143,12 +186,12 @@ class EdgeIndex:
         rows = [
             e for node in nodes for e in self.by_src.get(node, ()) if e.kind in kinds and (e.valid_to is None or e.valid_to > at)
         ]
-        return sorted(rows, key=lambda e: e.pk)
+        return sorted(rows, key=self._order)
 
     def current_of_job(self, job_id: int) -> list[Edge]:
         """The job's current rows, by id."""
         self.load(jobs={job_id})
-        return sorted((e for e in self.by_job.get(job_id, ()) if e.valid_to is None), key=lambda e: e.pk)
+        return sorted((e for e in self.by_job.get(job_id, ()) if e.valid_to is None), key=self._order)
 
 
 def edges_assert(
@@ -167,7 +210,8 @@ def edges_assert(
     Mechanics for the services below (no audit event of its own: the calling service records one).
     Idempotent: asserting the same edge again only moves ``last_seen_at``/``last_run`` forward. An
     assertion older than a closure (events out of order) widens the closed row's history instead
-    of reopening it. With ``index`` (a batch of writes), rows are read from and kept in it.
+    of reopening it. With ``index`` (a batch of writes), rows are read from and kept in it, and
+    the writes held there until ``index.flush()``; ``changes.created`` then holds unsaved rows.
     """
     changes = EdgeChanges()
     if not specs:
@@ -209,7 +253,10 @@ def edges_assert(
                 continue
             edge.valid_to = at
             edge.changed_version = version
-            edge.save(update_fields=["valid_to", "changed_version"])
+            if index is not None:
+                index.touch(edge, EdgeIndex.CLOSE)
+            else:
+                edge.save(update_fields=["valid_to", "changed_version"])
             changes.closed.append(edge)
             propagation = edge.propagation
         else:
@@ -245,18 +292,24 @@ def edges_assert(
         )
         new.full_clean(validate_unique=False, validate_constraints=False)
         to_create.append(new)
+    for edge in refresh:  # the objects stay true to their rows (an index holds them)
+        edge.last_seen_at, edge.last_run = at, run
+    for edge in widen:
+        edge.valid_from, edge.run, edge.changed_version = at, run, version
+    if index is not None:  # written when the index flushes
+        for edge in refresh:
+            index.touch(edge, EdgeIndex.REFRESH)
+        for edge in widen:
+            index.touch(edge, EdgeIndex.WIDEN)
+        index.create(to_create)
+        changes.created = to_create
+        return changes
     if refresh:
         Edge.objects.filter(pk__in=[e.pk for e in refresh]).update(last_seen_at=at, last_run=run)
-        for edge in refresh:  # the objects stay true to their rows (an index holds them)
-            edge.last_seen_at, edge.last_run = at, run
     for edge in widen:
         Edge.objects.filter(pk=edge.pk).update(valid_from=at, run=run, changed_version=version)
-        edge.valid_from, edge.run, edge.changed_version = at, run, version
     if to_create:
         changes.created = Edge.objects.bulk_create(to_create)
-        if index is not None:
-            for edge in changes.created:
-                index.add(edge)
     return changes
 
 
@@ -270,16 +323,21 @@ def current_edges(specs: Sequence[EdgeSpec]) -> list[Edge]:
     return [e for e in rows if _edge_key(e) in keys]
 
 
-def edges_close(*, edges: Iterable[Edge], at: datetime, version: int) -> list[Edge]:
-    """Close current ``edges`` at ``at`` (what they asserted stopped being true)."""
+def edges_close(*, edges: Iterable[Edge], at: datetime, version: int, index: EdgeIndex | None = None) -> list[Edge]:
+    """Close current ``edges`` at ``at`` (what they asserted stopped being true); with ``index``,
+    the writes are held there until it flushes."""
     closed = []
     for edge in edges:
         if edge.valid_to is not None:
             continue
         edge.valid_to = max(at, edge.valid_from)
         edge.changed_version = version
-        edge.save(update_fields=["valid_to", "changed_version"])
         closed.append(edge)
+    if index is not None:
+        for edge in closed:
+            index.touch(edge, EdgeIndex.CLOSE)
+    elif closed:
+        Edge.objects.bulk_update(closed, fields=list(EdgeIndex.CLOSE))
     return closed
 
 

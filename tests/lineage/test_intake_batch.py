@@ -7,7 +7,8 @@ import logging
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Column, DataAsset
 from lineage.models import DatasetFacets, Edge, Job, LineageEvent, Run
@@ -145,3 +146,77 @@ def test_a_batch_applied_together_equals_the_same_events_one_by_one(make_user, d
     assert results[5]["event_id"] == results[3]["event_id"]
     assert _state() == together
     assert Edge.objects.filter(valid_to__isnull=False, kind="derives").count() == 1  # the email edge closed
+
+
+def _load(run: int, time: str, *, email_masked: bool, extra: bool = False, event_type: str = "COMPLETE") -> dict:
+    lineage = {"id": [("raw.users", "id", False, "IDENTITY")], "email": [("raw.users", "email", email_masked, "HASH")]}
+    if extra:
+        lineage["id_copy"] = [("raw.users", "id", False, "IDENTITY")]
+    src = dataset("raw.users", columns=["id", "email"])
+    return run_event("users", [src], [dataset("stg.users", lineage=lineage)], event_type=event_type, run_id=_rid(run), time=time)
+
+
+def _apply_both_ways(make_user, django_capture_on_commit_callbacks, caplog, first: list[dict], second: list[dict]):
+    """Apply ``second`` as one batch (rolled back) and one by one, after ``first``; return both states."""
+    actor = make_user("service")
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest_batch(payloads=first, actor=actor)
+    with transaction.atomic():
+        with caplog.at_level(logging.WARNING, logger="lineage.openlineage"), django_capture_on_commit_callbacks(execute=True):
+            results = event_ingest_batch(payloads=second, actor=actor)
+        assert "one by one" not in caplog.text  # the one-savepoint path applied it
+        together = _state()
+        transaction.set_rollback(True)
+    reset_caches()
+    one_by_one = []
+    for payload in second:
+        with django_capture_on_commit_callbacks(execute=True):
+            one_by_one.append(event_ingest(payload=payload, actor=actor)["status"])
+    assert [r["status"] for r in results] == one_by_one
+    return together, _state()
+
+
+def test_edges_replaced_created_and_closed_widened_within_one_batch_match_one_by_one(
+    make_user, django_capture_on_commit_callbacks, caplog
+):
+    first = [_load(1, "2025-03-01T01:00:00Z", email_masked=False)]
+    second = [
+        _load(2, "2025-03-01T02:00:00Z", email_masked=True),  # email's edge now masks: old row closed, new one opened
+        _load(3, "2025-03-01T03:00:00Z", email_masked=True, extra=True, event_type="START"),  # a new column edge ...
+        _load(3, "2025-03-01T03:05:00Z", email_masked=True),  # ... closed again by the same batch
+        _load(0, "2025-03-01T00:30:00Z", email_masked=False),  # late and older: widens the closed and current rows
+        _load(1, "2025-03-01T01:20:00Z", email_masked=True, event_type="FAIL"),  # a run stored before moves on
+    ]
+
+    together, one_by_one = _apply_both_ways(make_user, django_capture_on_commit_callbacks, caplog, first, second)
+
+    assert together == one_by_one
+    edges = [e for e in together["edges"] if e[0] == "derives"]
+    assert ("derives", "raw.users.id", "stg.users.id_copy") in {e[:3] for e in edges if e[6] != "None"}  # created, closed
+    widened = {(e[2], e[4]): e[5][:16] for e in edges if e[6] == "None"}  # current rows' valid_from, moved earlier
+    assert widened == {("stg.users.id", False): "2025-03-01 00:30", ("stg.users.email", True): "2025-03-01 01:20"}
+    assert ("users", "FAIL") in {(r[1], r[2]) for r in together["runs"]}
+
+
+def _steady(n_runs: int, first_run: int) -> list[dict]:
+    events = []
+    for i in range(n_runs):
+        time = f"2025-04-01T{i % 24:02d}:{i % 60:02d}"
+        events.append(_load(first_run + i, f"{time}:00Z", email_masked=True, event_type="START"))
+        events.append(_load(first_run + i, f"{time}:30Z", email_masked=True))
+    return events
+
+
+def test_a_batch_costs_the_same_queries_however_many_events_it_holds(make_user, django_capture_on_commit_callbacks):
+    actor = make_user("service")
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest_batch(payloads=_steady(2, 100), actor=actor)  # registers datasets, columns, job and edges
+    counts = []
+    for n_runs, first_run in ((3, 200), (30, 300)):
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            results = event_ingest_batch(payloads=_steady(n_runs, first_run), actor=actor)
+        assert {r["status"] for r in results} == {"applied"}
+        counts.append(len(queries))
+    # Runs inserted and edges refreshed with one statement each, whatever the batch size.
+    assert counts[0] == counts[1]
+    assert Run.objects.filter(state="COMPLETE").count() == 35
