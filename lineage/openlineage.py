@@ -33,6 +33,7 @@ from audit.services import record
 from catalog import services as catalog
 from catalog.choices import AssetKind, ClassificationSource, ModelStage, SourceKind
 from catalog.models import Classification, Column, DataAsset, DataSource, MLModel, ModelVersion, Tag
+from lineage.bulk import rows_insert, rows_update
 from lineage.choices import TERMINAL_STATES, EdgeKind, EventKind, NodeType, RunState
 from lineage.models import DatasetFacets, Edge, Job, LineageEvent, Run
 from lineage.services import (
@@ -596,9 +597,9 @@ def _flush_runs(batch: _Batch) -> None:
     new = [run for run in runs if run.pk is None]
     old = [run for run in runs if run.pk is not None]
     if new:
-        Run.objects.bulk_create(new)
+        rows_insert(new)
     if old:
-        Run.objects.bulk_update(old, fields=RUN_MERGED_FIELDS)
+        rows_update(old, RUN_MERGED_FIELDS)
     batch.touched_runs.clear()
 
 
@@ -978,9 +979,8 @@ def _ingest_together(items: list[Item], *, actor: Any, batch: _Batch) -> list[di
             fresh[item[3]] = item
     if not fresh:
         return [{"status": "duplicate", "event_id": stored[digest]} for *_, digest in items]
-    raws = LineageEvent.objects.bulk_create(
-        [_raw_event(event, payload, digest, actor) for _, event, payload, digest in fresh.values()]
-    )
+    raws = [_raw_event(event, payload, digest, actor) for _, event, payload, digest in fresh.values()]
+    rows_insert(raws)
     raw_of = {raw.digest: raw for raw in raws}
     batch.version = graph_version_bump()
     _prefetch(list(fresh.values()), batch)

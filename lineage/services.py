@@ -21,11 +21,14 @@ from django.utils import timezone
 
 from audit.services import actor_fields, record
 from catalog.models import Column, DataAsset, ModelVersion
+from lineage.bulk import rows_insert, rows_update
 from lineage.choices import EdgeKind, NodeType, Propagation
 from lineage.models import Edge, GraphState, Job, Run
 
 # Attributes that make an edge say something different: a change closes the old row.
 MEANING_FIELDS = ("transformation_type", "transformation_subtype", "description", "masking")
+# Columns a batch never reads on the rows it loads into an EdgeIndex (details: a JSON decode per row).
+INDEX_UNREAD = ("details", "producer", "actor", "created_at")
 
 
 def actor_name(actor: Any) -> str:
@@ -140,10 +143,10 @@ class EdgeIndex:
         for edge, fields in self.changed.values():
             groups.setdefault(tuple(sorted(fields)), []).append(edge)
         for fields, edges in groups.items():
-            Edge.objects.bulk_update(edges, fields=list(fields))
+            rows_update(edges, fields)
         self.changed.clear()
         if self.new:
-            Edge.objects.bulk_create(self.new)
+            rows_insert(self.new)
             for edge in self.new:
                 self.rows[edge.pk] = edge
             self.new = []
@@ -161,11 +164,13 @@ class EdgeIndex:
             src_q = Q()
             for src_type in {t for t, _ in srcs}:
                 src_q |= Q(src_type=src_type, src_id__in=sorted(i for t, i in srcs if t == src_type))
-            for edge in Edge.objects.filter(src_q).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.since)):
+            for edge in (
+                Edge.objects.filter(src_q).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=self.since)).defer(*INDEX_UNREAD)
+            ):
                 self.add(edge)
             self.srcs |= srcs
         if jobs:
-            for edge in Edge.objects.filter(job_id__in=sorted(jobs), valid_to__isnull=True):
+            for edge in Edge.objects.filter(job_id__in=sorted(jobs), valid_to__isnull=True).defer(*INDEX_UNREAD):
                 self.add(edge)
             self.jobs |= jobs
 
@@ -337,7 +342,7 @@ def edges_close(*, edges: Iterable[Edge], at: datetime, version: int, index: Edg
         for edge in closed:
             index.touch(edge, EdgeIndex.CLOSE)
     elif closed:
-        Edge.objects.bulk_update(closed, fields=list(EdgeIndex.CLOSE))
+        rows_update(closed, EdgeIndex.CLOSE)
     return closed
 
 
