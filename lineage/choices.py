@@ -27,8 +27,14 @@ class EdgeKind(models.TextChoices):
 ASSET_LEVEL_KINDS = frozenset({EdgeKind.CONSUMES, EdgeKind.PRODUCES, EdgeKind.TRAINED_ON, EdgeKind.EVALUATED_ON})
 
 
+# OpenLineage transformation type of an input that affects the output without its value flowing
+# into it (filter, join key, group by, sort, window, conditional): PII propagation stops there.
+INDIRECT = "INDIRECT"
+
+
 class Propagation(models.TextChoices):
-    """A steward's say over one edge: ``auto`` follows the masking flag, ``block``/``allow`` override it."""
+    """A steward's say over one edge: ``auto`` stops at masking, anonymizing and INDIRECT edges,
+    ``block``/``allow`` override it."""
 
     AUTO = "auto", "Automatic (stop at masking)"
     BLOCK = "block", "Blocked by a steward"

@@ -10,7 +10,8 @@ trained-on, evaluated-on and asset-level anonymization edges) and ``columns`` (c
 derivations and column-level anonymization). Node keys are ``"<type>:<id>"``.
 
 Edge attributes held in memory: ``id`` (the Edge row), ``kind`` and ``stop`` (PII propagation
-stops here: masking or anonymizing, or blocked by a steward, unless a steward allowed it).
+stops here: masking, anonymizing or an OpenLineage INDIRECT transformation, or blocked by a
+steward, unless a steward allowed it).
 """
 
 from __future__ import annotations
@@ -29,10 +30,21 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from catalog.models import Column, DataAsset
-from lineage.choices import EdgeKind, NodeType, Propagation
-from lineage.models import Edge, GraphState
+from lineage.choices import NodeType
+from lineage.models import Edge, GraphState, edge_stops
 
-EDGE_FIELDS = ("id", "kind", "src_type", "src_id", "dst_type", "dst_id", "masking", "propagation", "valid_to")
+EDGE_FIELDS = (
+    "id",
+    "kind",
+    "src_type",
+    "src_id",
+    "dst_type",
+    "dst_id",
+    "masking",
+    "propagation",
+    "transformation_type",
+    "valid_to",
+)
 
 
 def key(node_type: str, node_id: int | str) -> str:
@@ -50,10 +62,9 @@ def split_key(node_key: str) -> tuple[str, int]:
     return node_type, int(raw)
 
 
-def stops(kind: str, masking: bool, propagation: str) -> bool:
-    if propagation == Propagation.BLOCK:
-        return True
-    return propagation != Propagation.ALLOW and (masking or kind == EdgeKind.ANONYMIZED)
+def stops(kind: str, masking: bool, propagation: str, transformation_type: str = "") -> bool:
+    """PII propagation stops at this edge (see :func:`lineage.models.edge_stops`)."""
+    return edge_stops(kind, masking, propagation, transformation_type)
 
 
 @dataclass
@@ -85,8 +96,8 @@ class Graphs:
         new_columns: set[int] = set()
         to_assets, to_columns = [], []
         # Closures first, so a closed row never removes the row that replaced it.
-        for row in sorted(rows, key=lambda r: r[8] is None):
-            edge_id, kind, src_type, src_id, dst_type, dst_id, masking, propagation, valid_to = row
+        for row in sorted(rows, key=lambda r: r[9] is None):
+            edge_id, kind, src_type, src_id, dst_type, dst_id, masking, propagation, transformation_type, valid_to = row
             u, v = f"{src_type}:{src_id}", f"{dst_type}:{dst_id}"
             graph = c_succ if src_type == NodeType.COLUMN else a_succ
             if valid_to is not None:
@@ -94,7 +105,7 @@ class Graphs:
                 if data is not None and data["id"] == edge_id:
                     graph.remove_edge(u, v)
                 continue
-            attrs = {"id": edge_id, "kind": kind, "stop": stops(kind, masking, propagation)}
+            attrs = {"id": edge_id, "kind": kind, "stop": stops(kind, masking, propagation, transformation_type)}
             if src_type == NodeType.COLUMN:
                 to_columns.append((u, v, attrs))
                 for cid in (src_id, dst_id):
@@ -130,7 +141,7 @@ def _build(at: datetime | None) -> Graphs:
     else:
         qs = Edge.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at)
     # A plain cursor over the compiled query: the ORM's per-row overhead doubles a cold load.
-    sql, params = qs.order_by().values_list(*EDGE_FIELDS[:8]).query.sql_with_params()
+    sql, params = qs.order_by().values_list(*EDGE_FIELDS[:9]).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         graphs.add_rows([(*row, None) for row in cursor.fetchall()])

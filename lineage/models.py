@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import DataAsset
-from lineage.choices import EdgeKind, EventKind, NodeType, Propagation, RunState
+from lineage.choices import INDIRECT, EdgeKind, EventKind, NodeType, Propagation, RunState
 
 
 class GraphState(models.Model):
@@ -121,6 +121,18 @@ class DatasetFacets(models.Model):
         return f"facets of asset {self.asset_id}"
 
 
+def edge_stops(kind: str, masking: bool, propagation: str, transformation_type: str = "") -> bool:
+    """Whether PII propagation stops at an edge: a steward's ``block`` always stops and ``allow``
+    never does; otherwise an edge stops when it masks, anonymizes, or is an OpenLineage
+    ``INDIRECT`` transformation (filter, join key, group by, sort: the output value is affected
+    by the input, not derived from it, so no personal data flows along it)."""
+    if propagation == Propagation.BLOCK:
+        return True
+    if propagation == Propagation.ALLOW:
+        return False
+    return masking or kind == EdgeKind.ANONYMIZED or transformation_type.upper() == INDIRECT
+
+
 class Edge(models.Model):
     """A directed provenance edge, with who/what/when made it and when it stopped being true.
 
@@ -187,6 +199,4 @@ class Edge(models.Model):
 
     @property
     def stops_propagation(self) -> bool:
-        if self.propagation == Propagation.BLOCK:
-            return True
-        return self.propagation != Propagation.ALLOW and (self.masking or self.kind == EdgeKind.ANONYMIZED)
+        return edge_stops(self.kind, self.masking, self.propagation, self.transformation_type)

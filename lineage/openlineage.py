@@ -7,7 +7,7 @@ shape of the facets we interpret. Facets we do not interpret are kept as they ar
 
 What an event does (see docs/lineage.md): unknown datasets and columns are registered in the
 catalog; ``schema`` registers columns; ``columnLineage`` adds column derivations with their
-transformations and ``masking``; ``ownership`` sets asset owners that match Custos users;
+transformations and ``masking`` (its ``dataset`` inputs link to every output column); ``ownership`` sets asset owners that match Custos users;
 ``tags`` tag assets and columns (a ``pii`` tag becomes an imported classification); ``sql`` and
 ``sourceCodeLocation`` become the run's code; ``parent`` links runs and jobs. Events are merged
 idempotently: a payload seen before is a no-op, facets keep the newest event's value, run state
@@ -34,7 +34,7 @@ from catalog import services as catalog
 from catalog.choices import AssetKind, ClassificationSource, ModelStage, SourceKind
 from catalog.models import Classification, Column, DataAsset, DataSource, MLModel, ModelVersion, Tag
 from lineage.bulk import rows_insert, rows_update
-from lineage.choices import TERMINAL_STATES, EdgeKind, EventKind, NodeType, RunState
+from lineage.choices import INDIRECT, TERMINAL_STATES, EdgeKind, EventKind, NodeType, RunState
 from lineage.models import DatasetFacets, Edge, Job, LineageEvent, Run
 from lineage.services import (
     EdgeChanges,
@@ -628,16 +628,43 @@ def _link_model_output(model_spec: tuple[str, str, str], input_ids: list[int], *
     return model_version
 
 
-def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict) -> tuple[list[EdgeSpec], set[int]]:
-    """Column derivation edges of one output dataset, and the ids of all its columns."""
-    out_names = list(facet.get("fields", {}))
+def _column_specs(
+    output_asset_id: int, facet: dict, *, schema_names: list[str], actor: Any, stats: dict
+) -> tuple[list[EdgeSpec], set[int]]:
+    """Column derivation edges of one output dataset, and the ids of all its columns.
+
+    ``fields`` gives each output column its inputs. ``dataset`` lists inputs that affect the
+    whole output (filter, join, group by, sort, window): each becomes an edge to every output
+    column the event names (``fields`` keys and ``schema_names``, the output's schema facet). An
+    input column the ``fields`` section already links to an output column keeps that edge (the
+    field-level statement is the more precise one); one listed twice in ``dataset`` gets one edge
+    carrying both entries' transformations. Without transformations, a dataset-wide input counts
+    as ``INDIRECT`` (what the spec says such inputs are).
+    """
+    fields = facet.get("fields", {})
+    out_names = list(fields)
+    wide: dict[tuple[str, str, str], dict] = {}  # dataset-wide inputs, merged per input column
+    for item in facet.get("dataset") or []:
+        ref = (item["namespace"], item["name"], item["field"])
+        transformations = item.get("transformations") or []
+        if ref in wide:
+            wide[ref]["transformations"] = wide[ref]["transformations"] + transformations
+        else:
+            wide[ref] = item | {"transformations": transformations}
+    if wide:
+        out_names += [n for n in dict.fromkeys(schema_names) if n not in fields]
     inputs: dict[int, set[str]] = {}
     per_output: list[tuple[str, int, dict]] = []
-    for out_name, spec in facet.get("fields", {}).items():
+    for out_name, spec in fields.items():
         for item in spec.get("inputFields", []):
             asset_id = asset_for(item["namespace"], item["name"], actor=actor, stats=stats)
             inputs.setdefault(asset_id, set()).add(item["field"])
             per_output.append((out_name, asset_id, item | {"_legacy": spec}))
+    for item in wide.values():
+        asset_id = asset_for(item["namespace"], item["name"], actor=actor, stats=stats)
+        inputs.setdefault(asset_id, set()).add(item["field"])
+        legacy = {} if item["transformations"] else {"transformationType": INDIRECT}
+        per_output += [(out_name, asset_id, item | {"_legacy": legacy, "_wide": True}) for out_name in out_names]
     # One read for the columns of the output and every input (none when the batch has them);
     # register only what is missing.
     batch = _batch.get()
@@ -656,26 +683,31 @@ def _column_specs(output_asset_id: int, facet: dict, *, actor: Any, stats: dict)
                 asset=DataAsset(pk=asset_id), columns=[{"name": n} for n in sorted(names)], actor=actor
             )
         in_cols[asset_id] = have
-    specs = []
+    specs: list[EdgeSpec] = []
+    field_keys: set[tuple] = set()
     for out_name, asset_id, item in per_output:
         transformations = item.get("transformations") or []
         legacy = item["_legacy"]
         first = transformations[0] if transformations else {}
         masking = any(t.get("masking") is True for t in transformations) or legacy.get("transformationType") == "MASKED"
-        specs.append(
-            EdgeSpec(
-                kind=EdgeKind.DERIVES,
-                src_type=NodeType.COLUMN,
-                src_id=in_cols[asset_id][item["field"]].pk,
-                dst_type=NodeType.COLUMN,
-                dst_id=out_cols[out_name].pk,
-                transformation_type=str(first.get("type") or legacy.get("transformationType") or ""),
-                transformation_subtype=str(first.get("subtype") or ""),
-                description=str(first.get("description") or legacy.get("transformationDescription") or ""),
-                masking=masking,
-                details={"transformations": transformations} if len(transformations) > 1 else {},
-            )
+        spec = EdgeSpec(
+            kind=EdgeKind.DERIVES,
+            src_type=NodeType.COLUMN,
+            src_id=in_cols[asset_id][item["field"]].pk,
+            dst_type=NodeType.COLUMN,
+            dst_id=out_cols[out_name].pk,
+            transformation_type=str(first.get("type") or legacy.get("transformationType") or ""),
+            transformation_subtype=str(first.get("subtype") or ""),
+            description=str(first.get("description") or legacy.get("transformationDescription") or ""),
+            masking=masking,
+            details={"transformations": transformations} if len(transformations) > 1 else {},
         )
+        if item.get("_wide"):
+            if spec.key in field_keys:
+                continue
+        else:
+            field_keys.add(spec.key)
+        specs.append(spec)
     return specs, {c.pk for c in out_cols.values()}
 
 
@@ -750,7 +782,11 @@ def _apply(event: Event, *, actor: Any, stats: dict, version: int) -> EdgeChange
         output_specs.append(EdgeSpec(EdgeKind.PRODUCES, NodeType.JOB, job.pk, NodeType.ASSET, asset_id))
         lineage = facets.get("columnLineage")
         if lineage and not lineage.get("_deleted"):
-            more, out_column_ids = _column_specs(asset_id, lineage, actor=actor, stats=stats)
+            schema = facets.get("schema")
+            schema_names = (
+                [f["name"] for f in _flatten_fields(schema.get("fields") or [])] if schema and not schema.get("_deleted") else []
+            )
+            more, out_column_ids = _column_specs(asset_id, lineage, schema_names=schema_names, actor=actor, stats=stats)
             column_specs += more
             lineage_outputs |= out_column_ids
     common = {
@@ -1020,10 +1056,12 @@ def _prefetch(items: list[Item], batch: _Batch) -> None:
         for ds in [*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])]:
             datasets.add((ds["namespace"], ds["name"]))
             lineage = (ds.get("facets") or {}).get("columnLineage") or {}
-            for spec in (lineage.get("fields") or {}).values() if not lineage.get("_deleted") else ():
-                for item in spec.get("inputFields", []):
-                    datasets.add((item["namespace"], item["name"]))
-                    column_refs.add((item["namespace"], item["name"], item["field"]))
+            if lineage.get("_deleted"):
+                continue
+            wide = lineage.get("dataset") or []
+            for item in [i for spec in (lineage.get("fields") or {}).values() for i in spec.get("inputFields", [])] + wide:
+                datasets.add((item["namespace"], item["name"]))
+                column_refs.add((item["namespace"], item["name"], item["field"]))
         for job in [event.job, ((event.run_facets.get("parent") or {}).get("job"))]:
             if job and _jobs.get((job.get("namespace"), job.get("name"))) is not None:
                 jobs.add(_jobs[(job["namespace"], job["name"])])

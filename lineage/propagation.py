@@ -3,8 +3,9 @@
 Rules (docs/lineage.md): a column's live (suggested or confirmed) classification of entity type
 E that was not itself propagated -- or a propagated one a steward confirmed -- is an *origin*.
 E flows from an origin along column edges, breadth first (so the recorded path is a shortest
-one), and stops at an edge that masks or anonymizes (unless a steward allowed that edge), at an
-edge a steward blocked, and at a column where E was rejected. Every column reached gets a
+one), and stops at an edge that masks, anonymizes or is an OpenLineage ``INDIRECT`` transformation
+(unless a steward allowed that edge; ``lineage.models.edge_stops``), at an edge a steward
+blocked, and at a column where E was rejected. Every column reached gets a
 ``propagated`` classification whose evidence names the origin and the path (column ids and edge
 ids). A recompute withdraws propagated labels whose grounds vanished; labels a steward decided
 are never withdrawn. All writes of a recompute go through ``catalog.bulk`` in one transaction.

@@ -22,12 +22,21 @@ def facet(**fields) -> dict:
     return {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/X.json#/$defs/X", **fields}
 
 
-def dataset(name: str, *, namespace: str = NS, columns: list[str] | None = None, lineage: dict | None = None, **facets) -> dict:
-    """A dataset; ``lineage`` maps output column -> [(input dataset, input column, masking, subtype)]."""
+def dataset(
+    name: str,
+    *,
+    namespace: str = NS,
+    columns: list[str] | None = None,
+    lineage: dict | None = None,
+    wide: list[tuple[str, str, str]] | None = None,
+    **facets,
+) -> dict:
+    """A dataset; ``lineage`` maps output column -> [(input dataset, input column, masking, subtype)];
+    ``wide`` lists dataset-wide INDIRECT inputs (columnLineage ``dataset``) as (input dataset, input column, subtype)."""
     all_facets = dict(facets)
     if columns:
         all_facets["schema"] = facet(fields=[{"name": c, "type": "VARCHAR"} for c in columns])
-    if lineage:
+    if lineage or wide:
         all_facets["columnLineage"] = facet(
             fields={
                 out: {
@@ -41,9 +50,21 @@ def dataset(name: str, *, namespace: str = NS, columns: list[str] | None = None,
                         for src, col, masking, subtype in inputs
                     ]
                 }
-                for out, inputs in lineage.items()
+                for out, inputs in (lineage or {}).items()
             }
         )
+        if wide:
+            all_facets["columnLineage"]["dataset"] = [
+                {
+                    "namespace": namespace,
+                    "name": src,
+                    "field": col,
+                    "transformations": [
+                        {"type": "INDIRECT", "subtype": subtype, "description": f"{subtype} {col}", "masking": False}
+                    ],
+                }
+                for src, col, subtype in wide
+            ]
     return {"namespace": namespace, "name": name, "facets": all_facets}
 
 

@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from catalog.models import Classification, Column, DataAsset, ModelVersion
 from lineage.choices import EdgeKind
 from lineage.models import DatasetFacets, Edge, Job, LineageEvent, Run
+from lineage.openlineage import parse_time
 from tests.lineage.helpers import NS, dataset, example, facet, officially_valid, run_event
 
 
@@ -41,11 +42,16 @@ def test_it_registers_datasets_columns_jobs_and_edges_from_the_spec_example(serv
     assert run.state == "COMPLETE" and run.parent_run_id is not None and "INSERT INTO" in run.sql
     assert Edge.objects.filter(kind=EdgeKind.CONSUMES, src_id=customers.pk, dst_id=job.pk, run=run).exists()
     assert Edge.objects.filter(kind=EdgeKind.PRODUCES, src_id=job.pk, dst_id=features.pk).exists()
-    email_hash = Edge.objects.get(kind=EdgeKind.DERIVES, dst_id=features.columns.get(name="email_hash").pk)
+    # (each output column also has the example's dataset-wide INDIRECT edge from customers.active)
+    email_hash = Edge.objects.get(
+        kind=EdgeKind.DERIVES, dst_id=features.columns.get(name="email_hash").pk, transformation_type="DIRECT"
+    )
     assert (
         email_hash.masking and email_hash.transformation_subtype == "TRANSFORMATION" and email_hash.description == "sha256(email)"
     )
-    identity = Edge.objects.get(kind=EdgeKind.DERIVES, dst_id=features.columns.get(name="customer_id").pk)
+    identity = Edge.objects.get(
+        kind=EdgeKind.DERIVES, dst_id=features.columns.get(name="customer_id").pk, transformation_type="DIRECT"
+    )
     assert not identity.masking and identity.transformation_subtype == "IDENTITY"
     # The pii tag became an imported classification; the output-statistics facet was kept.
     assert Classification.objects.filter(column__name="email", source="imported", entity_type="EMAIL_ADDRESS").exists()
@@ -262,3 +268,87 @@ def test_a_run_whose_output_is_a_model_links_the_model_version(service):
 def test_only_writers_may_post_events(api_as, role, expected):
     response = post(api_as(role), run_event("j", [], [dataset("s.x", namespace=NS)]))
     assert response.status_code == expected
+
+
+def test_the_spec_example_yields_the_filter_edge_from_active_to_each_output_column(service):
+    event = example("example_run_complete.json")
+
+    assert post(service, event).status_code == 201
+
+    active = Column.objects.get(asset__qualified_name="crm.public.customers", name="active")
+    features = DataAsset.objects.get(qualified_name="crm.analytics.customer_features")
+    run = Run.objects.get(run_id=event["run"]["runId"])
+    edges = Edge.objects.filter(kind=EdgeKind.DERIVES, src_id=active.pk, valid_to__isnull=True)
+    assert {e.dst_id for e in edges} == set(features.columns.values_list("pk", flat=True))
+    assert set(features.columns.values_list("name", flat=True)) == {"customer_id", "email_hash", "country"}
+    for edge in edges:
+        assert (edge.transformation_type, edge.transformation_subtype, edge.description) == ("INDIRECT", "FILTER", "WHERE active")
+        assert not edge.masking and edge.stops_propagation
+        assert edge.run == run and edge.job == run.job and edge.producer == event["producer"]
+
+
+def _wide_output(**extra) -> dict:
+    out = dataset(
+        "s.active_people",
+        columns=["id", "email", "signup"],
+        lineage={"id": [("s.people", "id", False, "IDENTITY")]},
+        wide=[("s.people", "active", "FILTER"), ("s.accounts", "tier", "JOIN")],
+        **extra,
+    )
+    # Two transformations on one dataset-wide input: the first describes the edge, all are kept.
+    out["facets"]["columnLineage"]["dataset"][1]["transformations"].append(
+        {"type": "INDIRECT", "subtype": "SORT", "description": "ORDER BY tier", "masking": False}
+    )
+    return out
+
+
+def test_dataset_wide_inputs_become_indirect_edges_merged_idempotently_and_closed_when_dropped(service):
+    from lineage.graph import build
+
+    src = dataset("s.people", columns=["id", "email", "active"])
+    first = run_event("people", [src], [_wide_output()], time="2025-01-01T00:00:00Z")
+    assert post(service, first).status_code == 201
+
+    outputs = {c.name: c.pk for c in Column.objects.filter(asset__qualified_name="s.active_people")}
+    assert set(outputs) == {"id", "email", "signup"}
+    active = Column.objects.get(asset__qualified_name="s.people", name="active")
+    tier = Column.objects.get(asset__qualified_name="s.accounts", name="tier")  # unknown dataset: registered
+    wide = Edge.objects.filter(kind=EdgeKind.DERIVES, src_id__in=[active.pk, tier.pk])
+    assert sorted((e.src_id, e.dst_id) for e in wide) == sorted((s, d) for s in (active.pk, tier.pk) for d in outputs.values())
+    run = Run.objects.get(run_id=first["run"]["runId"])
+    for edge in wide:
+        assert edge.transformation_type == "INDIRECT" and edge.run == run and edge.last_run == run
+        assert edge.job.name == "people" and edge.producer == first["producer"] and not edge.masking
+    filtered = wide.filter(src_id=active.pk).first()
+    assert (filtered.transformation_subtype, filtered.description, filtered.details) == ("FILTER", "FILTER active", {})
+    joined = wide.filter(src_id=tier.pk).first()
+    assert joined.transformation_subtype == "JOIN"
+    assert [t["subtype"] for t in joined.details["transformations"]] == ["JOIN", "SORT"]
+    # The field-level edge of id is untouched by the dataset-wide inputs.
+    identity = Edge.objects.get(kind=EdgeKind.DERIVES, dst_id=outputs["id"], transformation_type="DIRECT")
+    assert identity.transformation_subtype == "IDENTITY"
+
+    # A second run saying the same: merged, nothing new.
+    edges = Edge.objects.count()
+    second = run_event("people", [src], [_wide_output()], time="2025-01-02T00:00:00Z")
+    assert post(service, second).status_code == 201
+    assert Edge.objects.count() == edges
+    assert {e.last_run.run_id for e in wide.all()} == {run_event_id(second)}
+
+    # A later run without the dataset-wide inputs closes their edges and keeps their history.
+    narrower = dataset(
+        "s.active_people", columns=["id", "email", "signup"], lineage={"id": [("s.people", "id", False, "IDENTITY")]}
+    )
+    assert post(service, run_event("people", [src], [narrower], time="2025-01-03T00:00:00Z")).status_code == 201
+    assert wide.filter(valid_to__isnull=True).count() == 0
+    assert {e.valid_to.isoformat()[:10] for e in wide.all()} == {"2025-01-03"}
+    assert Edge.objects.get(pk=identity.pk).valid_to is None
+    between = build(parse_time("2025-01-02T12:00:00Z", "at")).columns
+    assert between.has_edge(f"column:{active.pk}", f"column:{outputs['signup']}")
+    assert not build().columns.has_edge(f"column:{active.pk}", f"column:{outputs['signup']}")
+
+
+def run_event_id(event: dict):
+    import uuid
+
+    return uuid.UUID(event["run"]["runId"])

@@ -36,7 +36,11 @@ def _first_batch() -> list[dict]:
 def _second_batch(first: list[dict]) -> list[dict]:
     narrower = dataset("stg.orders", lineage={"id": [("raw.orders", "id", False, "IDENTITY")]})
     mart = dataset(
-        "mart.orders", lineage={"total": [("stg.orders", "id", False, "AGGREGATION"), ("raw.orders", "amount", False, "SUM")]}
+        "mart.orders",
+        columns=["day", "total"],
+        lineage={"total": [("stg.orders", "id", False, "AGGREGATION"), ("raw.orders", "amount", False, "SUM")]},
+        # Dataset-wide inputs: a known column and one the batch registers.
+        wide=[("raw.orders", "amount", "FILTER"), ("raw.orders", "created_at", "GROUP_BY")],
     )
     model = {"namespace": "mlflow://registry", "name": "fraud/1", "facets": {"custosModel": facet(model="fraud", version="1")}}
     sql = {"sql": facet(query="INSERT INTO mart.orders SELECT ...")}
@@ -115,6 +119,7 @@ def _state() -> dict:
                 str(run.get(e.run_id)),
                 str(run.get(e.last_run_id)),
                 job.get(e.job_id),
+                e.transformation_type,
             )
             for e in Edge.objects.all()
         ),
@@ -146,14 +151,23 @@ def test_a_batch_applied_together_equals_the_same_events_one_by_one(make_user, d
     assert results[5]["event_id"] == results[3]["event_id"]
     assert _state() == together
     assert Edge.objects.filter(valid_to__isnull=False, kind="derives").count() == 1  # the email edge closed
+    wide = {(e[1], e[2], e[3]) for e in together["edges"] if e[0] == "derives" and e[-1] == "INDIRECT"}
+    assert wide == {
+        (src, f"mart.orders.{out}", subtype)
+        for src, subtype in (("raw.orders.amount", "FILTER"), ("raw.orders.created_at", "GROUP_BY"))
+        for out in ("day", "total")
+    } - {("raw.orders.amount", "mart.orders.total", "FILTER")}  # amount -> total is a field-level edge
 
 
-def _load(run: int, time: str, *, email_masked: bool, extra: bool = False, event_type: str = "COMPLETE") -> dict:
+def _load(
+    run: int, time: str, *, email_masked: bool, extra: bool = False, event_type: str = "COMPLETE", wide: list | None = None
+) -> dict:
     lineage = {"id": [("raw.users", "id", False, "IDENTITY")], "email": [("raw.users", "email", email_masked, "HASH")]}
     if extra:
         lineage["id_copy"] = [("raw.users", "id", False, "IDENTITY")]
     src = dataset("raw.users", columns=["id", "email"])
-    return run_event("users", [src], [dataset("stg.users", lineage=lineage)], event_type=event_type, run_id=_rid(run), time=time)
+    out = dataset("stg.users", lineage=lineage, wide=wide)
+    return run_event("users", [src], [out], event_type=event_type, run_id=_rid(run), time=time)
 
 
 def _apply_both_ways(make_user, django_capture_on_commit_callbacks, caplog, first: list[dict], second: list[dict]):
@@ -220,3 +234,26 @@ def test_a_batch_costs_the_same_queries_however_many_events_it_holds(make_user, 
     # Runs inserted and edges refreshed with one statement each, whatever the batch size.
     assert counts[0] == counts[1]
     assert Run.objects.filter(state="COMPLETE").count() == 35
+
+
+def test_dataset_wide_edges_created_refreshed_and_closed_within_one_batch_match_one_by_one(
+    make_user, django_capture_on_commit_callbacks, caplog
+):
+    active = [("raw.users", "active", "FILTER")]
+    first = [_load(1, "2025-04-01T01:00:00Z", email_masked=False, wide=active)]
+    second = [
+        _load(2, "2025-04-01T02:00:00Z", email_masked=False, wide=active),  # seen again: refreshed
+        _load(3, "2025-04-01T03:00:00Z", email_masked=False, wide=[*active, ("raw.users", "region", "JOIN")]),  # one more
+        _load(4, "2025-04-01T04:00:00Z", email_masked=False),  # no dataset-wide inputs: all of them close
+    ]
+
+    together, one_by_one = _apply_both_ways(make_user, django_capture_on_commit_callbacks, caplog, first, second)
+
+    assert together == one_by_one
+    wide = {(e[1], e[2], e[3], e[6][:16]) for e in together["edges"] if e[-1] == "INDIRECT"}
+    assert wide == {
+        ("raw.users.active", "stg.users.id", "FILTER", "2025-04-01 04:00"),
+        ("raw.users.active", "stg.users.email", "FILTER", "2025-04-01 04:00"),
+        ("raw.users.region", "stg.users.id", "JOIN", "2025-04-01 04:00"),
+        ("raw.users.region", "stg.users.email", "JOIN", "2025-04-01 04:00"),
+    }

@@ -178,3 +178,39 @@ def test_the_bulk_recompute_writes_what_the_row_by_row_services_wrote(wh, stewar
 
     assert stats == {"created": 2, "refreshed": 1, "withdrawn": 3}
     assert _snapshot(since) == row_by_row
+
+
+def test_pii_does_not_flow_along_an_indirect_edge_unless_a_steward_allows_it(
+    steward, make_user, django_capture_on_commit_callbacks
+):
+    from lineage.graph import cache
+
+    people = dataset("raw.people", columns=["email", "region"])
+    counts = dataset(
+        "agg.people_by_region",
+        columns=["region", "people"],
+        lineage={"region": [("raw.people", "region", False, "IDENTITY")]},
+        wide=[("raw.people", "email", "FILTER")],  # WHERE email LIKE '%@corp.example': affects rows, not values
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest(payload=run_event("count", [people], [counts]), actor=make_user("service"))
+    email = Column.objects.get(asset__qualified_name="raw.people", name="email")
+    region, total = (Column.objects.get(asset__qualified_name="agg.people_by_region", name=n) for n in ("region", "people"))
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.classification_assign(column=email, entity_type="EMAIL_ADDRESS", actor=steward)
+
+    indirect = Edge.objects.get(src_id=email.pk, dst_id=total.pk)
+    assert indirect.transformation_type == "INDIRECT" and not indirect.masking and indirect.stops_propagation
+    with cache.reading() as graphs:
+        assert graphs.columns[f"column:{email.pk}"][f"column:{total.pk}"]["stop"] is True
+    assert propagated(total) is None and propagated(region) is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        edge_set_propagation(edge=indirect, propagation="allow", actor=steward, reason="the filter leaks the address domain")
+
+    assert propagated(total) is not None and propagated(region) is None  # only the allowed edge
+    (item,) = selectors.why_pii(user=steward, column_id=total.pk)["classifications"]
+    assert [step["name"] for step in item["path"]] == ["raw.people.email", "agg.people_by_region.people"]
+    (step,) = item["edges"]
+    assert (step["transformation_type"], step["transformation_subtype"], step["propagation"]) == ("INDIRECT", "FILTER", "allow")
+    assert step["stops_propagation"] is False
