@@ -62,7 +62,7 @@ def split_key(node_key: str) -> tuple[str, int]:
     return node_type, int(raw)
 
 
-def stops(kind: str, masking: bool, propagation: str, transformation_type: str = "") -> bool:
+def stops(kind: str, masking: bool, propagation: str, transformation_type: str) -> bool:
     """PII propagation stops at this edge (see :func:`lineage.models.edge_stops`)."""
     return edge_stops(kind, masking, propagation, transformation_type)
 

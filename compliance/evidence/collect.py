@@ -904,7 +904,11 @@ def _asset_graph(snap: Snapshot) -> dict[str, list[tuple[str, bool, str]]]:
         if e["src_type"] == "column" or e["dst_type"] == "column":
             continue
         upstream[f"{e['dst_type']}:{e['dst_id']}"].append(
-            (f"{e['src_type']}:{e['src_id']}", stops(e["kind"], e["masking"], e["propagation"]), e["kind"])
+            (
+                f"{e['src_type']}:{e['src_id']}",
+                stops(e["kind"], e["masking"], e["propagation"], e["transformation_type"]),
+                e["kind"],
+            )
         )
     return upstream
 
@@ -1056,7 +1060,7 @@ def lineage_described(snap: Snapshot) -> dict[str, Any]:
                 "kind": e["kind"],
                 "masking": e["masking"],
                 "propagation": e["propagation"],
-                "stops_propagation": stops(e["kind"], e["masking"], e["propagation"]),
+                "stops_propagation": stops(e["kind"], e["masking"], e["propagation"], e["transformation_type"]),
                 "transformation_type": e["transformation_type"],
                 "producer": e["producer"],
                 "actor": e["actor"],

@@ -131,3 +131,43 @@ def test_a_filtered_export_is_labelled_a_view_of_the_complete_range(estate):
     assert header.endswith(",view")
     assert narrowed.first_seq == full.first_seq == 0 and narrowed.end_seq > full.end_seq  # the range itself is never narrowed
     assert evidence(narrowed.file_path, "inventory")["assets"] == []  # an e-mail column is not HIPAA PHI outside a health context
+
+
+def test_the_lineage_graph_marks_indirect_column_edges_as_stopping_pii(estate):
+    """A dataset-wide filter (OpenLineage INDIRECT) carries no personal data: the bundle's graph
+    says PII propagation stops there, as the live graph does."""
+    from lineage.openlineage import event_ingest
+
+    column_lineage = {
+        "_producer": "https://example.org/tests",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
+        "fields": {"id": {"inputFields": [{"namespace": "postgres://crm:5432", "name": "public.customers", "field": "id"}]}},
+        "dataset": [
+            {
+                "namespace": "postgres://crm:5432",
+                "name": "public.customers",
+                "field": "email",
+                "transformations": [{"type": "INDIRECT", "subtype": "FILTER", "masking": False}],
+            }
+        ],
+    }
+    event_ingest(
+        actor=estate["steward"],
+        payload={
+            "eventType": "COMPLETE",
+            "eventTime": "2026-11-26T10:00:00Z",
+            "run": {"runId": "0191b6d4-6f1e-7c4a-9d3e-1a2b3c4d5e6f"},
+            "job": {"namespace": "airflow://prod", "name": "active_customers"},
+            "inputs": [{"namespace": "postgres://crm:5432", "name": "public.customers"}],
+            "outputs": [
+                {"namespace": "postgres://crm:5432", "name": "public.active_ids", "facets": {"columnLineage": column_lineage}}
+            ],
+            "producer": "https://example.org/tests",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        },
+    )
+    edges = graph(export().file_path)["links"]
+    derives = [e for e in edges if e["kind"] == "derives"]
+    indirect = [e for e in derives if e.get("transformation_type") == "INDIRECT"]
+    assert indirect and all(e["stops_propagation"] for e in indirect)
+    assert any(e.get("transformation_type") != "INDIRECT" and not e["stops_propagation"] for e in derives)
