@@ -148,3 +148,10 @@ def test_the_beat_schedule_runs_the_ledger_tasks(ledger_key, settings):
     # would run later against another test's data).
     assert tasks.ledger_sequence.apply().get() == 4
     assert tasks.ledger_checkpoint.apply().get() == 4
+
+
+def test_audit_verify_refuses_zero_workers(ledger_key):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--workers must be at least 1"):
+        call_command("audit_verify", "--workers", "0", stdout=StringIO())

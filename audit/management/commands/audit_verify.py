@@ -31,6 +31,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, checkpoint=None, no_sequence=False, workers=None, **options):
+        if workers is not None and workers < 1:
+            raise CommandError("--workers must be at least 1")
         outside = None
         if checkpoint:
             try:
@@ -39,8 +41,6 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read {checkpoint}: {exc.strerror}")
         if not no_sequence:
             sequence_pending()
-        if workers is not None and workers < 1:
-            raise CommandError("--workers must be at least 1")
         # Worker processes and the cross-check thread read on connections of their own: they
         # cannot see a transaction this one has open (a caller's atomic block, a test), so then
         # everything runs here.
