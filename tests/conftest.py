@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.choices import Role
@@ -231,6 +232,10 @@ def chromium():
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield browser
             browser.close()
+            # While Playwright's loop runs on this thread, Django keeps the test's connections in
+            # that context, not the thread's: close them here, or the test database cannot be
+            # dropped at the end of a PostgreSQL run ("being accessed by other users").
+            connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
