@@ -9,11 +9,18 @@ HOST ?= 127.0.0.1:8000
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --quiet --upgrade "pip==26.3" "setuptools==65.5.0"
 	$(PY) -m pip install --quiet -r requirements.lock
 	touch $@
 
-install: $(VENV)/.installed
+# audit._merkle, the native batch hashing audit_verify uses (needs a C compiler and the OpenSSL
+# and SQLite headers: libssl-dev, libsqlite3-dev). Without them Custos falls back to pure Python
+# (slower verification, same results) and says so here.
+$(VENV)/.native: $(VENV)/.installed setup.py audit/_merkle.c
+	@if $(PY) setup.py --quiet build_ext --inplace --build-lib $(VENV)/build-native --build-temp $(VENV)/build-native; then touch $@; \
+	else echo "warning: audit._merkle not built; audit_verify will hash in pure Python (slower)"; fi
+
+install: $(VENV)/.installed $(VENV)/.native
 
 ## Set up everything, load the demo catalog, print the demo logins and serve on http://$(HOST)
 demo: install

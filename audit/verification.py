@@ -17,6 +17,7 @@ The first problem found is reported with the first sequence number it implicates
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sqlite3
@@ -25,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from audit import fast_merkle
 from audit import verify_core as vc
 from audit.constants import STORED_MIN_LEVEL
 
@@ -69,6 +71,11 @@ class Connector:
     vendor: str
     params: tuple[tuple[str, str], ...]
 
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file, which the native verifier reads directly; None for PostgreSQL."""
+        return dict(self.params)["database"] if self.vendor == "sqlite" else None
+
     def __call__(self):
         if self.vendor == "sqlite":
             return sqlite3.connect(dict(self.params)["database"])
@@ -95,8 +102,11 @@ class Connector:
 class _Db:
     """Tiny adapter: ``%s`` placeholders on any DB-API connection (sqlite3 wants ``?``)."""
 
-    def __init__(self, conn) -> None:
+    def __init__(self, conn, sqlite_path: str | None = None) -> None:
         self.conn = conn
+        # The same database's file, when the ledger rows may be read from it directly (by the
+        # native module, outside this connection: so only when it has no open transaction).
+        self.sqlite_path = sqlite_path if fast_merkle.sqlite_leaf_level else None
         self.qmark = isinstance(conn, sqlite3.Connection)
         # A raw psycopg connection (worker processes) reads bytea in binary: no hex to decode.
         self.binary = type(conn).__module__.startswith("psycopg")
@@ -127,14 +137,15 @@ class _Chunk:
 
 
 _ROWS_SQL = "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq"
-_NODES_SQL = 'SELECT "index", hash FROM audit_ledgernode WHERE level = %s AND "index" >= %s AND "index" < %s'
+_NODES_SQL = 'SELECT "index", hash FROM audit_ledgernode WHERE level = %s AND "index" >= %s AND "index" < %s ORDER BY "index"'
 
 
-def _as_bytes(values: tuple) -> tuple:
-    """Blobs as ``bytes`` (sqlite3 and psycopg 3 already return bytes; other drivers may not)."""
-    if values and not isinstance(values[0], bytes):
-        return tuple(bytes(value) for value in values)
-    return values
+def _as_bytes_rows(rows: list[tuple]) -> list[tuple]:
+    """Rows with blobs as ``bytes`` (sqlite3 and psycopg 3 already return bytes; other drivers,
+    or Django's cursor on some backends, may return memoryviews)."""
+    if rows and not isinstance(rows[0][1], bytes):
+        return [(seq, bytes(body), bytes(leaf)) for seq, body, leaf in rows]
+    return rows
 
 
 def _missing_node(level: int, index: int, stored: bytes | None) -> Problem:
@@ -170,39 +181,44 @@ def _scan_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: in
 
 def _check_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
     chunk = _Chunk(start, end)
-    rows = db.all(_ROWS_SQL, (start, end))
-    # One transpose in C instead of three Python loops over the rows: this is the hot path.
-    seqs, bodies, stored = zip(*rows, strict=True) if rows else ((), (), ())
-    if seqs != tuple(range(start, end)):
-        missing = next(seq for seq, got in zip(range(start, end), [*seqs, None], strict=False) if seq != got)
+    if db.sqlite_path:
+        leaves, problem = fast_merkle.sqlite_leaf_level(db.sqlite_path, start, end)
+    else:
+        leaves, problem = fast_merkle.leaf_level(_as_bytes_rows(db.all(_ROWS_SQL, (start, end))), start)
+    read = len(leaves) // fast_merkle.HASH_SIZE
+    if (problem and problem[0] == "seq") or read != end - start:
+        missing = start + (problem[1] if problem and problem[0] == "seq" else read)
         chunk.problem = Problem(missing, f"missing: the log has no entry {missing} (it jumps from {missing - 1})")
         return chunk
-    leaves = vc.leaf_hashes(_as_bytes(bodies))
-    if leaves != list(_as_bytes(stored)):
-        bad = next(i for i, (a, b) in enumerate(zip(leaves, _as_bytes(stored), strict=True)) if a != b)
-        chunk.problem = Problem(start + bad, "body does not hash to its stored leaf hash (the body or the hash was changed)")
+    if problem:
+        chunk.problem = Problem(
+            start + problem[1], "body does not hash to its stored leaf hash (the body or the hash was changed)"
+        )
         return chunk
-    levels = vc.perfect_levels(leaves)
+    levels = fast_merkle.perfect_levels(leaves)
     # Stored subtrees inside the chunk, smallest first: the first bad one pins the fault best.
     for level in range(STORED_MIN_LEVEL, min(chunk_bits, len(levels) - 1) + 1):
-        base = start >> level
-        computed = levels[level]
-        found = dict(db.all(_NODES_SQL, (level, base, base + len(computed))))
-        if len(found) == len(computed) and all(found[base + i] == value for i, value in enumerate(computed)):
+        base, computed = start >> level, levels[level]
+        count = len(computed) // fast_merkle.HASH_SIZE
+        found = db.all(_NODES_SQL, (level, base, base + count))
+        if [index for index, _ in found] == list(range(base, base + count)) and b"".join(
+            bytes(value) for _, value in found
+        ) == computed:
             continue
-        offset = next(i for i, value in enumerate(computed) if found.get(base + i) != value)
-        chunk.node_problem = _missing_node(level, base + offset, found.get(base + offset))
+        by_index = {index: bytes(value) for index, value in found}
+        offset = next(i for i in range(count) if by_index.get(base + i) != fast_merkle.hash_at(computed, i))
+        chunk.node_problem = _missing_node(level, base + offset, by_index.get(base + offset))
         break
     for size in wanted:
         if start < size <= end:
             count, offset, parts = size - start, 0, []
             for level in range(count.bit_length() - 1, -1, -1):
                 if count & (1 << level):
-                    parts.append(levels[level][offset >> level])
+                    parts.append(fast_merkle.hash_at(levels[level], offset >> level))
                     offset += 1 << level
             chunk.partials[size] = parts
     if end - start == 1 << chunk_bits:
-        chunk.root = levels[chunk_bits][0]
+        chunk.root = levels[chunk_bits]
     return chunk
 
 
@@ -213,7 +229,7 @@ _worker_db: _Db | None = None
 
 def _worker_init(connect) -> None:
     global _worker_db
-    _worker_db = _Db(connect())
+    _worker_db = _Db(connect(), sqlite_path=getattr(connect, "sqlite_path", None))
 
 
 def _worker_scan(start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
@@ -264,32 +280,51 @@ class _Walk:
 
 
 def _scan(db: _Db, size: int, wanted: list[int], *, workers: int, connect, chunk_bits: int) -> Iterator[_Chunk]:
-    """Scanned chunks in seq order: in this process, or computed by ``workers`` processes."""
+    """Scanned chunks in seq order: in this thread, or computed by ``workers`` threads (when the
+    native module reads the SQLite file) or processes (otherwise)."""
     chunk_size = 1 << chunk_bits
     bounds = [(start, min(start + chunk_size, size)) for start in range(0, size, chunk_size)]
     if workers <= 1 or connect is None or len(bounds) < 2:
         for start, end in bounds:
             yield _scan_chunk(db, start, end, wanted, chunk_bits)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    if db.sqlite_path:
+        # The native module reads and hashes a chunk with the GIL released (what little Python
+        # is left per chunk is a few queries), so threads run in parallel without starting
+        # processes: each opens its own short-lived connection per chunk.
+        pool = ThreadPoolExecutor(min(workers, len(bounds)))
+        task = functools.partial(_scan_chunk_on, connect)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    # spawn, not fork: a forked child can inherit locks held by other threads of this process
-    # (a test runner, a Celery client). This module needs no Django, so a fresh interpreter
-    # starts fast; each worker opens its own connection once. One task per chunk keeps every
-    # worker busy to the end; results are consumed in seq order.
-    pool = ProcessPoolExecutor(
-        min(workers, len(bounds)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init,
-        initargs=(connect,),
-    )
+        # Rows read through a Python driver hold the GIL, so processes. spawn, not fork: a
+        # forked child can inherit locks held by other threads of this process (a test runner,
+        # a Celery client). This module needs no Django, so a fresh interpreter starts fast;
+        # each worker opens its own connection once.
+        pool = ProcessPoolExecutor(
+            min(workers, len(bounds)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(connect,),
+        )
+        task = _worker_scan
     try:
-        futures = [pool.submit(_worker_scan, start, end, wanted, chunk_bits) for start, end in bounds]
+        # One task per chunk keeps every worker busy to the end; results are consumed in seq order.
+        futures = [pool.submit(task, start, end, wanted, chunk_bits) for start, end in bounds]
         for future in futures:
             yield future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _scan_chunk_on(connect, start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
+    """``_scan_chunk`` on a connection of its own (for a worker thread)."""
+    conn = connect()
+    try:
+        return _scan_chunk(_Db(conn, sqlite_path=connect.sqlite_path), start, end, wanted, chunk_bits)
+    finally:
+        conn.close()
 
 
 def _expected_node_count(size: int) -> int:
@@ -312,7 +347,7 @@ def verify_ledger(
     cross-checks run on a second connection in a thread while the log is hashed, and
     ``workers > 1`` hashes the log in that many processes; the result is the same.
     """
-    db = _Db(conn)
+    db = _Db(conn, sqlite_path=getattr(connect, "sqlite_path", None))
     report = VerifyReport()
     chunk_bits = CHUNK_BITS
     # The cross-checks are joins the database runs on its own (sqlite3 and psycopg release the

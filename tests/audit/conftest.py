@@ -7,11 +7,14 @@ import sqlite3
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 
-from audit import keys, triggers
+from audit import fast_merkle, keys, triggers, verification
 from audit.sequencer import sequence_pending
 from audit.services import record
+
+NATIVE_MISSING = "audit._merkle is not built (make install builds it; it needs a C compiler, libssl-dev and libsqlite3-dev)"
 
 COPY_SCHEMA = [
     "CREATE TABLE audit_auditevent (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
@@ -99,3 +102,41 @@ def triggers_off():
                     cursor.execute(statement)
             else:
                 cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def use_pure_python_merkle(monkeypatch) -> None:
+    """Make the verifier hash with fast_merkle's pure-Python functions for this test (what a
+    clone without the native module runs)."""
+    monkeypatch.setattr(fast_merkle, "leaf_level", fast_merkle.py_leaf_level)
+    monkeypatch.setattr(fast_merkle, "node_level", fast_merkle.py_node_level)
+    monkeypatch.setattr(fast_merkle, "sqlite_leaf_level", None)
+
+
+@pytest.fixture(params=["python", "native", "native-file"])
+def verify(request, monkeypatch):
+    """``verify(copy, outside_note=None)``: verify_ledger over an attacker's copy, through one of
+    the verifier's hashing paths: pure Python; the native module on rows read through sqlite3;
+    the native module reading the SQLite file itself, in two worker threads over chunks of 32."""
+    path = request.param
+    if path == "python":
+        use_pure_python_merkle(monkeypatch)
+    elif not fast_merkle.NATIVE:
+        pytest.skip(NATIVE_MISSING)
+    if path == "native-file":
+        monkeypatch.setattr(verification, "CHUNK_BITS", 5)
+
+    def run(copy: sqlite3.Connection, outside_note: str | None = None) -> verification.VerifyReport:
+        options = {}
+        if path == "native-file":
+            copy.commit()  # the native reader and the cross-check read the file, not this connection
+            file = copy.execute("PRAGMA database_list").fetchone()[2]
+            options = {"workers": 2, "connect": verification.Connector("sqlite", (("database", file),))}
+        return verification.verify_ledger(
+            copy,
+            verifiers=keys.trusted_verifiers(),
+            origin=settings.CUSTOS_LEDGER_ORIGIN,
+            outside_note=outside_note,
+            **options,
+        )
+
+    return run
