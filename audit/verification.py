@@ -461,11 +461,12 @@ def _cross_check_on(connect) -> list[Problem]:
 def _cross_check(db: _Db) -> list[Problem]:
     """Every ledger body equals its event's body; every event is in the log or pending."""
     problems = []
-    mismatch = db.all(
-        "SELECT le.seq, le.event_id FROM audit_ledgerentry le JOIN audit_auditevent e ON e.id = le.event_id "
-        "WHERE le.body <> e.body ORDER BY le.seq LIMIT 1"
-    )
+    join = "SELECT le.seq, le.event_id FROM audit_ledgerentry le JOIN audit_auditevent e ON e.id = le.event_id WHERE le.body <> e.body"
+    # Whether any differs first, unordered (the database stops at the first one it meets); then
+    # the lowest seq, which ordering by seq costs a sixth more on an intact log.
+    mismatch = db.all(join + " LIMIT 1")
     if mismatch:
+        mismatch = db.all(join + " ORDER BY le.seq LIMIT 1")
         seq, event_id = mismatch[0]
         problems.append(Problem(seq, f"the ledger body differs from the body recorded for event #{event_id}"))
     counts = db.all(
