@@ -15,10 +15,11 @@
  *
  *   leaf_level(rows, first_seq) -> (leaves: bytes, problem: tuple | None)
  *       rows: a list of (seq: int, body: bytes, leaf_hash: bytes) in seq order.
- *       leaves: SHA-256(0x00 || body) of each row, concatenated.
+ *       leaves: SHA-256(0x00 || body) of each row, concatenated (32 zero bytes for a body that
+ *       is not bytes: it has no leaf).
  *       problem: None, or ("seq", i) when rows[i]'s seq is not first_seq + i (leaves is then
  *       empty: the rows are not the chunk asked for), or ("leaf", i) for the first row whose
- *       stored leaf_hash differs from the recomputed one.
+ *       stored leaf_hash differs from the recomputed one or whose body or leaf_hash is not bytes.
  *
  *   sqlite_leaf_level(path, first_seq, end_seq) -> (leaves: bytes, problem: tuple | None)
  *       The same check and result as leaf_level over the rows of
@@ -100,10 +101,6 @@ leaf_level(PyObject *module, PyObject *args)
             goto done;
         }
         PyObject *seq = PyTuple_GET_ITEM(row, 0), *body = PyTuple_GET_ITEM(row, 1), *leaf = PyTuple_GET_ITEM(row, 2);
-        if (!PyBytes_Check(body) || !PyBytes_Check(leaf)) {
-            PyErr_Format(PyExc_TypeError, "leaf_level: row %zd: body and leaf_hash must be bytes", i);
-            goto done;
-        }
         int overflow = 0;
         long long value = PyLong_Check(seq) ? PyLong_AsLongLongAndOverflow(seq, &overflow) : -1;
         if (value == -1 && PyErr_Occurred())
@@ -112,10 +109,11 @@ leaf_level(PyObject *module, PyObject *args)
             result = Py_BuildValue("(y#(sn))", "", (Py_ssize_t)0, "seq", i);
             goto done;
         }
-        bodies[i].data = (const unsigned char *)PyBytes_AS_STRING(body);
-        bodies[i].size = (size_t)PyBytes_GET_SIZE(body);
-        /* A stored hash of the wrong length can never match: compare against nothing. */
-        stored[i] = PyBytes_GET_SIZE(leaf) == HASH_SIZE ? (const unsigned char *)PyBytes_AS_STRING(leaf) : NULL;
+        /* A body that is not bytes (NULL or text in a tampered copy) has no leaf; a stored hash
+           that is not 32 bytes can never match: both are the row's problem. */
+        bodies[i].data = PyBytes_Check(body) ? (const unsigned char *)PyBytes_AS_STRING(body) : NULL;
+        bodies[i].size = PyBytes_Check(body) ? (size_t)PyBytes_GET_SIZE(body) : 0;
+        stored[i] = PyBytes_Check(leaf) && PyBytes_GET_SIZE(leaf) == HASH_SIZE ? (const unsigned char *)PyBytes_AS_STRING(leaf) : NULL;
     }
 
     PyObject *leaves = PyBytes_FromStringAndSize(NULL, count * HASH_SIZE);
@@ -128,8 +126,11 @@ leaf_level(PyObject *module, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; ok && i < count; i++) {
         unsigned char *leaf = out + i * HASH_SIZE;
-        ok = ctx != NULL && prefixed_digest(ctx, 0x00, bodies[i].data, bodies[i].size, leaf);
-        if (first_bad < 0 && (stored[i] == NULL || memcmp(stored[i], leaf, HASH_SIZE) != 0))
+        if (bodies[i].data == NULL)
+            memset(leaf, 0, HASH_SIZE);
+        else
+            ok = ctx != NULL && prefixed_digest(ctx, 0x00, bodies[i].data, bodies[i].size, leaf);
+        if (first_bad < 0 && (bodies[i].data == NULL || stored[i] == NULL || memcmp(stored[i], leaf, HASH_SIZE) != 0))
             first_bad = i;
     }
     Py_END_ALLOW_THREADS
@@ -188,14 +189,22 @@ sqlite_leaf_level(PyObject *module, PyObject *args)
             first_bad = count;
             break;
         }
-        /* A blob's pointer is valid until the next step; read it, then its length. */
-        const unsigned char *body = sqlite3_column_blob(stmt, 1);
-        size_t size = (size_t)sqlite3_column_bytes(stmt, 1);
+        /* Only blobs count, as in leaf_level (sqlite3 would give Python str or None for the
+           rest). A blob's pointer is valid until the next step; read it, then its length. */
         unsigned char *leaf = out + count * HASH_SIZE;
-        ok = prefixed_digest(ctx, 0x00, body ? body : (const unsigned char *)"", size, leaf);
-        const unsigned char *kept = sqlite3_column_blob(stmt, 2);
-        if (first_bad < 0 && (sqlite3_column_bytes(stmt, 2) != HASH_SIZE || memcmp(kept, leaf, HASH_SIZE) != 0))
-            first_bad = count;
+        int body_is_blob = sqlite3_column_type(stmt, 1) == SQLITE_BLOB;
+        if (body_is_blob) {
+            const unsigned char *body = sqlite3_column_blob(stmt, 1);
+            size_t size = (size_t)sqlite3_column_bytes(stmt, 1);
+            ok = prefixed_digest(ctx, 0x00, body ? body : (const unsigned char *)"", size, leaf);
+        } else
+            memset(leaf, 0, HASH_SIZE);
+        if (first_bad < 0) {
+            int kept_is_blob = sqlite3_column_type(stmt, 2) == SQLITE_BLOB;
+            const unsigned char *kept = kept_is_blob ? sqlite3_column_blob(stmt, 2) : NULL;
+            if (!body_is_blob || kept == NULL || sqlite3_column_bytes(stmt, 2) != HASH_SIZE || memcmp(kept, leaf, HASH_SIZE) != 0)
+                first_bad = count;
+        }
         count++;
     }
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)

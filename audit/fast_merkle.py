@@ -21,7 +21,8 @@ HASH_SIZE = 32
 def py_leaf_level(rows: list[tuple], first_seq: int) -> tuple[bytes, tuple[str, int] | None]:
     """Leaf hashes of ``(seq, body, leaf_hash)`` rows given in seq order, concatenated, and the
     first problem: ``("seq", i)`` when ``rows[i]`` is not seq ``first_seq + i`` (the leaves are
-    then ``b""``), ``("leaf", i)`` when its stored leaf hash is not the recomputed one, or None."""
+    then ``b""``), ``("leaf", i)`` when its stored leaf hash is not the recomputed one or its body
+    is not bytes (that body's leaf is 32 zero bytes), or None."""
     if not rows:
         return b"", None
     # One transpose in C instead of three Python loops over the rows.
@@ -30,11 +31,26 @@ def py_leaf_level(rows: list[tuple], first_seq: int) -> tuple[bytes, tuple[str, 
         bad = next(i for i, seq in enumerate(seqs) if seq != first_seq + i)
         return b"", ("seq", bad)
     sha = hashlib.sha256
-    leaves = [sha(b"\x00" + body).digest() for body in bodies]
+    try:
+        leaves = [sha(b"\x00" + body).digest() for body in bodies]
+    except TypeError:  # a body that is not bytes: only in a tampered copy, checked row by row
+        return _py_leaf_level_row_by_row(bodies, stored)
     if leaves != list(stored):
         bad = next(i for i, (leaf, kept) in enumerate(zip(leaves, stored, strict=True)) if leaf != kept)
         return b"".join(leaves), ("leaf", bad)
     return b"".join(leaves), None
+
+
+def _py_leaf_level_row_by_row(bodies: tuple, stored: tuple) -> tuple[bytes, tuple[str, int] | None]:
+    """py_leaf_level's hashing when some body is not bytes (NULL or text in a tampered copy):
+    such a body has no leaf (32 zero bytes) and is its row's problem."""
+    leaves, bad = [], None
+    for i, (body, kept) in enumerate(zip(bodies, stored, strict=True)):
+        leaf = hashlib.sha256(b"\x00" + body).digest() if isinstance(body, bytes) else None
+        if bad is None and (leaf is None or leaf != kept):
+            bad = i
+        leaves.append(leaf or bytes(HASH_SIZE))
+    return b"".join(leaves), (None if bad is None else ("leaf", bad))
 
 
 def py_node_level(hashes: bytes) -> bytes:

@@ -53,8 +53,19 @@ def test_native_and_python_leaf_level_report_the_same_first_problem(bodies, data
     for _ in range(data.draw(st.integers(1, 3), label="changes")):
         i = data.draw(st.integers(0, len(rows) - 1), label="row")
         seq, body, leaf = rows[i]
-        change = data.draw(st.sampled_from(["seq", "body", "leaf", "short leaf", "delete"]), label="change")
-        if change == "seq":
+        change = data.draw(
+            st.sampled_from(["seq", "body", "leaf", "short leaf", "delete", "null body", "text body", "null leaf"]),
+            label="change",
+        )
+        if change in ("body", "text body") and not isinstance(body, bytes):
+            continue  # already not bytes
+        if change == "null body":
+            rows[i] = (seq, None, leaf)
+        elif change == "text body":
+            rows[i] = (seq, body.decode("latin-1"), leaf)
+        elif change == "null leaf":
+            rows[i] = (seq, body, None)
+        elif change == "seq":
             rows[i] = (seq + data.draw(st.integers(1, 5)), body, leaf)
         elif change == "body":
             rows[i] = (seq, body + b"x", leaf)
@@ -68,10 +79,15 @@ def test_native_and_python_leaf_level_report_the_same_first_problem(bodies, data
 
 
 @native
-def test_native_leaf_level_refuses_what_is_not_a_row_of_bytes():
-    with pytest.raises(TypeError, match="row 0"):
-        fast_merkle.leaf_level([(0, "text", b"")], 0)
-    with pytest.raises(TypeError, match="row 1"):
+def test_a_body_that_is_not_bytes_has_no_leaf_and_is_its_rows_problem():
+    rows = [(0, b"a", vc.leaf_hash(b"a")), (1, "text", vc.leaf_hash(b"text")), (2, None, b"")]
+    expected = (vc.leaf_hash(b"a") + bytes(32) * 2, ("leaf", 1))
+    assert fast_merkle.leaf_level(rows, 0) == fast_merkle.py_leaf_level(rows, 0) == expected
+
+
+@native
+def test_native_leaf_level_refuses_what_is_not_a_row():
+    with pytest.raises(TypeError, match="row 1 is not a"):
         fast_merkle.leaf_level([(0, b"", vc.leaf_hash(b"")), (1, b"")], 0)
 
 
@@ -107,7 +123,8 @@ def ledger_file(tmp_path):
     """A SQLite file with the ledger table's columns and 100 intact entries."""
     path = tmp_path / "ledger.sqlite3"
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE audit_ledgerentry (seq bigint NOT NULL PRIMARY KEY, body BLOB NOT NULL, leaf_hash BLOB NOT NULL)")
+    # No NOT NULL: the attacker's copy need not keep the constraints.
+    conn.execute("CREATE TABLE audit_ledgerentry (seq bigint NOT NULL PRIMARY KEY, body BLOB, leaf_hash BLOB)")
     conn.executemany("INSERT INTO audit_ledgerentry VALUES (?, ?, ?)", _rows([b'{"i":%d}' % i for i in range(100)]))
     conn.commit()
     yield path, conn
@@ -137,6 +154,9 @@ def test_the_native_file_reader_reads_what_sqlite3_reads(ledger_file, first, end
         "UPDATE audit_ledgerentry SET leaf_hash = x'00' WHERE seq = 42",
         "UPDATE audit_ledgerentry SET seq = 1000 WHERE seq = 43",
         "UPDATE audit_ledgerentry SET seq = 'forty-four' WHERE seq = 44",
+        "UPDATE audit_ledgerentry SET body = NULL WHERE seq = 45",
+        "UPDATE audit_ledgerentry SET body = CAST(body AS TEXT) WHERE seq = 46",
+        "UPDATE audit_ledgerentry SET leaf_hash = NULL WHERE seq = 47",
     ],
 )
 def test_the_native_file_reader_reports_tampering_like_the_python_path(ledger_file, tamper):

@@ -45,6 +45,22 @@ def test_a_flipped_byte_in_a_body_is_named_by_its_seq(signed_log, ledger_copy, v
     assert str(report.first_problem) == "seq 23: body does not hash to its stored leaf hash (the body or the hash was changed)"
 
 
+def test_a_body_stored_as_text_instead_of_bytes_is_named_by_its_seq(signed_log, ledger_copy, verify):
+    copy = ledger_copy()
+    copy.execute("UPDATE audit_ledgerentry SET body = CAST(body AS TEXT) WHERE seq = 17")  # same characters, not the hashed bytes
+    report = verify(copy)
+    assert str(report.first_problem) == "seq 17: body does not hash to its stored leaf hash (the body or the hash was changed)"
+
+
+def test_a_row_planted_before_seq_0_is_counted(signed_log, ledger_copy, verify):
+    copy = ledger_copy()
+    copy.execute(
+        "INSERT INTO audit_ledgerentry (seq, event_id, body, leaf_hash) SELECT -1, event_id, body, leaf_hash FROM audit_ledgerentry WHERE seq = 3"
+    )
+    report = verify(copy)
+    assert "51 rows for 50 sequence numbers (1 with a negative seq)" in _text(report)
+
+
 def test_a_deleted_middle_row_is_named_by_its_seq(signed_log, ledger_copy, verify):
     copy = ledger_copy()
     copy.execute("DELETE FROM audit_ledgerentry WHERE seq = 12")
