@@ -345,7 +345,8 @@ def verify_ledger(
 
     With ``connect`` (a callable returning a new DB-API connection to the same database) the
     cross-checks run on a second connection in a thread while the log is hashed, and
-    ``workers > 1`` hashes the log in that many processes; the result is the same.
+    ``workers > 1`` hashes the log in that many threads (the native module reading a SQLite
+    file) or processes (otherwise); the result is the same.
     """
     db = _Db(conn, sqlite_path=getattr(connect, "sqlite_path", None))
     report = VerifyReport()
@@ -356,9 +357,8 @@ def verify_ledger(
     cross_checks = executor.submit(_cross_check_on, connect) if executor else None
     # The walk proves seqs 0..MAX(seq) are each present once (seq is unique), so the only rows it
     # does not see have a negative seq: count those (an index probe; COUNT(*) is a full scan).
-    (last_seq, below) = db.all("SELECT MAX(seq), (SELECT COUNT(*) FROM audit_ledgerentry WHERE seq < 0) FROM audit_ledgerentry")[
-        0
-    ]
+    extent = "SELECT MAX(seq), (SELECT COUNT(*) FROM audit_ledgerentry WHERE seq < 0) FROM audit_ledgerentry"
+    (last_seq, below) = db.all(extent)[0]
     size = 0 if last_seq is None else int(last_seq) + 1
     report.size = size
     upper = {
@@ -463,28 +463,41 @@ def _cross_check_on(connect) -> list[Problem]:
 
 
 def _cross_check(db: _Db) -> list[Problem]:
-    """Every ledger body equals its event's body; every event is in the log or pending."""
+    """Every ledger entry's event exists and has the same body; every event is in the log or
+    pending, and every pending entry names an existing event."""
     problems = []
-    join = "SELECT le.seq, le.event_id FROM audit_ledgerentry le JOIN audit_auditevent e ON e.id = le.event_id WHERE le.body <> e.body"
+    join = (
+        "SELECT le.seq, le.event_id, e.id IS NULL FROM audit_ledgerentry le LEFT JOIN audit_auditevent e ON e.id = le.event_id"
+        " WHERE e.id IS NULL OR le.body <> e.body"
+    )
     # Whether any differs first, unordered (the database stops at the first one it meets); then
     # the lowest seq, which ordering by seq costs a sixth more on an intact log.
-    mismatch = db.all(join + " LIMIT 1")
-    if mismatch:
-        mismatch = db.all(join + " ORDER BY le.seq LIMIT 1")
-        seq, event_id = mismatch[0]
-        problems.append(Problem(seq, f"the ledger body differs from the body recorded for event #{event_id}"))
-    counts = db.all(
+    if db.all(join + " LIMIT 1"):
+        seq, event_id, missing = db.all(join + " ORDER BY le.seq LIMIT 1")[0]
+        if missing:
+            problems.append(Problem(seq, f"the event #{event_id} this entry records is missing from the events table"))
+        else:
+            problems.append(Problem(seq, f"the ledger body differs from the body recorded for event #{event_id}"))
+    events, entries, pending, both, dangling = db.all(
         "SELECT (SELECT COUNT(*) FROM audit_auditevent), (SELECT COUNT(*) FROM audit_ledgerentry), (SELECT COUNT(*) FROM audit_pendingevent),"
-        " (SELECT COUNT(*) FROM audit_pendingevent p JOIN audit_ledgerentry le ON le.event_id = p.event_id)"
+        " (SELECT COUNT(*) FROM audit_pendingevent p JOIN audit_ledgerentry le ON le.event_id = p.event_id),"
+        " (SELECT COUNT(*) FROM audit_pendingevent p WHERE NOT EXISTS (SELECT 1 FROM audit_auditevent e WHERE e.id = p.event_id))"
     )[0]
-    if counts[3]:
-        problems.append(Problem(None, f"{counts[3]} event(s) are both in the log and still pending"))
-    if counts[0] == counts[1] + counts[2]:
-        return problems  # cheap path: each event is in the log or pending, none in both, so none in neither
-    orphan = db.all(
-        "SELECT e.id FROM audit_auditevent e WHERE NOT EXISTS (SELECT 1 FROM audit_ledgerentry le WHERE le.event_id = e.id) "
-        "AND NOT EXISTS (SELECT 1 FROM audit_pendingevent p WHERE p.event_id = e.id) ORDER BY e.id LIMIT 1"
-    )
-    if orphan:
-        problems.append(Problem(None, f"event #{orphan[0][0]} is neither in the log nor pending (its queue entry was removed)"))
+    if both:
+        problems.append(Problem(None, f"{both} event(s) are both in the log and still pending"))
+    if dangling:
+        problems.append(
+            Problem(None, f"{dangling} pending entr{'y names' if dangling == 1 else 'ies name'} an event that does not exist")
+        )
+    if problems or events != entries + pending:
+        # Each entry and pending row names its own existing event (checked above), so unless
+        # the counts differ no event can be in neither; otherwise find the first that is.
+        orphan = db.all(
+            "SELECT e.id FROM audit_auditevent e WHERE NOT EXISTS (SELECT 1 FROM audit_ledgerentry le WHERE le.event_id = e.id) "
+            "AND NOT EXISTS (SELECT 1 FROM audit_pendingevent p WHERE p.event_id = e.id) ORDER BY e.id LIMIT 1"
+        )
+        if orphan:
+            problems.append(
+                Problem(None, f"event #{orphan[0][0]} is neither in the log nor pending (its queue entry was removed)")
+            )
     return problems

@@ -115,6 +115,26 @@ def test_a_forged_row_is_caught(signed_log, ledger_copy, verify):
     assert "stored checkpoint" in str(report.first_problem) and "first 50 entries" in str(report.first_problem)
 
 
+def test_a_deleted_event_row_is_named_by_its_seq_even_with_a_fake_event_in_its_place(signed_log, ledger_copy, verify):
+    copy = ledger_copy()
+    # The events table is what the API lists: the attacker drops one sequenced event and plants a
+    # made-up one, keeping the row counts equal.
+    copy.execute("DELETE FROM audit_auditevent WHERE id = (SELECT event_id FROM audit_ledgerentry WHERE seq = 9)")
+    copy.execute("INSERT INTO audit_auditevent (id, body) VALUES (999999, x'7b7d')")
+    text = _text(verify(copy))
+    assert "is missing from the events table" in text and "seq 9:" in text
+    assert "event #999999 is neither in the log nor pending" in text
+
+
+def test_a_pending_entry_naming_no_event_is_reported(signed_log, ledger_copy, verify):
+    copy = ledger_copy()
+    copy.execute("INSERT INTO audit_pendingevent (event_id) VALUES (888888)")
+    copy.execute("INSERT INTO audit_auditevent (id, body) VALUES (999999, x'7b7d')")  # counts kept equal
+    text = _text(verify(copy))
+    assert "1 pending entry names an event that does not exist" in text
+    assert "event #999999 is neither in the log nor pending" in text
+
+
 def test_a_log_rewritten_and_re_signed_with_a_new_key_is_caught(signed_log, ledger_copy, verify):
     copy = ledger_copy()
     attacker = vc.Signer.generate(settings.CUSTOS_LEDGER_ORIGIN)
