@@ -486,14 +486,18 @@ def _cross_check(db: _Db) -> list[Problem]:
     """Every ledger entry's event exists and has the same body; every event is in the log or
     pending, and every pending entry names an existing event."""
     problems = []
-    join = (
-        "SELECT le.seq, le.event_id, e.id IS NULL FROM audit_ledgerentry le LEFT JOIN audit_auditevent e ON e.id = le.event_id"
+    # MIN over the whole join, not ORDER BY ... LIMIT 1: with a LIMIT PostgreSQL plans a nested
+    # loop of a million index probes (measured 0.9 s); for an aggregate it merges (0.45 s).
+    ((seq,),) = db.all(
+        "SELECT MIN(le.seq) FROM audit_ledgerentry le LEFT JOIN audit_auditevent e ON e.id = le.event_id"
         " WHERE e.id IS NULL OR le.body <> e.body"
     )
-    # Whether any differs first, unordered (the database stops at the first one it meets); then
-    # the lowest seq, which ordering by seq costs a sixth more on an intact log.
-    if db.all(join + " LIMIT 1"):
-        seq, event_id, missing = db.all(join + " ORDER BY le.seq LIMIT 1")[0]
+    if seq is not None:
+        ((event_id, missing),) = db.all(
+            "SELECT le.event_id, NOT EXISTS (SELECT 1 FROM audit_auditevent e WHERE e.id = le.event_id)"
+            " FROM audit_ledgerentry le WHERE le.seq = %s",
+            (seq,),
+        )
         if missing:
             problems.append(Problem(seq, f"the event #{event_id} this entry records is missing from the events table"))
         else:
