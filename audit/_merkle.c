@@ -29,13 +29,6 @@
  *       hashing; here a row costs what SQLite's own step costs. Fewer leaves than end_seq -
  *       first_seq and no problem: the log ends (or has a hole) after the last one returned.
  *
- *   framed_leaf_level(frames: bytes, first_seq) -> (leaves: bytes, problem: tuple | None)
- *       The same check and result as leaf_level over rows framed in one bytes object, as
- *       PostgreSQL's string_agg returns them (one value instead of a Python row per entry):
- *       each row is seq (8 bytes), body length (4), body, leaf_hash length (4), leaf_hash, with
- *       integers big-endian and signed (int8send, int4send). ValueError if frames does not
- *       split into whole rows.
- *
  *   node_level(hashes: bytes) -> bytes
  *       The parents SHA-256(0x01 || left || right) of consecutive pairs of a level; an odd last
  *       hash has no complete parent and is dropped.
@@ -235,82 +228,6 @@ sqlite_leaf_level(PyObject *module, PyObject *args)
     return result;
 }
 
-static uint64_t
-read_be(const unsigned char *p, int size)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < size; i++)
-        value = value << 8 | p[i];
-    return value;
-}
-
-static PyObject *
-framed_leaf_level(PyObject *module, PyObject *args)
-{
-    Py_buffer frames;
-    long long first_seq;
-    if (!PyArg_ParseTuple(args, "y*L:framed_leaf_level", &frames, &first_seq))
-        return NULL;
-    const unsigned char *p = frames.buf, *stop = p + frames.len;
-    /* A row takes at least 16 bytes: at most len / 16 leaves. */
-    unsigned char *out = PyMem_RawMalloc((size_t)(frames.len / 16) * HASH_SIZE + 1);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    Py_ssize_t count = 0, first_bad = -1;
-    int seq_problem = 0, malformed = 0, ok = out != NULL && ctx != NULL;
-    Py_BEGIN_ALLOW_THREADS
-    while (ok && p < stop) {
-        if (stop - p < 12) {
-            malformed = 1;
-            break;
-        }
-        int64_t seq = (int64_t)read_be(p, 8);
-        int64_t size = (int32_t)read_be(p + 8, 4);
-        p += 12;
-        if (size < 0 || stop - p < size + 4) {
-            malformed = 1;
-            break;
-        }
-        const unsigned char *body = p;
-        p += size;
-        int64_t kept_size = (int32_t)read_be(p, 4);
-        p += 4;
-        if (kept_size < 0 || stop - p < kept_size) {
-            malformed = 1;
-            break;
-        }
-        const unsigned char *kept = p;
-        p += kept_size;
-        if (seq != first_seq + count) {
-            seq_problem = 1;
-            first_bad = count;
-            break;
-        }
-        unsigned char *leaf = out + count * HASH_SIZE;
-        ok = prefixed_digest(ctx, 0x00, body, (size_t)size, leaf);
-        if (first_bad < 0 && (kept_size != HASH_SIZE || memcmp(kept, leaf, HASH_SIZE) != 0))
-            first_bad = count;
-        count++;
-    }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&frames);
-    EVP_MD_CTX_free(ctx);
-
-    PyObject *result = NULL;
-    if (out == NULL)
-        PyErr_NoMemory();
-    else if (!ok)
-        openssl_error();
-    else if (malformed)
-        PyErr_Format(PyExc_ValueError, "framed_leaf_level: row %zd is cut short", count);
-    else {
-        PyObject *leaves = PyBytes_FromStringAndSize((const char *)out, seq_problem ? 0 : count * HASH_SIZE);
-        if (leaves != NULL)
-            result = result_tuple(leaves, seq_problem, first_bad);
-    }
-    PyMem_RawFree(out);
-    return result;
-}
-
 static PyObject *
 node_level(PyObject *module, PyObject *args)
 {
@@ -353,9 +270,6 @@ static PyMethodDef methods[] = {
     {"sqlite_leaf_level", sqlite_leaf_level, METH_VARARGS,
      "sqlite_leaf_level(path, first_seq, end_seq) -> (leaves, problem): leaf_level over the ledger rows "
      "[first_seq, end_seq) read straight from a SQLite file."},
-    {"framed_leaf_level", framed_leaf_level, METH_VARARGS,
-     "framed_leaf_level(frames, first_seq) -> (leaves, problem): leaf_level over rows framed in one bytes object "
-     "(seq int8, body length int4, body, leaf_hash length int4, leaf_hash)."},
     {"node_level", node_level, METH_VARARGS,
      "node_level(hashes) -> bytes: the RFC 6962 parents of consecutive pairs of concatenated hashes."},
     {NULL, NULL, 0, NULL},

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 
 HASH_SIZE = 32
 
@@ -54,31 +53,6 @@ def _py_leaf_level_row_by_row(bodies: tuple, stored: tuple) -> tuple[bytes, tupl
     return b"".join(leaves), (None if bad is None else ("leaf", bad))
 
 
-def py_framed_leaf_level(frames: bytes, first_seq: int) -> tuple[bytes, tuple[str, int] | None]:
-    """py_leaf_level over rows framed in one bytes object, as PostgreSQL's ``string_agg`` returns
-    them: each row is seq (8 bytes), body length (4), body, leaf_hash length (4), leaf_hash,
-    integers big-endian and signed. ValueError if the frames do not split into whole rows."""
-    rows, offset, end = [], 0, len(frames)
-    while offset < end:
-        if end - offset < 12:
-            raise ValueError(f"framed_leaf_level: row {len(rows)} is cut short")
-        seq, size = struct.unpack_from(">qi", frames, offset)
-        offset += 12
-        if size < 0 or end - offset < size + 4:
-            raise ValueError(f"framed_leaf_level: row {len(rows)} is cut short")
-        body = bytes(frames[offset : offset + size])
-        (kept_size,) = struct.unpack_from(">i", frames, offset + size)
-        offset += size + 4
-        if kept_size < 0 or end - offset < kept_size:
-            raise ValueError(f"framed_leaf_level: row {len(rows)} is cut short")
-        kept = bytes(frames[offset : offset + kept_size])
-        offset += kept_size
-        if seq != first_seq + len(rows):
-            return b"", ("seq", len(rows))
-        rows.append((seq, body, kept))
-    return py_leaf_level(rows, first_seq)
-
-
 def py_node_level(hashes: bytes) -> bytes:
     """The parents ``SHA-256(0x01 || left || right)`` of consecutive pairs of a level; an odd
     last hash has no complete parent and is dropped."""
@@ -105,9 +79,6 @@ node_level = _merkle.node_level if _merkle else py_node_level
 # leaf_level over the ledger rows [first_seq, end_seq) read straight from a SQLite file (the
 # rows' Python objects cost more than the hashing); None without the native module.
 sqlite_leaf_level = _merkle.sqlite_leaf_level if _merkle else None
-# leaf_level over rows PostgreSQL framed into one value (see _FRAMED_SQL in verification.py);
-# None without the native module (then the rows are read one by one: framing would not pay).
-framed_leaf_level = _merkle.framed_leaf_level if _merkle else None
 
 
 def perfect_levels(leaves: bytes) -> list[bytes]:

@@ -110,7 +110,6 @@ class _Db:
         self.qmark = isinstance(conn, sqlite3.Connection)
         # A raw psycopg connection (worker processes) reads bytea in binary: no hex to decode.
         self.binary = type(conn).__module__.startswith("psycopg")
-        self.postgres = self.binary or getattr(conn, "vendor", None) == "postgresql"
 
     def all(self, sql: str, params: tuple = ()) -> list[tuple]:
         cursor = self.conn.cursor(binary=True) if self.binary else self.conn.cursor()
@@ -138,13 +137,6 @@ class _Chunk:
 
 
 _ROWS_SQL = "SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq"
-# PostgreSQL: a chunk's rows framed into one bytea (see fast_merkle.py_framed_leaf_level), read
-# as one value instead of 65,536 Python rows. The frames carry each seq, so the aggregate's input
-# order is checked, not trusted.
-_FRAMED_SQL = (
-    "SELECT string_agg(int8send(seq) || int4send(octet_length(body)) || body || int4send(octet_length(leaf_hash)) || leaf_hash, ''::bytea)"
-    " FROM (SELECT seq, body, leaf_hash FROM audit_ledgerentry WHERE seq >= %s AND seq < %s ORDER BY seq) AS chunk"
-)
 _NODES_SQL = 'SELECT "index", hash FROM audit_ledgernode WHERE level = %s AND "index" >= %s AND "index" < %s ORDER BY "index"'
 
 
@@ -189,7 +181,10 @@ def _scan_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: in
 
 def _check_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: int) -> _Chunk:
     chunk = _Chunk(start, end)
-    leaves, problem = _chunk_leaves(db, start, end)
+    if db.sqlite_path:
+        leaves, problem = fast_merkle.sqlite_leaf_level(db.sqlite_path, start, end)
+    else:
+        leaves, problem = fast_merkle.leaf_level(_as_bytes_rows(db.all(_ROWS_SQL, (start, end))), start)
     read = len(leaves) // fast_merkle.HASH_SIZE
     if (problem and problem[0] == "seq") or read != end - start:
         missing = start + (problem[1] if problem and problem[0] == "seq" else read)
@@ -225,21 +220,6 @@ def _check_chunk(db: _Db, start: int, end: int, wanted: list[int], chunk_bits: i
     if end - start == 1 << chunk_bits:
         chunk.root = levels[chunk_bits]
     return chunk
-
-
-def _chunk_leaves(db: _Db, start: int, end: int) -> tuple[bytes, tuple[str, int] | None]:
-    """``fast_merkle.leaf_level`` of the rows ``[start, end)``, read the fastest way this
-    connection allows: the native reader on a SQLite file, one framed value from PostgreSQL,
-    else row by row."""
-    if db.sqlite_path:
-        return fast_merkle.sqlite_leaf_level(db.sqlite_path, start, end)
-    if db.postgres and fast_merkle.framed_leaf_level:
-        ((frames,),) = db.all(_FRAMED_SQL, (start, end))
-        try:
-            return fast_merkle.framed_leaf_level(bytes(frames or b""), start)
-        except ValueError:
-            pass  # frames that do not parse: read the rows themselves
-    return fast_merkle.leaf_level(_as_bytes_rows(db.all(_ROWS_SQL, (start, end))), start)
 
 
 # --- worker processes: one connection each, opened once -------------------------------------------
