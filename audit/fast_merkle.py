@@ -3,7 +3,7 @@
 ``audit_verify`` hashes every entry of the log (its leaf) and every interior node. hashlib's
 per-call overhead is about twice the cost of SHA-256 itself, so ``audit._merkle`` (a small C
 module over OpenSSL, built by ``make install``) does these loops in C. When it is not built (no
-compiler or OpenSSL headers), or ``CUSTOS_MERKLE_NATIVE=0``, the pure-Python functions below
+compiler, OpenSSL or SQLite headers), or ``CUSTOS_MERKLE_NATIVE=0``, the pure-Python functions below
 compute exactly the same values. ``tests/audit/test_fast_merkle.py`` checks that both agree.
 
 A level is the concatenation of its 32-byte hashes (one bytes object, not a list of them: that
