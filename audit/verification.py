@@ -359,6 +359,13 @@ def verify_ledger(
     # does not see have a negative seq: count those (an index probe; COUNT(*) is a full scan).
     extent = "SELECT MAX(seq), (SELECT COUNT(*) FROM audit_ledgerentry WHERE seq < 0) FROM audit_ledgerentry"
     (last_seq, below) = db.all(extent)[0]
+    if last_seq is not None and not isinstance(last_seq, int):
+        # Only in a SQLite file rewritten by hand (a non-key column there takes any type): with
+        # no integer end there is no tree to walk.
+        report.problems.append(Problem(None, "a sequence number is not an integer: the ledger table was rewritten"))
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return report
     size = 0 if last_seq is None else int(last_seq) + 1
     report.size = size
     upper = {

@@ -19,7 +19,8 @@ NATIVE_MISSING = "audit._merkle is not built (make install builds it; it needs a
 COPY_SCHEMA = [
     "CREATE TABLE audit_auditevent (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
     "CREATE TABLE audit_pendingevent (event_id INTEGER PRIMARY KEY)",
-    "CREATE TABLE audit_ledgerentry (seq INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, body BLOB NOT NULL, leaf_hash BLOB NOT NULL)",
+    # seq as Django declares it (bigint, not a rowid alias): so it can hold what an attacker writes.
+    "CREATE TABLE audit_ledgerentry (seq bigint NOT NULL PRIMARY KEY, event_id INTEGER NOT NULL, body BLOB NOT NULL, leaf_hash BLOB NOT NULL)",
     'CREATE TABLE audit_ledgernode (id INTEGER PRIMARY KEY, level INTEGER NOT NULL, "index" INTEGER NOT NULL, hash BLOB NOT NULL)',
     "CREATE TABLE audit_checkpoint (id INTEGER PRIMARY KEY, tree_size INTEGER NOT NULL, root_hash BLOB NOT NULL, note TEXT NOT NULL)",
 ]

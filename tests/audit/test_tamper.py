@@ -61,6 +61,13 @@ def test_a_row_planted_before_seq_0_is_counted(signed_log, ledger_copy, verify):
     assert "51 rows for 50 sequence numbers (1 with a negative seq)" in _text(report)
 
 
+def test_a_sequence_number_that_is_not_an_integer_is_reported(signed_log, ledger_copy, verify):
+    copy = ledger_copy()
+    copy.execute("UPDATE audit_ledgerentry SET seq = 'forty-nine' WHERE seq = 49")
+    report = verify(copy)
+    assert str(report.first_problem) == "a sequence number is not an integer: the ledger table was rewritten"
+
+
 def test_a_deleted_middle_row_is_named_by_its_seq(signed_log, ledger_copy, verify):
     copy = ledger_copy()
     copy.execute("DELETE FROM audit_ledgerentry WHERE seq = 12")
