@@ -155,3 +155,16 @@ def test_audit_verify_refuses_zero_workers(ledger_key):
 
     with pytest.raises(CommandError, match="--workers must be at least 1"):
         call_command("audit_verify", "--workers", "0", stdout=StringIO())
+
+
+def test_audit_verify_says_on_stderr_when_it_hashes_in_pure_python(ledger_key, monkeypatch):
+    from audit import fast_merkle
+    from tests.audit.conftest import use_pure_python_merkle
+
+    add_events(5)
+    use_pure_python_merkle(monkeypatch)
+    monkeypatch.setattr(fast_merkle, "NATIVE", False)
+    out, err = StringIO(), StringIO()
+    call_command("audit_verify", stdout=out, stderr=err)
+    assert out.getvalue().startswith("OK 5 ")  # the stdout contract is untouched
+    assert "hashing in pure Python" in err.getvalue()

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from audit import fast_merkle
 from audit.keys import trusted_verifiers
 from audit.sequencer import sequence_pending
 from audit.verification import Connector, default_workers, verify_ledger
@@ -39,6 +40,12 @@ class Command(BaseCommand):
                 outside = Path(checkpoint).read_text(encoding="utf-8")
             except OSError as exc:
                 raise CommandError(f"cannot read {checkpoint}: {exc.strerror}")
+        if not fast_merkle.NATIVE:
+            # stderr: stdout stays the one-line contract ("OK <size> <root>" or "FAIL ...").
+            self.stderr.write(
+                "note: hashing in pure Python, same result but about 2x slower (audit._merkle is not built, "
+                "or CUSTOS_MERKLE_NATIVE=0; make install builds it with gcc, libssl-dev and libsqlite3-dev)"
+            )
         if not no_sequence:
             sequence_pending()
         # Worker processes and the cross-check thread read on connections of their own: they
