@@ -1,6 +1,8 @@
-"""Admin for evidence exports: stewards, auditors and admins start an export here (the add form
-calls ``services.export_request``, so it is audited and built by a worker) and download the
-bundle from the export's page (each download is a ledger event)."""
+"""Admin for evidence exports: exporters (auditors and admins: the one rule of
+``services.require_exporter``) start an export here (the add form calls
+``services.export_request``, so it is audited and built by a worker), see every export whoever
+made it, and download the bundle from the export's page (each download is a ledger event).
+Stewards and everyone else do not see the module."""
 
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ from django.http import FileResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.choices import Role
-from accounts.permissions import EXPORT, role_of, user_can
+from accounts.permissions import EXPORT, user_can
 from compliance.evidence import selectors, services
 from compliance.evidence.choices import ExportStatus
 from compliance.evidence.models import EvidenceExport
 
 
 def may_export(user) -> bool:
-    return user_can(user, EXPORT) or role_of(user) == Role.STEWARD
+    """Only decides what the admin shows; the services check the same rule again."""
+    return user_can(user, EXPORT)
 
 
 class ExportRequestForm(forms.ModelForm):
@@ -91,7 +93,7 @@ class EvidenceExportAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        created = services.export_request(
+        created = services.export_request(  # checks the export rule itself
             actor=request.user,
             period_from=data.get("period_from"),
             period_to=data.get("period_to"),

@@ -1,4 +1,5 @@
-"""Writing an evidence bundle: the evidence files, the ledger range, ``verify.py``, ``report.html``,
+"""Writing an evidence bundle: the evidence files, the ledger range, ``verify.py`` (built at export
+time by ``verifier.source()``), ``report.html``,
 then ``manifest.json`` (SHA-256 and size of every file) and ``manifest.sig`` (Ed25519 over the
 manifest's exact bytes with the ledger key). ``docs/evidence.md`` is the contract for the layout.
 
@@ -25,11 +26,10 @@ from django.template.loader import render_to_string
 
 from audit import verify_core
 from audit.keys import load_signer
-from compliance.evidence import collect, ledger
+from compliance.evidence import collect, ledger, verifier
 from lineage import exports as lineage_exports
 
 FORMAT = "custos-evidence/1"
-VERIFIER_SOURCE = Path(__file__).resolve().parent / "verify_bundle.py"
 Progress = Callable[[float, str], None]
 
 
@@ -224,7 +224,7 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
         writer.add("evidence/art30.csv", dump_csv(art30_rows, [*collect.ART30_CSV_COLUMNS, "view"]))
         writer.add("lineage/graph.graphml", lineage_exports.graphml(described).encode("utf-8"))
         writer.add("lineage/graph.json", lineage_exports.node_link_json(described).encode("utf-8") + b"\n")
-        writer.add("verify.py", VERIFIER_SOURCE.read_bytes())
+        writer.add("verify.py", verifier.source())  # built now from audit/verify_core.py
         progress(0.9, "report")
         parameters = {
             "period_from": collect.iso(request.period_from),

@@ -7,13 +7,26 @@ checkpoint the bundle ends at.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.permissions import EXPORT, user_can
 from compliance.evidence.choices import ExportStatus
+
+
+class EvidenceExportQuerySet(models.QuerySet):
+    """Exports are scoped by the one export rule: whoever may export (``export`` in the role
+    matrix: auditors and admins) sees every export, whoever made it (API, admin, the command, a
+    task); everyone else sees none. ``action`` is accepted for the base viewset's call shape; every
+    read of an export is an exporter's read, so it does not widen anything."""
+
+    def restrict(self, user: Any, action: str = EXPORT) -> EvidenceExportQuerySet:
+        return self if user_can(user, EXPORT) else self.none()
 
 
 class EvidenceExport(models.Model):
@@ -43,6 +56,8 @@ class EvidenceExport(models.Model):
     verifier_key = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvidenceExportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at", "-id"]

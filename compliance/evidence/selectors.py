@@ -1,20 +1,18 @@
-"""Reads of evidence exports. Admins see every export; others the ones they asked for."""
+"""Reads of evidence exports: every exporter (auditor, admin) sees every export, whichever entry
+point made it; nobody else sees any (``EvidenceExport.objects.restrict``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from accounts.choices import Role
-from accounts.permissions import EXPORT, role_of, user_can
+from accounts.permissions import EXPORT
 from compliance.evidence.models import EvidenceExport
 
+if TYPE_CHECKING:
+    from core.types import Actor
 
-def export_list(*, user: Any) -> QuerySet[EvidenceExport]:
-    qs = EvidenceExport.objects.select_related("requested_by")
-    if role_of(user) == Role.ADMIN:
-        return qs
-    if not user_can(user, EXPORT) and role_of(user) != Role.STEWARD:
-        return qs.none()
-    return qs.filter(requested_by=user)
+
+def export_list(*, user: Actor) -> QuerySet[EvidenceExport]:
+    return EvidenceExport.objects.restrict(user, EXPORT).select_related("requested_by")

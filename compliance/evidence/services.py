@@ -10,6 +10,14 @@ ledger event in the same transaction as the row change:
 
 Progress ticks (``progress``, ``stage``) are written without an event: they describe the build,
 not the estate, and would otherwise flood the ledger.
+
+Who may export (docs/evidence.md, "Who may export"): an actor holding the ``export`` action of the
+role matrix -- auditors and admins. Stewards do not: the evidence documents stewards' decisions,
+and the export is the independent reader's step. The rule is checked here, by every service, so
+the API, the admin, ``evidence_export --user`` and the Celery task give the same answer; a system
+component (a string actor: ``evidence_export`` run without ``--user`` by an operator who already
+holds the server's shell and database) is a trusted caller. The build re-checks the requester, so
+an export asked for by someone who lost the role before the worker ran is failed, not built.
 """
 
 from __future__ import annotations
@@ -17,20 +25,24 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.permissions import DECIDE, EXPORT, user_can
+from accounts import permissions
+from accounts.permissions import EXPORT, role_of, user_can
 from audit.services import actor_fields, record
 from catalog.models import DataAsset
 from compliance.evidence import bundle
 from compliance.evidence.choices import ExportStatus
 from compliance.evidence.models import EvidenceExport
 from compliance.policies.models import RegulationPack
+
+if TYPE_CHECKING:
+    from core.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +51,20 @@ def export_dir() -> Path:
     return Path(settings.MEDIA_ROOT) / "evidence"
 
 
-def _require(actor: Any) -> None:
-    """Auditors and admins export; stewards may start one from the admin; system components
-    (commands, tasks: a string or None) are trusted callers."""
-    if actor is None or isinstance(actor, str):
+WHAT = "evidence"
+
+
+def require_exporter(actor: Actor | str) -> None:
+    """The one export rule: ``export`` in the role matrix (auditor, admin), or a system component
+    named by a string. Raises ``PermissionDenied("<role> may not export evidence")``."""
+    if isinstance(actor, str) and actor:
         return
-    if not (user_can(actor, EXPORT) or user_can(actor, DECIDE)):
-        raise PermissionDenied("exporting evidence needs the auditor, steward or admin role")
+    permissions.require(actor, EXPORT, WHAT)
 
 
 def export_request(
     *,
-    actor: Any,
+    actor: Actor | str,
     period_from: datetime | None = None,
     period_to: datetime | None = None,
     regulation: str = "",
@@ -60,8 +74,8 @@ def export_request(
 ) -> EvidenceExport:
     """Record an export request (``evidence.export.request``) and, with ``run_async``, queue the
     build on Celery after commit. ``period_to`` in the future is refused (evidence cannot describe
-    a moment that has not happened)."""
-    _require(actor)
+    a moment that has not happened). Refused (``PermissionDenied``) unless ``require_exporter``."""
+    require_exporter(actor)
     asset_ids = sorted(set(asset_ids or []))
     if period_to is not None and period_to > timezone.now():
         raise ValidationError({"period_to": "the period cannot end in the future"})
@@ -114,6 +128,10 @@ def export_build(*, export_id: int) -> EvidenceExport:
         crashed = export.status == ExportStatus.RUNNING and export.started_at is not None and export.started_at < stale
         if export.status != ExportStatus.QUEUED and not crashed:
             return export  # a redelivered task while the first delivery still builds, or a finished export
+        requester = export.requested_by
+        if requester is not None and not user_can(requester, EXPORT):
+            refused = f"PermissionDenied: {role_of(requester) or 'an inactive account'} may no longer export {WHAT}"
+            return export_fail(export_id=export.pk, error=refused)
         export.status, export.started_at, export.stage = ExportStatus.RUNNING, timezone.now(), "starting"
         export.save(update_fields=["status", "started_at", "stage"])
     sequence_pending()  # the request event (and everything before it) gets its place in the log
@@ -183,9 +201,10 @@ def export_fail(*, export_id: int, error: str) -> EvidenceExport:
     return export
 
 
-def export_download(*, export: EvidenceExport, actor: Any) -> Path:
-    """The bundle's path for handing out, after recording ``evidence.export.download``."""
-    _require(actor)
+def export_download(*, export: EvidenceExport, actor: Actor | str) -> Path:
+    """The bundle's path for handing out, after recording ``evidence.export.download``. Any
+    exporter may download any export (exports are not private to whoever asked)."""
+    require_exporter(actor)
     if export.status != ExportStatus.SUCCEEDED or not export.file_path:
         raise ValidationError("the export is not ready")
     path = Path(export.file_path)

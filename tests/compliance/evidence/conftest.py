@@ -136,7 +136,8 @@ def _sandbox(root: Path) -> Path:
 def run_verifier(tmp_path_factory):
     """``run_verifier(bundle, *args)`` -> CompletedProcess of verify.py, extracted from the bundle
     into an empty directory and run by ``python -I -S`` whose only import path besides the standard
-    library is a directory with ``cryptography`` (Django and Custos cannot be imported)."""
+    library is a directory with ``cryptography`` (Django and Custos cannot be imported), with an
+    empty environment."""
     root = tmp_path_factory.mktemp("verifier")
     site = _sandbox(root)
 
@@ -153,6 +154,7 @@ def run_verifier(tmp_path_factory):
         return subprocess.run(
             [sys.executable, "-I", "-S", "-c", bootstrap, str(work / "verify.py"), str(bundle), *args],
             cwd=work,
+            env={},  # a clean environment: nothing from the test run (settings, paths) reaches it
             capture_output=True,
             text=True,
             timeout=120,

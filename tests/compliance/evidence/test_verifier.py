@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from audit import verify_core
-from compliance.evidence import inline, verify_bundle
+from compliance.evidence import verifier
 from tests.compliance.evidence.conftest import REPO, flip, rewrite
 
 STDLIB = set(sys.stdlib_module_names)
@@ -31,8 +31,13 @@ def read(bundle: Path, name: str) -> bytes:
         return archive.read(name)
 
 
+# In-process checks run the verifier exactly as a bundle ships it (built from audit/verify_core.py
+# and compliance/evidence/verify_bundle.py), not the repository module.
+SHIPPED = verifier.load()
+
+
 def problems_of(bundle: Path, key: str | None = None) -> list[str]:
-    problems, _ = verify_bundle.verify_bundle(bundle, key)
+    problems, _ = SHIPPED.verify_bundle(bundle, key)
     return problems
 
 
@@ -76,7 +81,7 @@ def test_the_sandbox_really_cannot_import_django(run_verifier, tmp_path):
 
 
 def test_verify_py_imports_only_the_standard_library_and_cryptography():
-    tree = ast.parse(verify_bundle.__loader__.get_source(verify_bundle.__name__))
+    tree = ast.parse(verifier.source())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -86,16 +91,39 @@ def test_verify_py_imports_only_the_standard_library_and_cryptography():
     assert imported - STDLIB == {"cryptography"}
 
 
-def test_the_bundle_ships_the_repo_verifier_byte_for_byte(demo_bundle):
+def test_the_bundle_ships_exactly_the_verifier_the_build_produces(demo_bundle):
     path, _, _ = demo_bundle
-    assert read(path, "verify.py") == Path(verify_bundle.__file__).read_bytes()
+    assert read(path, "verify.py") == verifier.source()
 
 
-def test_the_inlined_ledger_core_has_not_drifted_from_audit_verify_core():
-    assert inline.inlined_body() == inline.core_body(), (
-        "run `python -m compliance.evidence.inline` to copy audit/verify_core.py again"
-    )
-    assert (REPO / "audit" / "verify_core.py").read_text().endswith(inline.core_body()[:-2])
+def test_the_shipped_verifier_holds_audit_verify_core_verbatim_and_no_repository_import():
+    built = verifier.source().decode()
+    core = (REPO / "audit" / "verify_core.py").read_text()
+    body = core.split("from __future__ import annotations\n", 1)[1].strip("\n")
+    assert body in built
+    assert "from audit" not in built and "import django" not in built
+    assert "from audit.verify_core import" in (REPO / "compliance" / "evidence" / "verify_bundle.py").read_text()
+
+
+def test_the_build_refuses_a_verifier_that_would_import_a_non_standard_module(tmp_path, monkeypatch):
+    part = (REPO / "compliance" / "evidence" / "verify_bundle.py").read_text()
+    spoiled = tmp_path / "verify_bundle.py"
+    spoiled.write_text(part.replace("import argparse\n", "import argparse\nimport django\n", 1))
+    monkeypatch.setattr(verifier, "BUNDLE_PART", spoiled)
+    with pytest.raises(verifier.VerifierBuildError, match="would import django"):
+        verifier.source()
+
+
+def test_the_built_verifier_runs_in_a_clean_environment_without_the_repository(demo_bundle, run_verifier, tmp_path):
+    """The sandbox: ``python -I -S``, an empty environment, a working directory holding only
+    verify.py, and an import path of the standard library plus ``cryptography``."""
+    path, vkey, _ = demo_bundle
+    probe = tmp_path / "probe.zip"
+    with zipfile.ZipFile(probe, "w") as archive:
+        archive.writestr("verify.py", "import os, sys\nsys.exit(0 if not os.environ.get('DJANGO_SETTINGS_MODULE') else 9)\n")
+    assert run_verifier(probe).returncode == 0
+    done = run_verifier(path, "--key", vkey)
+    assert done.returncode == 0 and done.stdout.startswith("OK demo.zip:"), done.stdout + done.stderr
 
 
 def test_the_bundle_holds_every_file_the_issue_lists(demo_bundle):

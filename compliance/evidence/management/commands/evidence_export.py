@@ -1,7 +1,9 @@
 """``manage.py evidence_export --out FILE [--from DATE] [--to DATE] [--regulation R] [--asset ID ...]``
 
-Builds an evidence bundle in the foreground (the same service the API's Celery task runs) and
-prints where it is and the command to verify it. Dates are ISO 8601 (``2026-01-31`` or a full
+Builds an evidence bundle in the foreground (the same services the API and its Celery task run)
+and prints where it is and the command to verify it. With ``--user X`` it exports as X under the
+one export rule (auditors and admins; a steward or viewer gets a one-line ``refused: ...`` error
+and exit status 1, no traceback); without it the command is the trusted system caller. Dates are ISO 8601 (``2026-01-31`` or a full
 timestamp; a bare ``--to`` date means the end of that day, UTC).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
@@ -45,7 +47,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--asset", dest="assets", type=int, action="append", default=[], help="narrow to an asset id (repeatable)"
         )
-        parser.add_argument("--user", help="record the export as asked by this user (default: the command itself)")
+        parser.add_argument(
+            "--user",
+            help="export as this user, under the same rule as the API (auditor or admin); default: the command itself",
+        )
 
     def handle(self, *args, out, date_from=None, date_to=None, regulation="", assets=(), user=None, **options):
         period_from = parse_when(date_from, end_of_day=False)
@@ -54,7 +59,7 @@ class Command(BaseCommand):
         if user:
             actor = User.objects.filter(username=user).first()
             if actor is None:
-                raise CommandError(f"no user {user!r}")
+                raise CommandError("no such user (--user)")
         path = Path(out).resolve()
         try:
             export = services.export_request(
@@ -66,6 +71,8 @@ class Command(BaseCommand):
                 run_async=False,
                 file_path=str(path),
             )
+        except PermissionDenied as exc:
+            raise CommandError(f"refused: {exc}") from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         export = services.export_build(export_id=export.pk)
