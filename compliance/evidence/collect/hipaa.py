@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance.evidence.collect.claims import safe_harbor_claim
 from compliance.evidence.collect.snapshot import Snapshot
 from lineage.choices import EdgeKind
 
 
 def hipaa_safe_harbor(snap: Snapshot, runs: list[dict]) -> dict[str, Any]:
     """De-identified datasets (targets of anonymization) and their HIPAA Safe Harbor status: the
-    profile used, the re-scan and identifier comparison, k-anonymity, and remaining PHI labels."""
+    profile used, the checks the run's verification ran (``checks``), what Safe Harbor needed
+    checked (``required``) and what was not (``not_checked``), k-anonymity, remaining PHI labels.
+    ``status`` follows ``claims.safe_harbor_claim``: "meets" only when every requirement was
+    checked and found clean."""
     deidentified: dict[int, dict] = {}
     for edge in snap.edges:
         if edge["kind"] == EdgeKind.ANONYMIZED and edge["src_type"] == "asset" and edge["dst_type"] == "asset":
@@ -29,8 +33,8 @@ def hipaa_safe_harbor(snap: Snapshot, runs: list[dict]) -> dict[str, Any]:
         latest = info["runs"][-1] if info["runs"] else None
         report = (latest or {}).get("report") or {}
         remaining = sorted(snap.entity_types.get(asset_id, set()) & hipaa_types)
-        safe_harbor_profile = bool(latest and "safe-harbor" in (latest.get("profile") or ""))
-        passed = bool(report.get("passed")) and not remaining
+        source_types = set(snap.entity_types.get(info["source_asset_id"], set())) if info["source_asset_id"] else set()
+        claim = safe_harbor_claim(run=latest, report=report, source_entity_types=source_types, phi_labels_remaining=remaining)
         datasets.append(
             {
                 "asset_id": asset_id,
@@ -42,9 +46,10 @@ def hipaa_safe_harbor(snap: Snapshot, runs: list[dict]) -> dict[str, Any]:
                 "identifier_values_found_in_output": (report.get("identifier_check") or {}).get("values_found_in_output"),
                 "k_anonymity": (report.get("k_anonymity") or {}).get("k"),
                 "phi_labels_remaining": remaining,
-                "status": "meets Safe Harbor"
-                if safe_harbor_profile and passed
-                else ("not verified" if not latest else "does not meet Safe Harbor"),
+                "status": claim["status"],
+                "checks": claim["checked"],
+                "required": claim["required"],
+                "not_checked": claim["not_checked"],
             }
         )
     return {"view": snap.scope.view_label(), "datasets": datasets}

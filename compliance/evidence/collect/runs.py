@@ -14,6 +14,7 @@ from compliance.evidence.collect.citations import (
     keep_asset,
     range_events,
 )
+from compliance.evidence.collect.claims import verification_of
 from compliance.evidence.collect.snapshot import Snapshot, iso
 from compliance.policies.models import (
     AnonymizationRun,
@@ -52,6 +53,7 @@ def runs(snap: Snapshot) -> dict[str, Any]:
         if not (keep_asset(snap, run.source_asset_id) or keep_asset(snap, run.target_asset_id)):
             continue
         report = run.report or {}
+        verification = verification_of(report)
         out.append(
             {
                 "type": "anonymization",
@@ -71,7 +73,15 @@ def runs(snap: Snapshot) -> dict[str, Any]:
                     "k_anonymity": {
                         k: v for k, v in (report.get("k_anonymity") or {}).items() if k in ("k", "quasi_identifiers", "rows")
                     },
-                    "columns": [{"name": c.get("name"), "operator": c.get("operator")} for c in report.get("columns", [])],
+                    "columns": [
+                        {"name": c.get("name"), "operator": c.get("operator"), "entity_type": c.get("entity_type")}
+                        for c in report.get("columns", [])
+                    ],
+                    # What "passed" rests on: the checks the run says it ran (claims.verification_of).
+                    "verification": {
+                        "checks": [c.as_dict() for c in verification.checks],
+                        "skipped": verification.skipped,
+                    },
                 },
                 "events": [cite(e) for e in cites.get(("policies.anonymizationrun", str(run.pk)), [])],
             }

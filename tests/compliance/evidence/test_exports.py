@@ -11,13 +11,14 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
 from accounts.choices import Role
 from audit.models import AuditEvent
-from compliance.evidence import services, verify_bundle
+from compliance.evidence import selectors, services, verify_bundle
 from compliance.evidence.models import EvidenceExport
 
 pytestmark = pytest.mark.django_db
@@ -88,13 +89,19 @@ def test_a_download_before_the_bundle_is_ready_is_a_409_in_the_error_envelope(ap
     assert response.json()["error"]["code"] == "not_ready"
 
 
-def test_an_auditor_sees_only_their_own_exports_and_an_admin_sees_all(api_as, users, ledger_key):
+def test_every_exporter_sees_every_export_whoever_made_it_and_others_see_none(api_as, users, ledger_key):
+    """Defect 5: bundles made from the CLI (a system actor) or by an admin are visible to auditors."""
     mine = services.export_request(actor=users[Role.AUDITOR], run_async=False)
     theirs = services.export_request(actor=users[Role.ADMIN], run_async=False)
-    auditor = api_as(Role.AUDITOR)
-    assert [e["id"] for e in auditor.get(URL).json()["results"]] == [mine.pk]
-    assert auditor.get(f"{URL}/{theirs.pk}").status_code == 404
-    assert {e["id"] for e in api_as(Role.ADMIN).get(URL).json()["results"]} == {mine.pk, theirs.pk}
+    from_cli = services.export_request(actor="evidence_export command", run_async=False)
+    every = {mine.pk, theirs.pk, from_cli.pk}
+    for role in (Role.AUDITOR, Role.ADMIN):
+        client = api_as(role)
+        assert {e["id"] for e in client.get(URL).json()["results"]} == every
+        assert client.get(f"{URL}/{from_cli.pk}").status_code == 200
+    for role in (Role.STEWARD, Role.VIEWER, Role.SERVICE):
+        assert api_as(role).get(URL).status_code == 403
+        assert not selectors.export_list(user=users[role]).exists()
 
 
 def test_a_bad_request_is_refused_with_the_field_named(api_as, ledger_key):
@@ -130,23 +137,94 @@ def test_the_command_refuses_a_malformed_date(ledger_key, tmp_path):
         call_command("evidence_export", "--out", str(tmp_path / "x.zip"), "--to", "last tuesday")
 
 
-def test_a_steward_starts_an_export_from_the_admin_and_downloads_it(
+def test_an_auditor_starts_an_export_from_the_admin_and_downloads_it(
     users, ledger_key, django_capture_on_commit_callbacks, eager_celery
 ):
-    steward = users[Role.STEWARD]
+    auditor = users[Role.AUDITOR]
     browser = Client()
-    browser.force_login(steward)
+    browser.force_login(auditor)
     assert browser.get("/admin/evidence/evidenceexport/add/").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         response = browser.post("/admin/evidence/evidenceexport/add/", {"regulation": "", "asset_ids": ""})
     assert response.status_code == 302, response.content[:2000]
     export = EvidenceExport.objects.get()
-    assert export.requested_by == steward and export.status == "succeeded"
+    assert export.requested_by == auditor and export.status == "succeeded"
     page = browser.get(f"/admin/evidence/evidenceexport/{export.pk}/change/")
     assert b"download zip" in page.content
     download = browser.get(f"/admin/evidence/evidenceexport/{export.pk}/download/")
     assert download.status_code == 200 and body(download)[:2] == b"PK"
-    assert AuditEvent.objects.filter(action="evidence.export.download", actor_id=str(steward.pk)).exists()
+    assert AuditEvent.objects.filter(action="evidence.export.download", actor_id=str(auditor.pk)).exists()
+
+
+@pytest.mark.parametrize("role", [Role.STEWARD, Role.VIEWER, Role.SERVICE])
+def test_the_admin_refuses_non_exporters_the_add_form_the_list_and_the_download(users, ledger_key, role):
+    """Defect 5: the admin "add" let a steward export; now the same rule as the API."""
+    made = services.export_build(export_id=services.export_request(actor=users[Role.AUDITOR], run_async=False).pk)
+    browser = Client()
+    browser.force_login(users[role])
+    assert browser.post("/admin/evidence/evidenceexport/add/", {"regulation": "", "asset_ids": ""}).status_code in (302, 403)
+    assert browser.get("/admin/evidence/evidenceexport/").status_code in (302, 403)
+    assert browser.get(f"/admin/evidence/evidenceexport/{made.pk}/download/").status_code in (302, 403)
+    assert EvidenceExport.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="evidence.export.download").exists()
+
+
+@pytest.mark.parametrize("role", [Role.STEWARD, Role.VIEWER, Role.SERVICE])
+def test_the_service_itself_refuses_non_exporters_whoever_calls_it(users, ledger_key, role):
+    with pytest.raises(PermissionDenied, match=f"^{role} may not export evidence$"):
+        services.export_request(actor=users[role], run_async=False)
+    made = services.export_build(export_id=services.export_request(actor=users[Role.ADMIN], run_async=False).pk)
+    with pytest.raises(PermissionDenied):
+        services.export_download(export=made, actor=users[role])
+    assert EvidenceExport.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", [Role.STEWARD, Role.VIEWER])
+def test_the_command_with_user_refuses_a_non_exporter_in_one_line_with_exit_status_1(users, ledger_key, tmp_path, role, capsys):
+    """Defects 5 and 8: ``evidence_export --user viewer`` printed a traceback (or let a steward
+    export); now one line on stderr and exit status 1."""
+    from django.core.management import execute_from_command_line
+
+    with pytest.raises(CommandError, match=f"^refused: {role} may not export evidence$"):
+        call_command("evidence_export", "--out", str(tmp_path / "x.zip"), "--user", users[role].username)
+    assert not EvidenceExport.objects.exists() and not (tmp_path / "x.zip").exists()
+    with pytest.raises(CommandError, match=r"^no such user \(--user\)$"):
+        call_command("evidence_export", "--out", str(tmp_path / "x.zip"), "--user", "nobody-here")
+    # As the shell runs it (manage.py's argv path): one line on stderr, exit status 1.
+    with pytest.raises(SystemExit) as exited:
+        execute_from_command_line(
+            ["manage.py", "evidence_export", "--out", str(tmp_path / "y.zip"), "--user", users[role].username]
+        )
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines() == [f"CommandError: refused: {role} may not export evidence"]
+
+
+def test_the_command_with_user_exports_as_an_auditor_and_the_api_shows_it_to_another_auditor(
+    users, ledger_key, tmp_path, api_as, make_user
+):
+    out = tmp_path / "e.zip"
+    call_command("evidence_export", "--out", str(out), "--user", users[Role.AUDITOR].username, stdout=StringIO())
+    export = EvidenceExport.objects.get()
+    assert export.requested_by == users[Role.AUDITOR] and export.status == "succeeded"
+    other = make_user(Role.AUDITOR)
+    client = api_as(None)
+    client.force_authenticate(other)
+    assert [e["id"] for e in client.get(URL).json()["results"]] == [export.pk]
+
+
+def test_the_build_task_refuses_an_export_whose_requester_lost_the_export_role(users, ledger_key, eager_celery):
+    """The Celery task applies the same rule: the build re-checks the requester."""
+    from compliance.evidence.tasks import export_build
+
+    auditor = users[Role.AUDITOR]
+    export = services.export_request(actor=auditor, run_async=False)
+    auditor.role = Role.STEWARD
+    auditor.save()
+    assert export_build.delay(export.pk).get() == "failed"
+    export.refresh_from_db()
+    assert export.error == "PermissionDenied: steward may no longer export evidence" and not export.file_path
+    assert AuditEvent.objects.filter(action="evidence.export.fail", target_id=str(export.pk)).exists()
 
 
 def test_a_viewer_cannot_reach_the_export_admin(users, ledger_key):
