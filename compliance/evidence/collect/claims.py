@@ -4,7 +4,7 @@ the Safe Harbor claim: no statement says "meets" unless a check tested exactly t
 The run report contract (docs/evidence.md, "Claims"): ``report["verification"]`` holds
 ``checks``, each ``{"name", "covers": [...], "found": int, "complete": bool}`` -- ``covers`` names
 what the check searched for (entity types such as ``US_SSN``, and ``free_text`` for identifier
-values inside free-text cells, ``ages_over_89`` for ages over 89 and dates indicating them);
+values searched inside every output text cell, ``ages_over_89`` for ages over 89 and dates indicating them);
 ``complete`` is true when it read every output row (a sample cannot show that nothing survives)
 -- and ``skipped``, a list of ``{"name", "reason"}``. Reports written before that contract carry
 ``identifier_check`` (whole-cell comparison of identifier columns) and ``rescan`` (a sampled
@@ -23,7 +23,7 @@ AGE_BEARING = frozenset({"DATE_OF_BIRTH", "DATE_TIME", "AGE"})
 # Types the Safe Harbor profile keeps on purpose (years, ZIP3, state, ethnicity): not identifiers.
 KEPT_BY_DESIGN = frozenset({"DATE_TIME", "US_ZIP_CODE", "LOCATION", "NRP", "GENDER", "RACE_ETHNICITY"})
 REQUIREMENT_WORDS = {
-    FREE_TEXT: "identifier values inside free-text cells",
+    FREE_TEXT: "identifier values inside output text cells (a search of every cell)",
     AGES_OVER_89: "ages over 89 and dates indicating them (164.514(b)(2)(i)(C))",
 }
 
@@ -101,13 +101,14 @@ def verification_of(report: dict[str, Any]) -> Verification:
 
 def safe_harbor_requirements(report: dict[str, Any], source_entity_types: set[str]) -> set[str]:
     """What a Safe Harbor verification must cover for this run: every identifier type the run
-    planned or the source held (as of the date), free text when a column was scrubbed as free
-    text, and ages over 89 when the source held dates of birth, other dates or ages."""
+    planned or the source held (as of the date), identifier values inside every output text cell,
+    and ages over 89 when the source held dates of birth, other dates or ages."""
     planned = {c.get("entity_type") for c in report.get("columns") or [] if c.get("entity_type")}
     held = planned | set(source_entity_types)
     required = {t for t in held if t not in KEPT_BY_DESIGN}
-    if any(c.get("operator") == "scrub" for c in report.get("columns") or []):
-        required.add(FREE_TEXT)
+    # Identifiers hide inside text cells of any kept or scrubbed column (issue 12, defect 11): the
+    # claim needs every output text cell searched, whatever the plan called free text.
+    required.add(FREE_TEXT)
     if held & AGE_BEARING:
         required.add(AGES_OVER_89)
     return required
