@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "compliance.policies",
     "compliance.evidence",
     "monitoring",
+    "demo",  # last: the demo loader may import every app above
 ]
 
 MIDDLEWARE = [

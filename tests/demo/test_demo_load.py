@@ -236,7 +236,7 @@ def test_in_production_demo_users_get_no_known_password():
     assert not any(u.has_usable_password() for u in User.objects.all())
     assert not any(u["password"] in output for u in CATALOG["users"])
     with override_settings(CUSTOS_ENV="production"):
-        from catalog.management.commands.demo_load import demo_load
+        from demo.management.commands.demo_load import demo_load
 
         with pytest.raises(CommandError, match="production"):
             demo_load(known_passwords=True)

@@ -1,6 +1,6 @@
 """``manage.py demo_setup``: everything ``make demo`` needs before serving.
 
-Migrates, creates the ledger signing key when the audit app offers ``audit_keygen``, collects static
+Migrates, copies the demo data to ``var/demo-data/`` (never served from ``fixtures/``), creates the ledger signing key when the audit app offers ``audit_keygen``, collects static
 files (admin and the offline API page need them when DEBUG is off), loads the demo catalog and
 prints the demo logins and where to go. Safe to run again: each step is idempotent.
 """
@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.management.commands.demo_load import demo_load, format_logins
+from demo.data import demo_data_prepare
+from demo.management.commands.demo_load import demo_load, format_logins
 
 URLS = [
     ("Catalog", "/"),
@@ -27,9 +28,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--no-static", action="store_true", help="Skip collectstatic.")
         parser.add_argument("--no-scan", action="store_true", help="Do not run the PII scanner on the demo files.")
+        parser.add_argument(
+            "--reset-data", action="store_true", help="Copy fixtures/data/ over the working copies in var/demo-data/ again."
+        )
         parser.add_argument("--host", default="127.0.0.1:8000", help="Where `make demo` serves (for the printed URLs).")
 
-    def handle(self, *args, no_static: bool, no_scan: bool, host: str, **options):
+    def handle(self, *args, no_static: bool, no_scan: bool, host: str, reset_data: bool = False, **options):
         if settings.CUSTOS_ENV == "production":
             raise CommandError("demo_setup is for CUSTOS_ENV=demo or development; it creates users with known passwords")
         verbosity = max(0, options.get("verbosity", 1) - 1)
@@ -44,6 +48,8 @@ class Command(BaseCommand):
         if not no_static:
             self.stdout.write("Collecting static files ...")
             call_command("collectstatic", interactive=False, verbosity=0, stdout=self.stdout, stderr=self.stderr)
+        target, copied = demo_data_prepare(reset=reset_data)
+        self.stdout.write(f"Demo data: {copied} file(s) copied to {target} (the catalog points at these copies)")
         self.stdout.write("Loading the demo catalog ...")
         report = demo_load(scan=not no_scan)
         if report.total:

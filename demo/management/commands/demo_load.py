@@ -5,6 +5,9 @@ idempotent: objects that exist (matched by their natural key) are left as they a
 are created, so a second run writes nothing. Demo users get known passwords only in the local
 profiles; with ``CUSTOS_ENV=production`` they are created without a usable password.
 
+File assets point at working copies under ``var/demo-data/`` (see ``demo.data``), never at the
+git-tracked files in ``fixtures/data/``; the copies are made first when missing.
+
 After the catalog (one transaction), two optional integrations run when their apps are present:
 the demo jobs' OpenLineage events go through the lineage intake (deterministic run ids and
 times, so a second load is recognised as duplicates), and the PII scanner scans each asset's data
@@ -28,6 +31,7 @@ from accounts.services import user_ensure
 from catalog import services
 from catalog.choices import ClassificationSource
 from catalog.models import Classification, DataAsset, DataSource, Domain, GlossaryTerm, MLModel, ModelVersion, Tag
+from demo.data import demo_data_prepare, demo_location
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 CATALOG_FILE = FIXTURES / "demo_catalog.json"
@@ -186,7 +190,7 @@ class DemoLoader:
             "description": spec.get("description", ""),
             "sensitivity": spec.get("sensitivity", "internal"),
             "domain": self.domains.get(spec.get("domain", "")),
-            "location": spec.get("location", ""),
+            "location": demo_location(spec.get("location", "")),
             "owners": [self.users[u] for u in spec.get("owners", [])],
             "stewards": [self.users[u] for u in spec.get("stewards", [])],
             "tags": [self.tags[t] for t in spec.get("tags", [])],
@@ -346,11 +350,10 @@ class DemoLoader:
         for (_source_key, qualified_name), asset in self.assets.items():
             if not asset.location or ScanRun.objects.filter(asset=asset, status="succeeded").exists():
                 continue
-            path = Path(settings.BASE_DIR) / asset.location  # locations are repo-relative; the CWD may not be the repo
             run = scan_start(
                 actor=steward,
                 asset=asset,
-                location=str(path),
+                location=asset.location,
                 sample_size=self.scan_sample or spec.get("sample_size", 500),
                 seed=spec.get("seed", 0),
                 dispatch=False,
@@ -457,6 +460,7 @@ def demo_load(*, known_passwords: bool | None = None, scan: bool = True, scan_sa
     elif known_passwords and settings.CUSTOS_ENV == "production":
         raise CommandError("refusing to create users with known demo passwords when CUSTOS_ENV=production")
     spec, models = load_spec()
+    demo_data_prepare()  # the assets point at these copies, never at fixtures/
     return DemoLoader(spec, models, known_passwords=known_passwords, scan=scan, scan_sample=scan_sample).run()
 
 
