@@ -1,13 +1,12 @@
-"""Vocabularies of evidence exports. Stored values are contracts: never rename one."""
+"""Vocabularies of evidence exports. Stored values are contracts: never rename one.
 
-from django.db import models
+An export's status is the one run vocabulary of ``core.choices`` (``queued``, ``running``,
+``succeeded``, ``failed``, ``cancelled``); ``ExportStatus`` is that enum under the name this app has
+always used.
+"""
 
+from core.choices import FINISHED, RunStatus
 
-class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+ExportStatus = RunStatus
 
-
-FINISHED = frozenset({ExportStatus.SUCCEEDED, ExportStatus.FAILED})
+__all__ = ["FINISHED", "ExportStatus"]

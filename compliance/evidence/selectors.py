@@ -15,4 +15,4 @@ if TYPE_CHECKING:
 
 
 def export_list(*, user: Actor) -> QuerySet[EvidenceExport]:
-    return EvidenceExport.objects.restrict(user, EXPORT).select_related("requested_by")
+    return EvidenceExport.objects.restrict(user, EXPORT).select_related("started_by")

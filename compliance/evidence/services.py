@@ -86,7 +86,7 @@ def export_request(
     who = actor_fields(actor)
     with transaction.atomic():
         export = EvidenceExport(
-            requested_by=actor if getattr(actor, "pk", None) else None,
+            started_by=actor if getattr(actor, "pk", None) else None,
             requested_by_name=who["actor_name"],
             period_from=period_from,
             period_to=period_to,
@@ -128,7 +128,7 @@ def export_build(*, export_id: int) -> EvidenceExport:
         crashed = export.status == ExportStatus.RUNNING and export.started_at is not None and export.started_at < stale
         if export.status != ExportStatus.QUEUED and not crashed:
             return export  # a redelivered task while the first delivery still builds, or a finished export
-        requester = export.requested_by
+        requester = export.started_by
         if requester is not None and not user_can(requester, EXPORT):
             refused = f"PermissionDenied: {role_of(requester) or 'an inactive account'} may no longer export {WHAT}"
             return export_fail(export_id=export.pk, error=refused)
@@ -145,7 +145,7 @@ def export_build(*, export_id: int) -> EvidenceExport:
     out = Path(export.file_path) if export.file_path else export_dir() / f"custos-evidence-{export.pk}.zip"
     request = bundle.Request(
         export_id=export.pk,
-        requested_by={"name": export.requested_by_name, "id": str(export.requested_by_id or "")},
+        requested_by={"name": export.requested_by_name, "id": str(export.started_by_id or "")},
         period_from=export.period_from,
         period_to=export.period_to,
         regulation=export.regulation,
