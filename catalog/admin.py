@@ -4,10 +4,12 @@ admin leaves the same audit trail as the API."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
+from accounts.permissions import CHANGE, DECIDE, role_of, user_can
 from catalog import selectors, services
 from catalog.choices import ClassificationState
 from catalog.forms import AssignOwnerForm, SetSensitivityForm
@@ -24,7 +26,47 @@ from catalog.models import (
 )
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class RoleActionsMixin:
+    """Admin actions declare ``permissions=("decide",)`` or ``("change",)``: answered from the role
+    matrix (``has_<action>_permission``). An action a user may not run is hidden; if posted
+    anyway, the user is told why instead of Django's bare "No action selected". The services
+    behind every action check the actor again, so an action cannot do what its service refuses."""
+
+    def has_decide_permission(self, request) -> bool:
+        return user_can(request.user, DECIDE)
+
+    def has_catalog_change_permission(self, request) -> bool:
+        return user_can(request.user, CHANGE)
+
+    def changelist_view(self, request, extra_context=None):
+        # Django drops a posted action the user may not run without a word (or runs nothing when
+        # the user has no action at all); say who may not run what, and why, and change nothing.
+        name = request.POST.get("action", "") if request.method == "POST" else ""
+        base = {a[1]: a for a in self._get_base_actions()}
+        if name in base and name not in self.get_actions(request):
+            needed = ", ".join(getattr(base[name][0], "allowed_permissions", ()) or ("?",))
+            self.message_user(
+                request,
+                f"{role_of(request.user) or 'anonymous'} may not run “{base[name][2]}”: it needs the {needed} permission",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
+
+    def run_service(self, request, service, /, **kwargs) -> bool:
+        """Call ``service(actor=request.user, **kwargs)``; a refusal becomes an error message saying why."""
+        try:
+            service(actor=request.user, **kwargs)
+        except PermissionDenied as exc:
+            self.message_user(request, f"Refused: {exc}", level=messages.ERROR)
+            return False
+        except ValidationError as exc:
+            self.message_user(request, f"Refused: {'; '.join(exc.messages)}", level=messages.ERROR)
+            return False
+        return True
+
+
+class ServiceAdmin(RoleActionsMixin, admin.ModelAdmin):
     """Routes admin writes through services: ``create_service``/``update_service``/``delete_service``.
 
     Admin forms have already validated the instance, so the service receives the changed fields.
@@ -210,15 +252,20 @@ class DataAssetAdmin(ServiceAdmin):
                     )
                     formset.new_objects.append(created)
 
-    @admin.action(description="Assign an owner to selected assets")
+    @admin.action(description="Assign an owner to selected assets", permissions=["catalog_change"])
     def assign_owner(self, request, queryset):
         if "apply" in request.POST:
             form = AssignOwnerForm(request.POST)
             if form.is_valid():
-                owner = form.cleaned_data["owner"]
+                owner, reason = form.cleaned_data["owner"], form.cleaned_data["reason"]
+                done = 0
                 for asset in queryset:
-                    services.asset_set_owners(asset=asset, owners=[*asset.owners.all(), owner], actor=request.user)
-                self.message_user(request, f"Added {owner} as owner of {queryset.count()} asset(s).")
+                    owners = [*asset.owners.all(), owner]
+                    if not self.run_service(request, services.asset_set_owners, asset=asset, owners=owners, reason=reason):
+                        break
+                    done += 1
+                if done:
+                    self.message_user(request, f"Added {owner} as owner of {done} asset(s).")
                 return None
         else:
             form = AssignOwnerForm()
@@ -228,15 +275,20 @@ class DataAssetAdmin(ServiceAdmin):
             {"form": form, "queryset": queryset, "action": "assign_owner", "title": "Assign an owner", "opts": self.model._meta},
         )
 
-    @admin.action(description="Set sensitivity of selected assets")
+    @admin.action(description="Set sensitivity of selected assets", permissions=["decide"])
     def set_sensitivity(self, request, queryset):
         if "apply" in request.POST:
             form = SetSensitivityForm(request.POST)
             if form.is_valid():
                 level = form.cleaned_data["sensitivity"]
+                reason = form.cleaned_data["reason"] or "bulk action in admin"
+                done = 0
                 for asset in queryset:
-                    services.asset_update(asset=asset, actor=request.user, sensitivity=level, reason="bulk action in admin")
-                self.message_user(request, f"Set sensitivity {level} on {queryset.count()} asset(s).")
+                    if not self.run_service(request, services.asset_update, asset=asset, sensitivity=level, reason=reason):
+                        break
+                    done += 1
+                if done:
+                    self.message_user(request, f"Set sensitivity {level} on {done} asset(s).")
                 return None
         else:
             form = SetSensitivityForm()
@@ -265,7 +317,7 @@ class ColumnAdmin(ServiceAdmin):
 
 
 @admin.register(Classification)
-class ClassificationAdmin(admin.ModelAdmin):
+class ClassificationAdmin(RoleActionsMixin, admin.ModelAdmin):
     """Stewards review suggestions here: confirm or reject in bulk. Rows are created by scans,
     propagation, imports, or the "assign" API; their evidence is read-only."""
 
@@ -301,21 +353,30 @@ class ClassificationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "sensitivity" in form.changed_data:
-            services.classification_set_sensitivity(
-                classification=Classification.objects.get(pk=obj.pk), sensitivity=obj.sensitivity, actor=request.user
+            # Refused (auditor, viewer, service): the error message says why, nothing is saved.
+            self.run_service(
+                request,
+                services.classification_set_sensitivity,
+                classification=Classification.objects.get(pk=obj.pk),
+                sensitivity=obj.sensitivity,
             )
 
-    @admin.action(description="Confirm selected classifications")
-    def confirm(self, request, queryset):
+    def _decide(self, request, queryset, service, reason: str, verb: str) -> None:
+        done = 0
         for classification in queryset.select_related("column__asset"):
-            services.classification_confirm(classification=classification, actor=request.user, reason="confirmed in admin")
-        self.message_user(request, f"Confirmed {queryset.count()} classification(s).")
+            if not self.run_service(request, service, classification=classification, reason=reason):
+                break
+            done += 1
+        if done:
+            self.message_user(request, f"{verb} {done} classification(s).")
 
-    @admin.action(description="Reject selected classifications (final: re-scans keep them rejected)")
+    @admin.action(description="Confirm selected classifications", permissions=["decide"])
+    def confirm(self, request, queryset):
+        self._decide(request, queryset, services.classification_confirm, "confirmed in admin", "Confirmed")
+
+    @admin.action(description="Reject selected classifications (final: re-scans keep them rejected)", permissions=["decide"])
     def reject(self, request, queryset):
-        for classification in queryset:
-            services.classification_reject(classification=classification, actor=request.user, reason="rejected in admin")
-        self.message_user(request, f"Rejected {queryset.count()} classification(s).")
+        self._decide(request, queryset, services.classification_reject, "rejected in admin", "Rejected")
 
 
 class ModelVersionInline(admin.StackedInline):

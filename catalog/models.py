@@ -27,6 +27,7 @@ from catalog.choices import (
     Sensitivity,
     SourceKind,
 )
+from catalog.querysets import AssetScopedQuerySet, ClassificationQuerySet, ColumnQuerySet
 
 # Keys that name a secret. Connection metadata may only *reference* secrets (``*_ref``, e.g. a
 # vault path), never hold them.
@@ -148,10 +149,14 @@ class DataAsset(models.Model):
     )
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     storage_country = models.CharField(max_length=2, blank=True, validators=[country_code])
+    # Who registered it: keeps access when the asset becomes restricted (catalog.querysets).
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = RestrictedQuerySet.as_manager()
+    objects = AssetScopedQuerySet.as_manager()
     # Row history (as-of-date queries for evidence): every save, through services or not.
     history = HistoricalRecords(m2m_fields=[owners, stewards, tags, glossary_terms])
 
@@ -192,10 +197,13 @@ class Column(models.Model):
     description = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="columns")
     glossary_terms = models.ManyToManyField(GlossaryTerm, blank=True, related_name="columns")
+    # Every name the column had before its current one, oldest first: masking follows a classified
+    # column through renames (catalog.selectors.column_names_ever).
+    former_names = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = RestrictedQuerySet.as_manager()
+    objects = ColumnQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[tags, glossary_terms])
 
     class Meta:
@@ -234,7 +242,7 @@ class Classification(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
+    objects = ClassificationQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.permissions import VIEW
-from catalog.choices import ClassificationState
+from catalog.choices import SENSITIVITY_RANK, ClassificationState, Sensitivity
 from catalog.models import Classification, Column, DataAsset, GlossaryTerm, MLModel, ModelVersion, Tag
 
 LIVE_STATES = (ClassificationState.SUGGESTED, ClassificationState.CONFIRMED)
@@ -119,3 +119,20 @@ def search(
                 context, asset_id = obj.asset.qualified_name, obj.asset_id
             hits.append(SearchHit(kind, obj.pk, obj.name, obj.description[:300], context, asset_id))
     return hits, totals
+
+
+def asset_sensitivity_floor(asset: DataAsset) -> Sensitivity:
+    """The lowest sensitivity ``asset`` may have: the highest of its confirmed classifications
+    (``public`` when it has none). ``asset_update`` refuses to go below it."""
+    levels = Classification.objects.filter(column__asset=asset, state=ClassificationState.CONFIRMED).values_list(
+        "sensitivity", flat=True
+    )
+    return max((Sensitivity(level) for level in set(levels)), key=SENSITIVITY_RANK.__getitem__, default=Sensitivity.PUBLIC)
+
+
+def column_names_ever(column: Column) -> list[str]:
+    """Every name ``column`` has had: its current name first, then its former names, newest first.
+
+    Masking matches classifications by column identity and by each of these names, so renaming a
+    classified column never brings its data back unmasked."""
+    return [column.name, *[n for n in reversed(column.former_names) if n != column.name]]

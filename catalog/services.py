@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from accounts import permissions
+from accounts.permissions import ADD, CHANGE, DECIDE, DELETE
 from audit.services import record
 from catalog import signals
 from catalog.choices import (
@@ -22,6 +24,7 @@ from catalog.choices import (
     ClassificationState,
     Sensitivity,
 )
+from catalog.locations import validate_location
 from catalog.models import (
     Classification,
     Column,
@@ -38,6 +41,28 @@ from catalog.models import (
 AUDITED_VALUES = {"status", "sensitivity", "stage", "kind", "state", "legal_basis", "retention_days", "role"}
 
 
+# Who may do what (docs/api.md "Catalog permissions"): every service checks its actor first.
+# ``actor`` is a user (checked against the role matrix) or a system component's name (a str such
+# as "scanner" or "demo_load": code, not a request, so it is not checked; the audit names it).
+Actor = Any  # core.types.Actor once core lands
+
+
+def _require(actor: Actor, action: str, what: str) -> None:
+    """Raise PermissionDenied("<role> may not <action> <what>") unless ``actor`` may ``action``."""
+    if isinstance(actor, str):
+        return
+    require = getattr(permissions, "require", None)
+    if require is not None:
+        require(actor, action, what)
+        return
+    if not permissions.user_can(actor, action):  # same rule and wording as accounts.permissions.require
+        raise PermissionDenied(f"{permissions.role_of(actor) or 'anonymous'} may not {action} {what}")
+
+
+def _label(model: type[models.Model] | models.Model) -> str:
+    return str(model._meta.verbose_name_plural)
+
+
 # --- shared mechanics ---------------------------------------------------------------------------
 
 
@@ -49,7 +74,8 @@ def _split_m2m(model: type[models.Model], data: dict[str, Any]) -> tuple[dict[st
     return plain, m2m
 
 
-def _create(model: type[models.Model], *, actor: Any, action: str, data: dict[str, Any], reason: str = "") -> Any:
+def _create(model: type[models.Model], *, actor: Actor, action: str, data: dict[str, Any], reason: str = "") -> Any:
+    _require(actor, ADD, _label(model))
     plain, m2m = _split_m2m(model, data)
     with transaction.atomic():
         instance = model(**plain)
@@ -62,7 +88,10 @@ def _create(model: type[models.Model], *, actor: Any, action: str, data: dict[st
     return instance
 
 
-def _update(instance: models.Model, *, actor: Any, action: str, data: dict[str, Any], reason: str = "") -> Any:
+def _update(
+    instance: models.Model, *, actor: Actor, action: str, data: dict[str, Any], reason: str = "", permission: str = CHANGE
+) -> Any:
+    _require(actor, permission, _label(instance))
     plain, m2m = _split_m2m(type(instance), data)
     with transaction.atomic():
         changes: dict[str, Any] = {}
@@ -85,7 +114,16 @@ def _update(instance: models.Model, *, actor: Any, action: str, data: dict[str, 
     return instance
 
 
-def _delete(instance: models.Model, *, actor: Any, action: str, reason: str = "", details: dict[str, Any] | None = None) -> None:
+def _delete(
+    instance: models.Model,
+    *,
+    actor: Actor,
+    action: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    permission: str = DELETE,
+) -> None:
+    _require(actor, permission, _label(instance))
     with transaction.atomic():
         target_type, target_id = instance._meta.label_lower, instance.pk
         try:
@@ -116,67 +154,67 @@ def _classification_changed(classification: Classification, change: str) -> None
 # --- domains, tags, glossary --------------------------------------------------------------------
 
 
-def domain_create(*, actor: Any, **data: Any) -> Domain:
+def domain_create(*, actor: Actor, **data: Any) -> Domain:
     return _create(Domain, actor=actor, action="catalog.domain.create", data=data)
 
 
-def domain_update(*, domain: Domain, actor: Any, **data: Any) -> Domain:
+def domain_update(*, domain: Domain, actor: Actor, **data: Any) -> Domain:
     return _update(domain, actor=actor, action="catalog.domain.update", data=data)
 
 
-def domain_delete(*, domain: Domain, actor: Any) -> None:
+def domain_delete(*, domain: Domain, actor: Actor) -> None:
     _delete(domain, actor=actor, action="catalog.domain.delete")
 
 
-def tag_create(*, actor: Any, **data: Any) -> Tag:
+def tag_create(*, actor: Actor, **data: Any) -> Tag:
     return _create(Tag, actor=actor, action="catalog.tag.create", data=data)
 
 
-def tag_update(*, tag: Tag, actor: Any, **data: Any) -> Tag:
+def tag_update(*, tag: Tag, actor: Actor, **data: Any) -> Tag:
     return _update(tag, actor=actor, action="catalog.tag.update", data=data)
 
 
-def tag_delete(*, tag: Tag, actor: Any) -> None:
+def tag_delete(*, tag: Tag, actor: Actor) -> None:
     _delete(tag, actor=actor, action="catalog.tag.delete")
 
 
-def tag_ensure(*, name: str, actor: Any) -> Tag:
+def tag_ensure(*, name: str, actor: Actor) -> Tag:
     """The tag called ``name``, created (and audited) if missing."""
     existing = Tag.objects.filter(name=name).first()
     return existing or tag_create(actor=actor, name=name)
 
 
-def glossary_term_create(*, actor: Any, **data: Any) -> GlossaryTerm:
+def glossary_term_create(*, actor: Actor, **data: Any) -> GlossaryTerm:
     return _create(GlossaryTerm, actor=actor, action="catalog.glossary_term.create", data=data)
 
 
-def glossary_term_update(*, term: GlossaryTerm, actor: Any, **data: Any) -> GlossaryTerm:
+def glossary_term_update(*, term: GlossaryTerm, actor: Actor, **data: Any) -> GlossaryTerm:
     return _update(term, actor=actor, action="catalog.glossary_term.update", data=data)
 
 
-def glossary_term_delete(*, term: GlossaryTerm, actor: Any) -> None:
+def glossary_term_delete(*, term: GlossaryTerm, actor: Actor) -> None:
     _delete(term, actor=actor, action="catalog.glossary_term.delete")
 
 
 # --- sources and assets -------------------------------------------------------------------------
 
 
-def source_create(*, actor: Any, name: str, kind: str, namespace: str, **data: Any) -> DataSource:
+def source_create(*, actor: Actor, name: str, kind: str, namespace: str, **data: Any) -> DataSource:
     return _create(
         DataSource, actor=actor, action="catalog.source.create", data={"name": name, "kind": kind, "namespace": namespace, **data}
     )
 
 
-def source_update(*, source: DataSource, actor: Any, **data: Any) -> DataSource:
+def source_update(*, source: DataSource, actor: Actor, **data: Any) -> DataSource:
     return _update(source, actor=actor, action="catalog.source.update", data=data)
 
 
-def source_delete(*, source: DataSource, actor: Any) -> None:
+def source_delete(*, source: DataSource, actor: Actor) -> None:
     """Refused while assets still belong to the source."""
     _delete(source, actor=actor, action="catalog.source.delete")
 
 
-def source_ensure(*, namespace: str, actor: Any, kind: str = "other", name: str | None = None) -> DataSource:
+def source_ensure(*, namespace: str, actor: Actor, kind: str = "other", name: str | None = None) -> DataSource:
     """The source for an OpenLineage ``namespace``, registered (and audited) if unknown."""
     existing = DataSource.objects.filter(namespace=namespace).first()
     if existing:
@@ -184,21 +222,98 @@ def source_ensure(*, namespace: str, actor: Any, kind: str = "other", name: str 
     return source_create(actor=actor, name=name or namespace[:200], kind=kind, namespace=namespace)
 
 
-def asset_register(*, actor: Any, source: DataSource, qualified_name: str, name: str = "", **data: Any) -> DataAsset:
-    """Register a new asset. ``name`` defaults to the last segment of ``qualified_name``."""
+def _steward_decisions(asset: DataAsset, data: dict[str, Any], actor: Actor) -> list[str]:
+    """The fields of ``data`` whose change is a steward decision (DECIDE) rather than an edit.
+
+    Setting or changing ``location`` (where data is read from), lowering ``sensitivity`` (it
+    switches masking and restriction off), and adding oneself as owner or steward of an existing
+    asset (owners keep access to restricted assets)."""
+    decisions = []
+    if "location" in data and (data["location"] or "") != (asset.location or ""):
+        decisions.append("location")
+    if "sensitivity" in data and asset.pk:
+        old, new = Sensitivity(asset.sensitivity), Sensitivity(data["sensitivity"])
+        if SENSITIVITY_RANK[new] < SENSITIVITY_RANK[old]:
+            decisions.append("sensitivity")
+    actor_pk = getattr(actor, "pk", None)
+    if asset.pk and actor_pk is not None:
+        for name in ("owners", "stewards"):
+            if name in data:
+                before = set(getattr(asset, name).values_list("pk", flat=True))
+                after = {getattr(v, "pk", v) for v in data[name]}
+                if actor_pk in after - before:
+                    decisions.append(name)
+    return decisions
+
+
+def _check_sensitivity_floor(asset: DataAsset, sensitivity: str) -> None:
+    from catalog.selectors import asset_sensitivity_floor
+
+    floor = asset_sensitivity_floor(asset)
+    if SENSITIVITY_RANK[Sensitivity(sensitivity)] < SENSITIVITY_RANK[floor]:
+        raise ValidationError({"sensitivity": f"may not be below {floor}: the asset's confirmed classifications imply it"})
+
+
+def _record_decision(asset: DataAsset, *, actor: Actor, decisions: list[str], reason: str, details: dict[str, Any]) -> None:
+    record(
+        actor=actor, action="catalog.asset.decide", target=asset, reason=reason, details={"decided": sorted(decisions)} | details
+    )
+
+
+# One answer for a taken name, whoever asks: it says neither "exists" nor which asset holds it.
+QUALIFIED_NAME_TAKEN = "this qualified name cannot be registered on this source"
+
+
+def asset_register(
+    *,
+    actor: Actor,
+    source: DataSource,
+    qualified_name: str,
+    name: str = "",
+    reason: str = "",
+    system_location: bool = False,
+    **data: Any,
+) -> DataAsset:
+    """Register a new asset (ADD). ``name`` defaults to the last segment of ``qualified_name``.
+
+    A ``location`` is a steward decision (DECIDE), checked by every registered location validator
+    (:mod:`catalog.locations`) and audited as ``catalog.asset.decide``. ``system_location=True``
+    only when Custos itself chose the location (an anonymization output from the datasets
+    layer), never for a caller-supplied one: the validators still run, DECIDE is not required.
+    The registering user is kept in ``registered_by``: it keeps access to the asset if a steward
+    later makes it restricted. A taken qualified name is refused with the same message whether
+    or not the actor may see the asset holding it (no existence leak through the error)."""
+    _require(actor, ADD, "assets")
+    location = data.get("location") or ""
+    if location:
+        if not system_location:
+            _require(actor, DECIDE, "asset locations (a steward decision)")
+        validate_location(location)
+    if DataAsset.objects.filter(source=source, qualified_name=qualified_name).exists():
+        raise ValidationError({"qualified_name": QUALIFIED_NAME_TAKEN})
     short = name or qualified_name.replace("/", ".").rstrip(".").split(".")[-1] or qualified_name
+    registered_by = actor if getattr(actor, "pk", None) else None
     with transaction.atomic():
         asset = _create(
             DataAsset,
             actor=actor,
             action="catalog.asset.register",
-            data={"source": source, "qualified_name": qualified_name, "name": short[:200], **data},
+            data={
+                "source": source,
+                "qualified_name": qualified_name,
+                "name": short[:200],
+                "registered_by": registered_by,
+                **data,
+            },
+            reason=reason,
         )
+        if location:
+            _record_decision(asset, actor=actor, decisions=["location"], reason=reason, details={"system": system_location})
         _after_commit(signals.asset_changed, asset_id=asset.pk, change="registered")
     return asset
 
 
-def asset_ensure(*, source: DataSource, qualified_name: str, actor: Any, **data: Any) -> tuple[DataAsset, bool]:
+def asset_ensure(*, source: DataSource, qualified_name: str, actor: Actor, **data: Any) -> tuple[DataAsset, bool]:
     """The asset ``qualified_name`` of ``source``, registered if unknown; returns (asset, created)."""
     existing = DataAsset.objects.filter(source=source, qualified_name=qualified_name).first()
     if existing:
@@ -206,27 +321,64 @@ def asset_ensure(*, source: DataSource, qualified_name: str, actor: Any, **data:
     return asset_register(actor=actor, source=source, qualified_name=qualified_name, **data), True
 
 
-def asset_update(*, asset: DataAsset, actor: Any, reason: str = "", **data: Any) -> DataAsset:
+def asset_update(*, asset: DataAsset, actor: Actor, reason: str = "", system_location: bool = False, **data: Any) -> DataAsset:
+    """Change an asset (CHANGE). Steward decisions among the changes (see ``_steward_decisions``:
+    location, lowering sensitivity, adding oneself as owner/steward) need DECIDE and are audited
+    as ``catalog.asset.decide`` with ``reason``; sensitivity never goes below what the asset's
+    confirmed classifications imply. A new location is checked by the location validators."""
+    _require(actor, CHANGE, "assets")
+    decisions = _steward_decisions(asset, data, actor)
+    if "location" in decisions and system_location:
+        decisions.remove("location")
+    if decisions:
+        _require(actor, DECIDE, f"asset {', '.join(decisions)} (a steward decision)")
+    if "location" in data and (data["location"] or "") != (asset.location or ""):
+        validate_location(data["location"] or "")
+    if "sensitivity" in data and data["sensitivity"] != asset.sensitivity:
+        _check_sensitivity_floor(asset, data["sensitivity"])
+    if "qualified_name" in data or "source" in data:
+        source = data.get("source", asset.source)
+        qualified_name = data.get("qualified_name", asset.qualified_name)
+        if DataAsset.objects.filter(source=source, qualified_name=qualified_name).exclude(pk=asset.pk).exists():
+            raise ValidationError({"qualified_name": QUALIFIED_NAME_TAKEN})
     with transaction.atomic():
         _update(asset, actor=actor, action="catalog.asset.update", data=data, reason=reason)
+        if decisions:
+            _record_decision(asset, actor=actor, decisions=decisions, reason=reason, details={})
         _after_commit(signals.asset_changed, asset_id=asset.pk, change="updated")
     return asset
 
 
-def asset_delete(*, asset: DataAsset, actor: Any, reason: str = "") -> DataAsset:
-    """Soft delete: status becomes ``deleted``; the row, its columns and history stay."""
+def asset_delete(*, asset: DataAsset, actor: Actor, reason: str = "") -> DataAsset:
+    """Soft delete (DELETE): status becomes ``deleted``; the row, its columns and history stay."""
     with transaction.atomic():
-        _update(asset, actor=actor, action="catalog.asset.delete", data={"status": AssetStatus.DELETED}, reason=reason)
+        _update(
+            asset,
+            actor=actor,
+            action="catalog.asset.delete",
+            data={"status": AssetStatus.DELETED},
+            reason=reason,
+            permission=DELETE,
+        )
         _after_commit(signals.asset_changed, asset_id=asset.pk, change="deleted")
     return asset
 
 
-def asset_set_owners(*, asset: DataAsset, owners: Iterable[Any], actor: Any) -> DataAsset:
-    return _update(asset, actor=actor, action="catalog.asset.set_owners", data={"owners": list(owners)})
+def asset_set_owners(*, asset: DataAsset, owners: Iterable[Any], actor: Actor, reason: str = "") -> DataAsset:
+    """Replace the owners (CHANGE; adding oneself is a steward decision, DECIDE)."""
+    owners = list(owners)
+    decisions = _steward_decisions(asset, {"owners": owners}, actor)
+    if decisions:
+        _require(actor, DECIDE, "asset owners (adding oneself is a steward decision)")
+    with transaction.atomic():
+        _update(asset, actor=actor, action="catalog.asset.set_owners", data={"owners": owners}, reason=reason)
+        if decisions:
+            _record_decision(asset, actor=actor, decisions=decisions, reason=reason, details={})
+    return asset
 
 
-def asset_raise_sensitivity(*, asset: DataAsset, sensitivity: str, actor: Any, reason: str = "") -> DataAsset:
-    """Raise the asset's sensitivity to at least ``sensitivity`` (never lowers it)."""
+def asset_raise_sensitivity(*, asset: DataAsset, sensitivity: str, actor: Actor, reason: str = "") -> DataAsset:
+    """Raise the asset's sensitivity to at least ``sensitivity`` (CHANGE; never lowers it)."""
     if SENSITIVITY_RANK[Sensitivity(sensitivity)] <= SENSITIVITY_RANK[Sensitivity(asset.sensitivity)]:
         return asset
     return _update(asset, actor=actor, action="catalog.asset.update", data={"sensitivity": sensitivity}, reason=reason)
@@ -235,19 +387,50 @@ def asset_raise_sensitivity(*, asset: DataAsset, sensitivity: str, actor: Any, r
 # --- columns ------------------------------------------------------------------------------------
 
 
-def column_create(*, actor: Any, asset: DataAsset, name: str, **data: Any) -> Column:
-    return _create(Column, actor=actor, action="catalog.column.create", data={"asset": asset, "name": name, **data})
+def column_create(*, actor: Actor, asset: DataAsset, name: str, reason: str = "", **data: Any) -> Column:
+    """Add a column (ADD). Owners and the registrant of a restricted asset may add columns to it
+    (the API's asset field is scoped by the same rule as reads)."""
+    return _create(
+        Column, actor=actor, action="catalog.column.create", data={"asset": asset, "name": name, **data}, reason=reason
+    )
 
 
-def column_update(*, column: Column, actor: Any, **data: Any) -> Column:
-    return _update(column, actor=actor, action="catalog.column.update", data=data)
+def _is_classified(column: Column) -> bool:
+    return column.classifications.exclude(state=ClassificationState.REJECTED).exists()
 
 
-def column_delete(*, column: Column, actor: Any) -> None:
+def column_update(*, column: Column, actor: Actor, reason: str = "", **data: Any) -> Column:
+    """Change a column (CHANGE). Renaming a classified column, or moving it to another asset, is
+    a steward decision (DECIDE), audited as ``catalog.column.decide`` with ``reason``. Every former
+    name is kept in ``former_names`` so masking follows the column (``selectors.column_names_ever``)."""
+    _require(actor, CHANGE, "columns")
+    renamed = "name" in data and data["name"] != column.name
+    new_asset = data.get("asset")
+    moved = new_asset is not None and getattr(new_asset, "pk", new_asset) != column.asset_id
+    decisions = [d for d, flag in (("name", renamed), ("asset", moved)) if flag] if _is_classified(column) else []
+    if decisions:
+        _require(actor, DECIDE, f"a classified column's {' and '.join(decisions)} (a steward decision)")
+    if renamed and column.name not in column.former_names:
+        data["former_names"] = [*column.former_names, column.name]
+    old_asset_id = column.asset_id
+    with transaction.atomic():
+        _update(column, actor=actor, action="catalog.column.update", data=data, reason=reason)
+        if decisions:
+            record(
+                actor=actor,
+                action="catalog.column.decide",
+                target=column,
+                reason=reason,
+                details={"decided": decisions, "asset": {"from": old_asset_id, "to": column.asset_id}},
+            )
+    return column
+
+
+def column_delete(*, column: Column, actor: Actor) -> None:
     _delete(column, actor=actor, action="catalog.column.delete")
 
 
-def columns_sync(*, asset: DataAsset, columns: Sequence[dict[str, Any]], actor: Any) -> dict[str, Column]:
+def columns_sync(*, asset: DataAsset, columns: Sequence[dict[str, Any]], actor: Actor) -> dict[str, Column]:
     """Make sure each of ``columns`` ({"name", "data_type"?, "description"?}) exists on ``asset``.
 
     New columns are registered; known ones get a data type or description they lacked. Columns
@@ -284,16 +467,17 @@ def classification_suggest(
     column: Column,
     entity_type: str,
     source: str,
-    actor: Any,
+    actor: Actor,
     confidence: float = 1.0,
     sensitivity: str = Sensitivity.CONFIDENTIAL,
     evidence: dict[str, Any] | None = None,
 ) -> Classification:
-    """Create or refresh a suggested classification from a scan, propagation or import.
+    """Create or refresh a suggested classification from a scan, propagation or import (ADD).
 
     A steward's decision is kept: confirmed stays confirmed and rejected stays rejected; only the
     evidence and confidence are refreshed.
     """
+    _require(actor, ADD, "classifications")
     with transaction.atomic():
         existing = (
             Classification.objects.select_for_update().filter(column=column, entity_type=entity_type, source=source).first()
@@ -337,9 +521,10 @@ def classification_suggest(
 
 
 def classification_assign(
-    *, column: Column, entity_type: str, actor: Any, sensitivity: str = Sensitivity.CONFIDENTIAL, reason: str = ""
+    *, column: Column, entity_type: str, actor: Actor, sensitivity: str = Sensitivity.CONFIDENTIAL, reason: str = ""
 ) -> Classification:
-    """A steward states a column holds ``entity_type``: a confirmed ``steward`` classification."""
+    """A steward states a column holds ``entity_type``: a confirmed ``steward`` classification (DECIDE)."""
+    _require(actor, DECIDE, "classifications")
     with transaction.atomic():
         classification, _ = Classification.objects.get_or_create(
             column=column,
@@ -351,8 +536,9 @@ def classification_assign(
 
 
 def _decide(
-    classification: Classification, *, state: str, actor: Any, reason: str, sensitivity: str | None = None
+    classification: Classification, *, state: str, actor: Actor, reason: str, sensitivity: str | None = None
 ) -> Classification:
+    _require(actor, DECIDE, "classifications")
     with transaction.atomic():
         old_state = classification.state
         classification.state = state
@@ -386,23 +572,30 @@ def _decide(
     return classification
 
 
-def classification_confirm(*, classification: Classification, actor: Any, reason: str = "") -> Classification:
+def classification_confirm(*, classification: Classification, actor: Actor, reason: str = "") -> Classification:
     return _decide(classification, state=ClassificationState.CONFIRMED, actor=actor, reason=reason)
 
 
-def classification_reject(*, classification: Classification, actor: Any, reason: str = "") -> Classification:
+def classification_reject(*, classification: Classification, actor: Actor, reason: str = "") -> Classification:
     """Final: later scans and propagation never revive a rejected classification."""
     return _decide(classification, state=ClassificationState.REJECTED, actor=actor, reason=reason)
 
 
-def classification_set_sensitivity(*, classification: Classification, sensitivity: str, actor: Any) -> Classification:
+def classification_set_sensitivity(*, classification: Classification, sensitivity: str, actor: Actor) -> Classification:
+    """A steward decision (DECIDE): the classification's sensitivity sets the asset's floor."""
     with transaction.atomic():
-        _update(classification, actor=actor, action="catalog.classification.update", data={"sensitivity": sensitivity})
+        _update(
+            classification,
+            actor=actor,
+            action="catalog.classification.update",
+            data={"sensitivity": sensitivity},
+            permission=DECIDE,
+        )
         _classification_changed(classification, "updated")
     return classification
 
 
-def classification_withdraw(*, classification: Classification, actor: Any, reason: str = "") -> None:
+def classification_withdraw(*, classification: Classification, actor: Actor, reason: str = "") -> None:
     """Remove a machine-made classification whose grounds are gone (e.g. a propagated label whose
     upstream was rejected). Steward-made and steward-decided rows are never withdrawn."""
     if classification.source == ClassificationSource.STEWARD or classification.decided_at is not None:
@@ -414,25 +607,32 @@ def classification_withdraw(*, classification: Classification, actor: Any, reaso
             "entity_type": classification.entity_type,
             "source": classification.source,
         }
-        _delete(classification, actor=actor, action="catalog.classification.withdraw", reason=reason, details=details)
+        _delete(
+            classification,
+            actor=actor,
+            action="catalog.classification.withdraw",
+            reason=reason,
+            details=details,
+            permission=CHANGE,
+        )
 
 
 # --- models -------------------------------------------------------------------------------------
 
 
-def model_create(*, actor: Any, name: str, **data: Any) -> MLModel:
+def model_create(*, actor: Actor, name: str, **data: Any) -> MLModel:
     return _create(MLModel, actor=actor, action="catalog.model.create", data={"name": name, **data})
 
 
-def model_update(*, model: MLModel, actor: Any, **data: Any) -> MLModel:
+def model_update(*, model: MLModel, actor: Actor, **data: Any) -> MLModel:
     return _update(model, actor=actor, action="catalog.model.update", data=data)
 
 
-def model_delete(*, model: MLModel, actor: Any) -> None:
+def model_delete(*, model: MLModel, actor: Actor) -> None:
     _delete(model, actor=actor, action="catalog.model.delete")
 
 
-def model_version_register(*, actor: Any, model: MLModel, version: str, **data: Any) -> ModelVersion:
+def model_version_register(*, actor: Actor, model: MLModel, version: str, **data: Any) -> ModelVersion:
     """Register a trained version; ``training_datasets``/``evaluation_datasets``/``features`` link it.
 
     Sends ``model_version_changed`` (change ``registered``) after commit: lineage links it into the graph.
@@ -445,14 +645,14 @@ def model_version_register(*, actor: Any, model: MLModel, version: str, **data: 
     return model_version
 
 
-def model_version_update(*, model_version: ModelVersion, actor: Any, reason: str = "", **data: Any) -> ModelVersion:
+def model_version_update(*, model_version: ModelVersion, actor: Actor, reason: str = "", **data: Any) -> ModelVersion:
     with transaction.atomic():
         _update(model_version, actor=actor, action="catalog.model_version.update", data=data, reason=reason)
         _after_commit(signals.model_version_changed, model_version_id=model_version.pk, change="updated")
     return model_version
 
 
-def model_version_delete(*, model_version: ModelVersion, actor: Any) -> None:
+def model_version_delete(*, model_version: ModelVersion, actor: Actor) -> None:
     with transaction.atomic():
         model_version_id = model_version.pk
         _delete(model_version, actor=actor, action="catalog.model_version.delete")

@@ -21,19 +21,45 @@ from catalog.models import (
 User = get_user_model()
 
 
+# Error messages that could echo what the caller sent (a username, an id, a choice) are replaced by
+# generic ones: docs/api.md promises no submitted value in an error, and an echoed name plus
+# "does not exist" would tell who exists. The same answer for "unknown" and "not visible to you".
+GENERIC_MESSAGES = {
+    "does_not_exist": "No such object, or you may not use it.",
+    "incorrect_type": "Wrong type of value.",
+    "invalid_choice": "Not one of the allowed values.",
+    "invalid": "Not a valid value.",
+}
+
+
+def _generic_messages(field) -> None:
+    for key, message in GENERIC_MESSAGES.items():
+        if key in field.error_messages:
+            field.error_messages[key] = message
+
+
 class RestrictedRelationsMixin:
     """Scope every writable relation to what the requesting user may see, so an id the user
-    cannot read is answered like an id that does not exist."""
+    cannot read is answered like an id that does not exist; no error message echoes a value."""
 
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")
         for field in fields.values():
             target = getattr(field, "child_relation", field)
+            _generic_messages(field)
+            _generic_messages(target)
             queryset = getattr(target, "queryset", None)
             if request is not None and queryset is not None and hasattr(queryset, "restrict"):
                 target.queryset = queryset.restrict(request.user, "view")
         return fields
+
+
+class DecisionReasonMixin(serializers.Serializer):
+    """A write-only ``reason``: recorded with the change in the audit ledger; required in practice
+    for steward decisions (location, lowering sensitivity, renaming a classified column)."""
+
+    reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
 
 
 def _users(**kwargs):
@@ -108,7 +134,7 @@ class ClassificationSerializer(RestrictedRelationsMixin, serializers.ModelSerial
         read_only_fields = ["source", "state", "confidence", "evidence", "created_at", "decided_at", "decision_reason"]
 
 
-class ColumnSerializer(RestrictedRelationsMixin, serializers.ModelSerializer):
+class ColumnSerializer(RestrictedRelationsMixin, DecisionReasonMixin, serializers.ModelSerializer):
     tags = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Tag.objects.all(), required=False)
     glossary_terms = serializers.SlugRelatedField(
         slug_field="name", many=True, queryset=GlossaryTerm.objects.all(), required=False
@@ -128,12 +154,15 @@ class ColumnSerializer(RestrictedRelationsMixin, serializers.ModelSerializer):
             "tags",
             "glossary_terms",
             "classifications",
+            "former_names",
+            "reason",
             "created_at",
             "updated_at",
         ]
+        read_only_fields = ["former_names"]
 
 
-class DataAssetSerializer(RestrictedRelationsMixin, serializers.ModelSerializer):
+class DataAssetSerializer(RestrictedRelationsMixin, DecisionReasonMixin, serializers.ModelSerializer):
     owners = _users(many=True, required=False)
     stewards = _users(many=True, required=False)
     domain = serializers.SlugRelatedField(slug_field="name", queryset=Domain.objects.all(), required=False, allow_null=True)
@@ -171,6 +200,7 @@ class DataAssetSerializer(RestrictedRelationsMixin, serializers.ModelSerializer)
             "storage_country",
             "has_pii",
             "column_count",
+            "reason",
             "created_at",
             "updated_at",
         ]

@@ -56,7 +56,8 @@ def test_validation_errors_use_the_shared_error_shape_and_store_nothing(steward_
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["status"] == 400 and error["code"] == "invalid"
-    assert "already exists" in error["message"]
+    # Defect 10: the same generic answer whoever asks, so a taken name never confirms a hidden asset.
+    assert error["message"] == "qualified_name: this qualified name cannot be registered on this source"
     response = steward_api.post(reverse("asset-list"), {"qualified_name": "x"}, format="json")
     assert response.json()["error"]["fields"]["source"]
     assert steward_api.get(reverse("asset-detail", args=[99999])).json()["error"]["status"] == 404

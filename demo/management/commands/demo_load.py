@@ -199,7 +199,9 @@ class DemoLoader:
         if spec.get("name"):
             data["name"] = spec["name"]
         data.update({k: v for k, v in spec.get("privacy", {}).items() if k in PRIVACY_FIELDS})
-        asset, created = services.asset_ensure(source=source, qualified_name=spec["qualified_name"], actor=owner, **data)
+        asset, created = services.asset_ensure(
+            source=source, qualified_name=spec["qualified_name"], actor=owner, reason="demo catalog", **data
+        )
         if created:
             self.report.count("assets")
         self.assets[(spec["source"], spec["qualified_name"])] = asset
