@@ -21,6 +21,12 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def can(self, action: str) -> bool:
+        """Whether this user's role holds ``action`` (core.querysets and core.admin ask this)."""
+        from accounts.permissions import user_can
+
+        return user_can(self, action)
+
 
 class ApiToken(models.Model):
     """A bearer token for a service. Only its SHA-256 digest is stored; the secret is shown once.

@@ -13,20 +13,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from accounts.choices import Role
 
-VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE = (
-    "view",
-    "view_restricted",
-    "add",
-    "change",
-    "delete",
-    "audit",
-    "export",
-    "decide",
+# the action vocabulary lives in core (below every app) so core's base viewset and admin helpers
+# can name actions; the role matrix below is accounts' alone
+from core.permissions import (  # noqa: F401  (re-exported: every app imports actions from here)
+    ADD,
+    AUDIT,
+    CHANGE,
+    DECIDE,
+    DELETE,
+    EXPORT,
+    METHOD_ACTIONS,
+    VIEW,
+    VIEW_RESTRICTED,
+    action_for,
 )
+from core.types import Actor
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset({VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE}),
@@ -35,8 +41,6 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.SERVICE: frozenset({VIEW, ADD, CHANGE}),
     Role.VIEWER: frozenset({VIEW}),
 }
-
-METHOD_ACTIONS = {"GET": VIEW, "HEAD": VIEW, "OPTIONS": VIEW, "POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}
 
 
 def role_of(user: Any) -> str | None:
@@ -53,6 +57,17 @@ def user_can(user: Any, action: str) -> bool:
     return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
 
 
+def require(actor: Actor, action: str, what: str) -> None:
+    """Refuse unless ``actor``'s role holds ``action``; every service calls this (or a finer check) first.
+
+    Raises ``PermissionDenied("<role> may not <action> <what>")`` -- ``what`` names the kind of
+    object ("assets", "classifications"), never a submitted value. The API answers 403 with that
+    message, admin actions show it, commands print it on one line.
+    """
+    if not user_can(actor, action):
+        raise PermissionDenied(f"{role_of(actor) or 'anonymous'} may not {action} {what}")
+
+
 class RolePermission(BasePermission):
     """Grants a request when the user's role holds the action for its method.
 
@@ -63,13 +78,7 @@ class RolePermission(BasePermission):
     """
 
     def action_for(self, request, view) -> str:
-        per_method = getattr(view, "permission_actions", None) or {}
-        if request.method in per_method:
-            return per_method[request.method]
-        explicit = getattr(view, "permission_action", None)
-        if explicit:
-            return explicit
-        return METHOD_ACTIONS.get(request.method, CHANGE)
+        return action_for(request, view)
 
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):

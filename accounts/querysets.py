@@ -1,25 +1,9 @@
-"""Permission scoping: one QuerySet method that every list, detail, selector and page uses."""
+"""Permission scoping for accounts-level models; the one implementation is core's.
 
-from __future__ import annotations
+``RestrictedQuerySet.restrict(user, action)`` -- see core/querysets.py. Kept under this name
+because catalog and compliance querysets extend it.
+"""
 
-from typing import Any
+from core.querysets import RestrictedQuerySet
 
-from django.db import models
-
-from accounts.permissions import VIEW, VIEW_RESTRICTED, user_can
-
-
-class RestrictedQuerySet(models.QuerySet):
-    """``restrict(user, action)`` narrows a queryset to what ``user`` may ``action``.
-
-    Models mark restricted rows by defining ``restricted_q()`` (a classmethod returning a Q
-    object); users without ``view_restricted`` never see those rows.
-    """
-
-    def restrict(self, user: Any, action: str = VIEW) -> RestrictedQuerySet:
-        if not user_can(user, action):
-            return self.none()
-        restricted_q = getattr(self.model, "restricted_q", None)
-        if action == VIEW and restricted_q is not None and not user_can(user, VIEW_RESTRICTED):
-            return self.exclude(restricted_q())
-        return self
+__all__ = ["RestrictedQuerySet"]

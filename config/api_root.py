@@ -1,4 +1,4 @@
-"""The API root, kept apart from config.api: DRF settings import config.api while the schema
+"""The API root, kept apart from core.api: DRF settings import core.api.errors while the schema
 generator (imported here) imports DRF settings."""
 
 from drf_spectacular.types import OpenApiTypes

@@ -1,12 +1,11 @@
 """API routes of the audit app (mounted under /api/v1/); see audit/api/views.py for the list."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+from core.api.routers import Router
 
 from audit.api import views
 
-router = SimpleRouter()
-router.trailing_slash = "/?"  # DRF's constructor only knows "/" or "": accept both spellings
+router = Router()
 router.register("audit/events", views.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [

@@ -1,11 +1,11 @@
 """API routes of the catalog app (mounted under /api/v1/)."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+from core.api.routers import Router
 
 from catalog.api import views
 
-router = SimpleRouter(trailing_slash="/?")
+router = Router()
 router.register("domains", views.DomainViewSet, basename="domain")
 router.register("tags", views.TagViewSet, basename="tag")
 router.register("glossary-terms", views.GlossaryTermViewSet, basename="glossary-term")

@@ -1,12 +1,11 @@
 """API routes of compliance.policies (mounted under /api/v1/)."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+from core.api.routers import Router
 
 from compliance.policies.api import views
 
-router = SimpleRouter()
-router.trailing_slash = "/?"  # the constructor turns any truthy value into "/"
+router = Router()
 router.register("regulation-packs", views.RegulationPackViewSet, basename="regulation-pack")
 router.register("regulation-rules", views.RegulationRuleViewSet, basename="regulation-rule")
 router.register("policies", views.PolicyViewSet, basename="policy")

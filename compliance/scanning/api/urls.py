@@ -1,11 +1,10 @@
 """API routes of compliance.scanning (mounted under /api/v1/)."""
 
-from rest_framework.routers import SimpleRouter
+from core.api.routers import Router
 
 from compliance.scanning.api import views
 
-router = SimpleRouter()
-router.trailing_slash = "/?"  # DRF's constructor only knows "/" or "": accept both spellings
+router = Router()
 router.register("scans", views.ScanRunViewSet, basename="scan")
 
 urlpatterns = router.urls

@@ -1,4 +1,4 @@
-"""API-wide pieces: pagination and the single error shape every endpoint returns.
+"""The single error shape every API endpoint returns (settings: REST_FRAMEWORK["EXCEPTION_HANDLER"]).
 
 Error shape (all 4xx/5xx from the API)::
 
@@ -13,14 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-
-
-class Pagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -36,7 +30,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # a service's refusal names role, action and kind of object ("viewer may not change
+        # assets"), never a submitted value (accounts.permissions.require)
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -63,28 +59,3 @@ def exception_handler(exc, context):
 def error_response(message: str, *, status_code: int = status.HTTP_400_BAD_REQUEST, code: str = "invalid") -> Response:
     """An error in the shared envelope, for views that fail outside DRF's exception flow."""
     return Response({"error": {"status": status_code, "code": code, "message": message}}, status=status_code)
-
-
-class ServiceModelViewSet:
-    """Mixin for a ModelViewSet whose reads come from a selector and writes from services.
-
-    Declare ``selector`` (``user=`` -> QuerySet), ``create_service`` (``actor=``, **fields),
-    ``update_service`` and ``delete_service`` (``<instance_kwarg>=``, ``actor=``) as
-    ``staticmethod``s. Every read is scoped by the selector, every write audited by the service.
-    """
-
-    instance_kwarg: str = "instance"
-
-    def get_queryset(self):
-        return self.selector(user=self.request.user)
-
-    def perform_create(self, serializer):
-        serializer.instance = self.create_service(actor=self.request.user, **serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = self.update_service(
-            **{self.instance_kwarg: serializer.instance}, actor=self.request.user, **serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        self.delete_service(**{self.instance_kwarg: instance}, actor=self.request.user)

@@ -1,0 +1,38 @@
+"""``Router``: the one DRF router every app's ``api/urls.py`` uses, and ``route()`` for plain views.
+
+Rule (defect 9): every API path is served both with and without its trailing slash, by the same
+view, with no redirect -- a POST to ``/api/v1/assets`` and to ``/api/v1/assets/`` both create, none
+is turned into a 301 that a client would follow as a GET. Links the API itself prints (the root,
+``next``/``previous`` page links follow the request) use the slash-less form.
+"""
+
+from __future__ import annotations
+
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+
+SLASH_OPTIONAL = "/?"
+
+
+class Router(SimpleRouter):
+    """``SimpleRouter`` whose routes match ``name`` and ``name/`` alike (``trailing_slash="/?"``).
+
+    DRF's constructor only knows ``"/"`` or ``""`` (any truthy value becomes ``"/"``), hence the
+    assignment after ``super().__init__``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("trailing_slash", None)
+        super().__init__(*args, **kwargs)
+        self.trailing_slash = SLASH_OPTIONAL
+
+
+def route(pattern: str, view, *, name: str):
+    """A plain (non-router) API path under the same rule: ``route("audit/checkpoint", View.as_view(), name=...)``.
+
+    ``pattern`` is written without the trailing slash; ``<int:pk>`` becomes ``(?P<pk>[0-9]+)``.
+    """
+    regex = pattern.replace("<int:pk>", "(?P<pk>[0-9]+)")
+    if "<" in regex:
+        raise ValueError(f"route(): only <int:pk> converters are supported, got {pattern!r}")
+    return re_path(rf"^{regex}{SLASH_OPTIONAL}$", view, name=name)

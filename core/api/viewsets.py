@@ -1,0 +1,101 @@
+"""The base viewsets every Custos API viewset derives from: scoping by construction.
+
+What ``restrict()`` is called with (docs/api.md "Scoping"):
+
+* every queryset the viewset serves -- list, detail, update, partial update, destroy and every
+  ``@action`` that uses ``get_object()``/``get_queryset()`` -- is first narrowed with
+  ``restrict(user, "view")``: an object the user may not see is 404 for reads *and* writes;
+* then with ``restrict(user, <action>)`` where ``<action>`` is the request's role-matrix action
+  (``core.permissions.action_for``: ``view`` for GET, ``add``/``change``/``delete`` for writes, an
+  ``@action``'s ``permission_action`` such as ``decide``). ``RolePermission`` has already refused
+  a user lacking that action with 403 before the queryset is built, so this second step only
+  matters for views that run without it.
+
+The restriction is applied in ``filter_queryset``, which DRF's ``list()`` and ``get_object()``
+both call, *after* any ``get_queryset`` a subclass writes; a subclass that overrides
+``filter_queryset`` is refused at class creation, and a queryset without ``restrict`` raises
+``ImproperlyConfigured``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import mixins, viewsets
+
+from core.permissions import VIEW, action_for
+
+
+class RestrictedViewSetMixin:
+    """Serve ``queryset`` (or ``selector(user=...)``), always through ``restrict``."""
+
+    selector = None  # optional staticmethod(user=...) -> QuerySet
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "filter_queryset" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} overrides filter_queryset, which applies restrict(); override get_queryset")
+
+    def get_queryset(self):
+        if self.selector is not None:
+            return self.selector(user=self.request.user)
+        return super().get_queryset()
+
+    def restrict_queryset(self, queryset):
+        if not hasattr(queryset, "restrict"):
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}: {queryset.model.__name__}'s queryset has no restrict(user, action)"
+            )
+        user = self.request.user
+        queryset = queryset.restrict(user, VIEW)
+        action = action_for(self.request, self)
+        if action != VIEW:
+            queryset = queryset.restrict(user, action)
+        return queryset
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(self.restrict_queryset(queryset))
+
+
+class ServiceModelViewSet(RestrictedViewSetMixin):
+    """Mixin for a ModelViewSet whose reads come from a selector and writes from services.
+
+    Declare ``selector`` (``user=`` -> QuerySet), ``create_service`` (``actor=``, **fields),
+    ``update_service`` and ``delete_service`` (``<instance_kwarg>=``, ``actor=``) as
+    ``staticmethod``s. Every read is scoped (selector, then ``restrict``), every write audited and
+    permission-checked by the service.
+    """
+
+    instance_kwarg: str = "instance"
+
+    def perform_create(self, serializer):
+        serializer.instance = self.create_service(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self.update_service(
+            **{self.instance_kwarg: serializer.instance}, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        self.delete_service(**{self.instance_kwarg: instance}, actor=self.request.user)
+
+
+class RestrictedReadOnlyModelViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """List + detail, both restricted."""
+
+
+class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+    """Full CRUD, restricted; writes still belong in services (use ``ServiceModelViewSet``)."""
+
+
+class RestrictedGenericViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+    """Pick the mixins you need (``mixins.ListModelMixin`` ...); scoping is already applied."""
+
+
+__all__ = [
+    "RestrictedViewSetMixin",
+    "ServiceModelViewSet",
+    "RestrictedReadOnlyModelViewSet",
+    "RestrictedModelViewSet",
+    "RestrictedGenericViewSet",
+    "mixins",
+]

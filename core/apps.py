@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Shared pieces: base viewsets, abstract ``Run``, ``Actor``, ``ReadOnlyAdmin``. No concrete models."""
+
+    name = "core"
+    label = "core"
+    default_auto_field = "django.db.models.BigAutoField"
