@@ -22,7 +22,7 @@ from catalog.filters import (
     ModelVersionFilterSet,
 )
 from catalog.models import DataSource, Domain, GlossaryTerm, Tag
-from config.api import ServiceModelViewSet
+from core.api.viewsets import ServiceModelViewSet
 
 
 class DomainViewSet(ServiceModelViewSet, viewsets.ModelViewSet):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADD, DECIDE, VIEW
-from config.api import error_response
+from core.api.errors import error_response
 from lineage import exports, selectors
 from lineage.api.parsers import OpenLineageJSONParser
 from lineage.models import Edge

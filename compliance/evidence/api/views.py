@@ -18,7 +18,7 @@ from accounts.permissions import EXPORT
 from compliance.evidence import selectors, services
 from compliance.evidence.api import serializers as s
 from compliance.evidence.choices import ExportStatus
-from config.api import error_response
+from core.api.errors import error_response
 
 
 class EvidenceExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

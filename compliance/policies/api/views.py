@@ -20,7 +20,7 @@ from catalog.models import DataAsset
 from compliance.policies import anonymizer, selectors, services
 from compliance.policies.api import serializers as s
 from compliance.policies.models import AnonymizationRun, RegulationPack, RegulationRule, RetentionRun
-from config.api import ServiceModelViewSet
+from core.api.viewsets import ServiceModelViewSet
 
 User = get_user_model()
 
@@ -242,7 +242,10 @@ def _jsonable(rows):
 class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.AnonymizationRunSerializer
     permission_actions = {"POST": DECIDE}
-    queryset = AnonymizationRun.objects.all()
+
+    def get_queryset(self):
+        # Scoped like the assets: a viewer who gets 404 on a restricted asset never lists its runs.
+        return AnonymizationRun.objects.restrict(self.request.user, VIEW).select_related("source_asset", "target_asset")
 
     @extend_schema(request=s.AnonymizationStartSerializer, responses=s.AnonymizationRunSerializer)
     def create(self, request):
@@ -266,14 +269,16 @@ class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
 class RetentionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.RetentionRunSerializer
     permission_actions = {"POST": DECIDE}
-    queryset = RetentionRun.objects.all()
+
+    def get_queryset(self):
+        return RetentionRun.objects.restrict(self.request.user, VIEW)
 
     @extend_schema(request=s.RetentionStartSerializer, responses=s.RetentionRunSerializer)
     def create(self, request):
         form = s.RetentionStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         run = services.retention_enforce(actor=request.user, dry_run=form.validated_data["dry_run"])
-        return Response(s.RetentionRunSerializer(run).data, status=201)
+        return Response(s.RetentionRunSerializer(run, context={"request": request}).data, status=201)
 
 
 class TokenRevealView(APIView):
