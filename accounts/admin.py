@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import ApiToken, User
+from accounts.permissions import ADMINISTER, user_can
+from core.admin import service_action
 
 
 @admin.register(User)
@@ -28,9 +30,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Revoke selected tokens")
-    def revoke(self, request, queryset):
+    def has_administer_permission(self, request, obj=None):
+        return user_can(request.user, ADMINISTER)
+
+    @service_action(description="Revoke selected tokens", permissions=[ADMINISTER])
+    def revoke(self, request, token):
         from accounts.services import token_revoke
 
-        for token in queryset.filter(revoked_at__isnull=True):
+        if token.revoked_at is None:
             token_revoke(token=token, actor=request.user, reason="revoked in admin")

@@ -7,6 +7,12 @@ Actions:
     ``audit``            read the audit ledger, checkpoints and proofs
     ``export``           export evidence bundles
     ``decide``           approve access grants, confirm or reject classifications (steward work)
+    ``administer``       manage users, roles and API tokens (admins only)
+
+Services call :func:`require` first. A ``str`` actor names a system component run by an operator
+with shell and database access (``"cli:token_create"``, ``"system:demo"``): it is allowed, and the
+audit event records that name; every request-driven path (API, admin, task with ``--user``)
+passes a real user and gets the role matrix.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from accounts.choices import Role
 # can name actions; the role matrix below is accounts' alone
 from core.permissions import (  # noqa: F401  (re-exported: every app imports actions from here)
     ADD,
+    ADMINISTER,
     AUDIT,
     CHANGE,
     DECIDE,
@@ -35,7 +42,7 @@ from core.permissions import (  # noqa: F401  (re-exported: every app imports ac
 from core.types import Actor
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset({VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE}),
+    Role.ADMIN: frozenset({VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE, ADMINISTER}),
     Role.STEWARD: frozenset({VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, DECIDE}),
     Role.AUDITOR: frozenset({VIEW, VIEW_RESTRICTED, AUDIT, EXPORT}),
     Role.SERVICE: frozenset({VIEW, ADD, CHANGE}),
@@ -57,13 +64,15 @@ def user_can(user: Any, action: str) -> bool:
     return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
 
 
-def require(actor: Actor, action: str, what: str) -> None:
+def require(actor: Actor | str, action: str, what: str) -> None:
     """Refuse unless ``actor``'s role holds ``action``; every service calls this (or a finer check) first.
 
     Raises ``PermissionDenied("<role> may not <action> <what>")`` -- ``what`` names the kind of
     object ("assets", "classifications"), never a submitted value. The API answers 403 with that
     message, admin actions show it, commands print it on one line.
     """
+    if isinstance(actor, str):
+        return  # a system component (see module docstring)
     if not user_can(actor, action):
         raise PermissionDenied(f"{role_of(actor) or 'anonymous'} may not {action} {what}")
 

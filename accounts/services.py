@@ -5,26 +5,30 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import ApiToken, User
+from accounts.permissions import ADMINISTER, require
 from audit.services import record
+from core.types import Actor
 
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix, not a secret
 TOKEN_USE_AUDIT_INTERVAL = timedelta(minutes=5)
+TOKEN_MAX_DAYS = 3650
 
 
 def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def user_ensure(*, username: str, role: str, actor: Any, email: str = "", password: str | None = None) -> User:
-    """Return the user ``username``, creating it with ``role`` if missing (audited)."""
+def user_ensure(*, username: str, role: str, actor: Actor | str, email: str = "", password: str | None = None) -> User:
+    """Return the user ``username``, creating it with ``role`` if missing (audited; needs ``administer``)."""
+    require(actor, ADMINISTER, "users")
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(Role.values)}")
     with transaction.atomic():
@@ -44,7 +48,9 @@ def user_ensure(*, username: str, role: str, actor: Any, email: str = "", passwo
         return user
 
 
-def user_set_role(*, user: User, role: str, actor: Any) -> User:
+def user_set_role(*, user: User, role: str, actor: Actor | str) -> User:
+    """Change ``user``'s role (audited; needs ``administer``)."""
+    require(actor, ADMINISTER, "users")
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     with transaction.atomic():
@@ -58,17 +64,25 @@ def user_set_role(*, user: User, role: str, actor: Any) -> User:
     return user
 
 
-def token_create(*, user: User, actor: Any, name: str = "", days: int | None = None) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns the stored row and the secret, which is never stored."""
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+def token_create(*, user: User, actor: Actor | str, name: str = "", days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the stored row and the secret, which is never stored.
+
+    A token always expires: ``days`` (default ``CUSTOS_TOKEN_DEFAULT_DAYS``) must be a whole number
+    of days from 1 to ``TOKEN_MAX_DAYS``; anything else is a ``ValidationError`` (defect 6: ``-1``
+    and ``0`` used to mint a token that never expired). Needs ``administer``.
+    """
+    require(actor, ADMINISTER, "tokens")
     lifetime = settings.CUSTOS_TOKEN_DEFAULT_DAYS if days is None else days
+    if not isinstance(lifetime, int) or not 1 <= lifetime <= TOKEN_MAX_DAYS:
+        raise ValidationError(f"token lifetime must be between 1 and {TOKEN_MAX_DAYS} days", code="invalid")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken(
             user=user,
             name=name,
             prefix=raw[:12],
             digest=token_digest(raw),
-            expires_at=timezone.now() + timedelta(days=lifetime) if lifetime > 0 else None,
+            expires_at=timezone.now() + timedelta(days=lifetime),
         )
         token.full_clean()
         token.save()
@@ -85,7 +99,9 @@ def token_create(*, user: User, actor: Any, name: str = "", days: int | None = N
     return token, raw
 
 
-def token_revoke(*, token: ApiToken, actor: Any, reason: str = "") -> ApiToken:
+def token_revoke(*, token: ApiToken, actor: Actor | str, reason: str = "") -> ApiToken:
+    """Revoke ``token`` (audited; needs ``administer``)."""
+    require(actor, ADMINISTER, "tokens")
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

@@ -12,6 +12,7 @@ from django.db import models
 
 from audit.choices import ActorType
 from audit.constants import STORED_MIN_LEVEL  # noqa: E402, F401 - re-exported: other apps import it from here
+from core.querysets import RestrictedQuerySet
 
 
 class AuditEvent(models.Model):
@@ -35,6 +36,9 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     body = models.BinaryField(help_text="Canonical JSON (RFC 8785) bytes, hashed as the Merkle leaf.")
     leaf_hash = models.BinaryField(max_length=32, help_text="SHA-256(0x00 || body).")
+
+    # reading the ledger needs the ``audit`` action; the API viewset calls restrict(user, "audit")
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

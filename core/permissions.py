@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE = (
+VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE, ADMINISTER = (
     "view",
     "view_restricted",
     "add",
@@ -18,6 +18,7 @@ VIEW, VIEW_RESTRICTED, ADD, CHANGE, DELETE, AUDIT, EXPORT, DECIDE = (
     "audit",
     "export",
     "decide",
+    "administer",  # users, roles and API tokens
 )
 
 METHOD_ACTIONS = {"GET": VIEW, "HEAD": VIEW, "OPTIONS": VIEW, "POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}

@@ -1,9 +1,9 @@
 """API routes of the audit app (mounted under /api/v1/); see audit/api/views.py for the list."""
 
 from django.urls import path
-from core.api.routers import Router
 
 from audit.api import views
+from core.api.routers import Router
 
 router = Router()
 router.register("audit/events", views.AuditEventViewSet, basename="audit-event")

@@ -16,7 +16,6 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,11 +25,12 @@ from audit.api import serializers as s
 from audit.filters import AuditEventFilterSet
 from audit.keys import LedgerKeyMissing, load_signer
 from audit.verify_core import b64
+from core.api.viewsets import RestrictedReadOnlyModelViewSet
 
 AUDIT = "audit"  # the role-matrix action (accounts.permissions.AUDIT), held by auditors and admins
 
 
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditEventViewSet(RestrictedReadOnlyModelViewSet):
     permission_action = AUDIT
     serializer_class = s.AuditEventSerializer
     filterset_class = AuditEventFilterSet

@@ -44,10 +44,10 @@ def test_token_create_refuses_a_role_change_of_an_existing_user(make_user):
 
 def test_expired_revoked_and_unknown_tokens_are_refused(make_user):
     user = make_user("service")
-    _, expired_raw = token_create(user=user, actor=None, days=1)
+    _, expired_raw = token_create(user=user, actor="cli:test", days=1)
     ApiToken.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
-    revoked, revoked_raw = token_create(user=user, actor=None)
-    token_revoke(token=revoked, actor=None)
+    revoked, revoked_raw = token_create(user=user, actor="cli:test")
+    token_revoke(token=revoked, actor="cli:test")
     for raw in (expired_raw, revoked_raw, "cst_unknown"):
         response = bearer(raw).get(reverse("me"))
         assert response.status_code == 401
@@ -57,7 +57,7 @@ def test_expired_revoked_and_unknown_tokens_are_refused(make_user):
 
 def test_token_use_is_audited_at_most_once_per_interval(make_user):
     user = make_user("service")
-    _, raw = token_create(user=user, actor=None)
+    _, raw = token_create(user=user, actor="cli:test")
     client = bearer(raw)
     client.get(reverse("me"))
     client.get(reverse("me"))
@@ -66,7 +66,7 @@ def test_token_use_is_audited_at_most_once_per_interval(make_user):
 
 def test_an_inactive_users_token_stops_working(make_user):
     user = make_user("service")
-    _, raw = token_create(user=user, actor=None)
+    _, raw = token_create(user=user, actor="cli:test")
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert bearer(raw).get(reverse("me")).status_code == 401
 
