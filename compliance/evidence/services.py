@@ -32,8 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import permissions
-from accounts.permissions import EXPORT, role_of, user_can
+from accounts.permissions import EXPORT, require, role_of, user_can
 from audit.services import actor_fields, record
 from catalog.models import DataAsset
 from compliance.evidence import bundle
@@ -59,7 +58,7 @@ def require_exporter(actor: Actor | str) -> None:
     named by a string. Raises ``PermissionDenied("<role> may not export evidence")``."""
     if isinstance(actor, str) and actor:
         return
-    permissions.require(actor, EXPORT, WHAT)
+    require(actor, EXPORT, WHAT)
 
 
 def export_request(

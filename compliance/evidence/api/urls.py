@@ -1,8 +1,7 @@
 """API routes of compliance.evidence (mounted under /api/v1/)."""
 
-from core.api.routers import Router
-
 from compliance.evidence.api import views
+from core.api.routers import Router
 
 router = Router()
 router.register("evidence/exports", views.EvidenceExportViewSet, basename="evidence-export")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -19,14 +19,15 @@ from compliance.evidence import selectors, services
 from compliance.evidence.api import serializers as s
 from compliance.evidence.choices import ExportStatus
 from core.api.errors import error_response
+from core.api.viewsets import RestrictedGenericViewSet
 
 
-class EvidenceExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EvidenceExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    """Every export to every exporter (``EvidenceExport.objects.restrict``); writes through services."""
+
     serializer_class = s.EvidenceExportSerializer
     permission_action = EXPORT
-
-    def get_queryset(self):
-        return selectors.export_list(user=self.request.user)
+    selector = staticmethod(selectors.export_list)
 
     @extend_schema(request=s.ExportRequestSerializer, responses={202: s.EvidenceExportSerializer})
     def create(self, request):
