@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
-from accounts.permissions import CHANGE, DECIDE, role_of, user_can
+from accounts.permissions import CHANGE, role_of, user_can
 from catalog import selectors, services
 from catalog.choices import ClassificationState
 from catalog.forms import AssignOwnerForm, SetSensitivityForm
@@ -24,16 +24,14 @@ from catalog.models import (
     ModelVersion,
     Tag,
 )
+from core.admin import RoleActionPermissionsMixin
 
 
-class RoleActionsMixin:
-    """Admin actions declare ``permissions=("decide",)`` or ``("change",)``: answered from the role
-    matrix (``has_<action>_permission``). An action a user may not run is hidden; if posted
-    anyway, the user is told why instead of Django's bare "No action selected". The services
-    behind every action check the actor again, so an action cannot do what its service refuses."""
-
-    def has_decide_permission(self, request) -> bool:
-        return user_can(request.user, DECIDE)
+class RoleActionsMixin(RoleActionPermissionsMixin):
+    """Admin actions declare ``permissions=["decide"]`` or ``["catalog_change"]``: answered from the
+    role matrix (``has_<action>_permission``). An action a user may not run is hidden; if posted
+    anyway, the user is told why instead of Django's silence. The services behind every action
+    check the actor again, so an action cannot do what its service refuses."""
 
     def has_catalog_change_permission(self, request) -> bool:
         return user_can(request.user, CHANGE)

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.permissions import VIEW, VIEW_RESTRICTED, user_can
-from accounts.querysets import RestrictedQuerySet
+from core.querysets import RestrictedQuerySet
 
 
 class AssetScopedQuerySet(RestrictedQuerySet):

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from accounts import permissions
-from accounts.permissions import ADD, CHANGE, DECIDE, DELETE
+from accounts.permissions import ADD, CHANGE, DECIDE, DELETE, require
 from audit.services import record
 from catalog import signals
 from catalog.choices import (
@@ -36,6 +35,7 @@ from catalog.models import (
     ModelVersion,
     Tag,
 )
+from core.types import Actor
 
 # Enumerated fields whose before/after values go into audit details (they are never personal data).
 AUDITED_VALUES = {"status", "sensitivity", "stage", "kind", "state", "legal_basis", "retention_days", "role"}
@@ -44,19 +44,12 @@ AUDITED_VALUES = {"status", "sensitivity", "stage", "kind", "state", "legal_basi
 # Who may do what (docs/api.md "Catalog permissions"): every service checks its actor first.
 # ``actor`` is a user (checked against the role matrix) or a system component's name (a str such
 # as "scanner" or "demo_load": code, not a request, so it is not checked; the audit names it).
-Actor = Any  # core.types.Actor once core lands
 
 
-def _require(actor: Actor, action: str, what: str) -> None:
+def _require(actor: Actor | str, action: str, what: str) -> None:
     """Raise PermissionDenied("<role> may not <action> <what>") unless ``actor`` may ``action``."""
-    if isinstance(actor, str):
-        return
-    require = getattr(permissions, "require", None)
-    if require is not None:
+    if not isinstance(actor, str):
         require(actor, action, what)
-        return
-    if not permissions.user_can(actor, action):  # same rule and wording as accounts.permissions.require
-        raise PermissionDenied(f"{permissions.role_of(actor) or 'anonymous'} may not {action} {what}")
 
 
 def _label(model: type[models.Model] | models.Model) -> str:

@@ -1,9 +1,9 @@
 """API routes of the catalog app (mounted under /api/v1/)."""
 
 from django.urls import path
-from core.api.routers import Router
 
 from catalog.api import views
+from core.api.routers import Router
 
 router = Router()
 router.register("domains", views.DomainViewSet, basename="domain")

@@ -22,7 +22,7 @@ from catalog.filters import (
     ModelVersionFilterSet,
 )
 from catalog.models import DataSource, Domain, GlossaryTerm, Tag
-from core.api.viewsets import ServiceModelViewSet
+from core.api.viewsets import RestrictedGenericViewSet, ServiceModelViewSet
 
 
 class DomainViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
@@ -112,7 +112,7 @@ class ColumnViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
     ordering_fields = ["asset", "position", "name"]
 
 
-class ClassificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ClassificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     """Classifications are read here; stewards assign, confirm and reject them with actions."""
 
     serializer_class = s.ClassificationSerializer
