@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.querysets import RestrictedQuerySet
 from catalog.choices import Sensitivity
+from catalog.querysets import AssetScopedQuerySet
 from compliance.policies.choices import (
     Effect,
     FindingStatus,
@@ -255,6 +256,13 @@ class Finding(models.Model):
         return Q(asset__sensitivity=Sensitivity.RESTRICTED)
 
 
+class AnonymizationRunQuerySet(AssetScopedQuerySet):
+    """A run is restricted with its source or target asset, and when it has no source asset (a
+    file anonymized from the command line: nothing says how sensitive it is)."""
+
+    asset_path = "source_asset__"
+
+
 class AnonymizationRun(models.Model):
     """One anonymization of a file or table into a new asset, with its verification report
     (re-scan, identifier comparison, k-anonymity). Paths only; never data values."""
@@ -275,12 +283,22 @@ class AnonymizationRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AnonymizationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at"]
         constraints = [models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="anonymization_run_status_valid")]
 
     def __str__(self) -> str:
         return f"anonymization run {self.pk} ({self.status})"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return (
+            Q(source_asset__isnull=True)
+            | Q(source_asset__sensitivity=Sensitivity.RESTRICTED)
+            | Q(target_asset__sensitivity=Sensitivity.RESTRICTED)
+        )
 
 
 class RetentionRun(models.Model):
@@ -293,6 +311,10 @@ class RetentionRun(models.Model):
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # A pass covers many assets: the run is listed to every reader, its per-asset report items
+    # only for the assets the reader may see (selectors.retention_report_for).
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

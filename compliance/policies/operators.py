@@ -232,7 +232,10 @@ def op_generalize(series, spec, ctx, frame):
     if method == "zip3":
         return map_unique(series, lambda values: _zip3_many(values, ctx.restricted_zip3))
     if method == "year":
-        birth = bool(spec.get("birth", False))
+        # "birth" (a date of birth) and "age_indicative" (any date directly related to the
+        # individual, Safe Harbor): a year 90 or more years back indicates an age over 89 and
+        # aggregates into 90+ (45 CFR 164.514(b)(2)(i)(C)), whatever the column is called.
+        birth = bool(spec.get("birth", False) or spec.get("age_indicative", False))
 
         def year(values):
             parsed = parse_dates(values)
@@ -329,7 +332,7 @@ PARAMS = {
     "surrogate": {"namespace", "prefix", "vault"},
     "encrypt_siv": set(),
     "encrypt_gcm": set(),
-    "generalize": {"method", "width", "birth", "length"},
+    "generalize": {"method", "width", "birth", "age_indicative", "length"},
     "date_shift": {"subject_column", "max_days"},
     "scrub": {"entities"},
 }

@@ -28,7 +28,7 @@ HIPAA_SAFE_HARBOR: dict[str, Any] = {
         "GEOLOCATION": REDACT,
         "US_ZIP_CODE": {"operator": "generalize", "method": "zip3"},
         "DATE_OF_BIRTH": {"operator": "generalize", "method": "year", "birth": True},
-        "DATE_TIME": {"operator": "generalize", "method": "year"},
+        "DATE_TIME": {"operator": "generalize", "method": "year", "age_indicative": True},
         "AGE": {"operator": "generalize", "method": "age_cap"},
         "PHONE_NUMBER": REDACT,
         "FAX_NUMBER": REDACT,

@@ -12,7 +12,7 @@ from accounts.permissions import VIEW
 from catalog.choices import ClassificationState
 from catalog.models import Classification, DataAsset
 from compliance.policies.choices import SEVERITY_RANK, FindingStatus, GrantState, PolicyKind
-from compliance.policies.models import AccessGrant, Finding, LegalHold, Policy, RegulationCategory, RegulationPack
+from compliance.policies.models import AccessGrant, Finding, LegalHold, Policy, RegulationCategory, RegulationPack, RetentionRun
 
 
 def asset_entity_types(asset: DataAsset) -> dict[str, set[str]]:
@@ -145,3 +145,21 @@ def _assets_in_scope(pack: RegulationPack) -> set[int]:
 
 def retention_policies() -> QuerySet[Policy]:
     return Policy.objects.filter(kind=PolicyKind.RETENTION, enabled=True).order_by("priority", "name")
+
+
+def retention_report_for(run: RetentionRun, user: Any) -> dict[str, Any]:
+    """A retention run's report as ``user`` may read it: items of assets hidden from the user
+    (restricted ones, issue 12 defect 4) are left out and counted, never described."""
+    report = dict(run.report or {})
+    items = report.get("items") or []
+    if not items:
+        return report
+    visible = set(
+        DataAsset.objects.restrict(user, VIEW).filter(pk__in={i.get("asset_id") for i in items}).values_list("pk", flat=True)
+    )
+    shown = [i for i in items if i.get("asset_id") in visible]
+    report["items"] = shown
+    if len(shown) != len(items):
+        report["items_hidden"] = len(items) - len(shown)
+        report.pop("summary", None)  # totals over hidden assets would describe them
+    return report

@@ -238,6 +238,16 @@ class AnonymizationStartSerializer(serializers.Serializer):
 
 
 class RetentionRunSerializer(serializers.ModelSerializer):
+    report = serializers.SerializerMethodField()
+
+    def get_report(self, run: RetentionRun) -> dict:
+        request = self.context.get("request")
+        if request is None:
+            return run.report
+        from compliance.policies.selectors import retention_report_for
+
+        return retention_report_for(run, request.user)
+
     class Meta:
         model = RetentionRun
         fields = ["id", "dry_run", "status", "report", "error", "started_at", "finished_at"]

@@ -59,7 +59,7 @@ class Command(BaseCommand):
         else:
             self._summary(report, target)
         if not report.get("passed"):
-            raise CommandError("verification failed: identifiers remain in the output (see the report)", returncode=2)
+            raise CommandError("verification failed: a check found identifiers or was skipped (see the report)", returncode=2)
 
     def _summary(self, report, target):
         w = self.stdout.write
@@ -70,25 +70,30 @@ class Command(BaseCommand):
             method = f" ({column['method']})" if column.get("method") else ""
             entity = column["entity_type"] or "-"
             w(f"  {column['name']:<28} {entity:<22} {column['operator']}{method}  [{column['basis']}]")
-        check = report["identifier_check"]
-        w(
-            f"identifier check: {check['distinct_values_checked']} distinct identifier values, "
-            f"{check['values_found_in_output']} found in the output"
-        )
-        residual = report["rescan"]["residual"]
-        w(
-            f"re-scan of {report['rescan']['rows_scanned']} rows: "
-            + ("no identifier found" if not residual else f"{len(residual)} residual finding(s)")
-        )
-        for item in residual:
-            w(f"  ! {item['column']}: {item['type']} in {item['share']:.0%} of values")
+        verification = report.get("verification") or {}
+        for check in verification.get("checks", []):
+            scope = "every output row" if check["complete"] else "a sample"
+            w(f"check: {check['name']} over {scope}: {check['found']} found")
+            for column, count in sorted((check.get("by_column") or {}).items()):
+                w(f"  ! {column}: {count}")
+            for gap in check.get("not_checked", []):
+                w(f"  not checked: {gap}")
+        for item in verification.get("skipped", []):
+            w(f"check skipped: {item['name']} ({item['reason']})")
+        for item in verification.get("not_applicable", []):
+            w(f"check not applicable: {item['name']} ({item['reason']})")
         k = report["k_anonymity"]
         if k.get("k") is not None:
             w(
                 f"k-anonymity over {', '.join(k['quasi_identifiers'])}: k={k['k']}, {k['equivalence_classes']} classes, "
                 f"{k['rows_below_target']} rows in classes below k={k['target_k']} ({k['share_rows_below_target']:.1%})"
             )
-        w(self.style.SUCCESS("verified: no identifier remains") if report["passed"] else self.style.ERROR("NOT verified"))
+        # "passed" names the checks it rests on; never printed when one found something or was skipped.
+        names = ", ".join(c["name"] for c in verification.get("checks", []))
+        if report["passed"]:
+            w(self.style.SUCCESS(f"checks passed (nothing found): {names}"))
+        else:
+            w(self.style.ERROR("NOT verified: a check found identifiers or was skipped (see above)"))
 
 
 def _json(report) -> str:
