@@ -11,7 +11,43 @@ from pathlib import Path
 
 
 class ImproperlyConfiguredEnv(RuntimeError):
-    """A required environment variable is missing or malformed."""
+    """A required environment variable is missing or malformed.
+
+    ``manage.py`` prints its message on one line (``custos: <message>``) and exits 2, so every
+    message names the variable to set and never echoes a secret.
+    """
+
+
+PROFILES = ("production", "demo", "development", "test")
+PROFILE_MARKER = "profile"  # <var dir>/profile: one word, written by ``demo_setup``
+
+
+def read_profile_marker(var_dir: Path) -> str | None:
+    """The profile ``demo_setup`` recorded in ``var_dir``, or None.
+
+    Used only when ``CUSTOS_ENV`` is unset, so that after ``CUSTOS_ENV=demo manage.py
+    demo_setup`` the README's plain ``manage.py token_create ...`` runs against the demo.
+    """
+    try:
+        value = (var_dir / PROFILE_MARKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if value not in PROFILES:
+        raise ImproperlyConfiguredEnv(
+            f"{var_dir / PROFILE_MARKER} must hold one of {', '.join(PROFILES)}; delete it or set CUSTOS_ENV"
+        )
+    return value
+
+
+def write_profile_marker(var_dir: Path, profile: str) -> None:
+    """Record ``profile`` as the default for commands run without CUSTOS_ENV.
+
+    Only ``demo`` and ``development`` are recorded (``test`` runs are not a user's default, and
+    production is never a silent default to write: it is already the fallback).
+    """
+    if profile not in {"demo", "development"}:
+        return
+    (var_dir / PROFILE_MARKER).write_text(profile + "\n", encoding="utf-8")
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -34,7 +70,8 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfiguredEnv(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+    # the value is not echoed: a boolean variable may hold a mistyped secret
+    raise ImproperlyConfiguredEnv(f"{name} must be a boolean: one of 1/0, true/false, yes/no, on/off")
 
 
 def env_int(name: str, default: int) -> int:
@@ -44,7 +81,7 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ImproperlyConfiguredEnv(f"{name} must be an integer, got {value!r}") from exc
+        raise ImproperlyConfiguredEnv(f"{name} must be an integer") from exc
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:

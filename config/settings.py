@@ -2,6 +2,7 @@
 
 ``CUSTOS_ENV`` picks a profile: ``production`` (the default: secure, needs ``SECRET_KEY``),
 ``demo`` and ``development`` (local machine, a throw-away key and DEBUG allowed), ``test``.
+Unset, it falls back to ``<var>/profile`` (written by ``demo_setup``), then to ``production``.
 Everything else is an explicit variable with a secure default.
 """
 
@@ -11,21 +12,27 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+from config.env import PROFILES, ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str, read_profile_marker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CUSTOS_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-CUSTOS_ENV = env_str("CUSTOS_ENV", "production")
-if CUSTOS_ENV not in {"production", "demo", "development", "test"}:
-    raise ImproperlyConfiguredEnv(f"CUSTOS_ENV must be production, demo, development or test, got {CUSTOS_ENV!r}")
+_explicit_env = env_str("CUSTOS_ENV")
+CUSTOS_ENV = _explicit_env or read_profile_marker(VAR_DIR) or "production"
+if CUSTOS_ENV not in PROFILES:
+    raise ImproperlyConfiguredEnv(f"CUSTOS_ENV must be one of {', '.join(PROFILES)} (got an unknown profile name)")
 LOCAL_PROFILE = CUSTOS_ENV in {"demo", "development", "test"}
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not LOCAL_PROFILE:
-        raise ImproperlyConfiguredEnv("SECRET_KEY is required (or SECRET_KEY_FILE); set CUSTOS_ENV=demo for a local demo")
+        raise ImproperlyConfiguredEnv(
+            "the production profile needs SECRET_KEY (or SECRET_KEY_FILE)"
+            + ("" if _explicit_env else " -- CUSTOS_ENV is unset, so production applies")
+            + "; for the local demo run CUSTOS_ENV=demo .venv/bin/python manage.py demo_setup once"
+            " (later commands then default to demo), or set CUSTOS_ENV=demo"
+        )
     SECRET_KEY = "insecure-local-only-" + CUSTOS_ENV  # never used outside demo/development/test
 
 DEBUG = env_bool("DEBUG", default=CUSTOS_ENV == "development")

@@ -21,7 +21,7 @@ def manage(*args, env_overrides, tmp_path):
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     result = manage("check", env_overrides={}, tmp_path=tmp_path)
     assert result.returncode != 0
-    assert "SECRET_KEY is required" in result.stderr
+    assert "needs SECRET_KEY" in result.stderr
 
 
 def test_the_deploy_check_passes_with_production_like_values(tmp_path):

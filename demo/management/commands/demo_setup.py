@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+from config.env import write_profile_marker
 from demo.data import demo_data_prepare
 from demo.management.commands.demo_load import demo_load, format_logins
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         if settings.CUSTOS_ENV == "production":
             raise CommandError("demo_setup is for CUSTOS_ENV=demo or development; it creates users with known passwords")
         verbosity = max(0, options.get("verbosity", 1) - 1)
+        write_profile_marker(settings.VAR_DIR, settings.CUSTOS_ENV)  # later commands default to this profile
         self.stdout.write("Migrating the database ...")
         call_command("migrate", interactive=False, verbosity=verbosity, stdout=self.stdout, stderr=self.stderr)
         if "audit_keygen" in get_commands():
