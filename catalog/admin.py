@@ -24,7 +24,7 @@ from catalog.models import (
     ModelVersion,
     Tag,
 )
-from core.admin import RoleActionPermissionsMixin
+from core.admin import RoleActionPermissionsMixin, service_action
 
 
 class RoleActionsMixin(RoleActionPermissionsMixin):
@@ -359,22 +359,13 @@ class ClassificationAdmin(RoleActionsMixin, admin.ModelAdmin):
                 sensitivity=obj.sensitivity,
             )
 
-    def _decide(self, request, queryset, service, reason: str, verb: str) -> None:
-        done = 0
-        for classification in queryset.select_related("column__asset"):
-            if not self.run_service(request, service, classification=classification, reason=reason):
-                break
-            done += 1
-        if done:
-            self.message_user(request, f"{verb} {done} classification(s).")
+    @service_action(description="Confirm selected classifications", permissions=["decide"])
+    def confirm(self, request, classification):
+        services.classification_confirm(classification=classification, actor=request.user, reason="confirmed in admin")
 
-    @admin.action(description="Confirm selected classifications", permissions=["decide"])
-    def confirm(self, request, queryset):
-        self._decide(request, queryset, services.classification_confirm, "confirmed in admin", "Confirmed")
-
-    @admin.action(description="Reject selected classifications (final: re-scans keep them rejected)", permissions=["decide"])
-    def reject(self, request, queryset):
-        self._decide(request, queryset, services.classification_reject, "rejected in admin", "Rejected")
+    @service_action(description="Reject selected classifications (final: re-scans keep them rejected)", permissions=["decide"])
+    def reject(self, request, classification):
+        services.classification_reject(classification=classification, actor=request.user, reason="rejected in admin")
 
 
 class ModelVersionInline(admin.StackedInline):

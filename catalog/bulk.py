@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.permissions import ADD, CHANGE, require
 from audit.services import record_many
 from catalog import signals
 from catalog.choices import ClassificationSource, ClassificationState, Sensitivity
@@ -62,8 +63,12 @@ def classifications_suggest_bulk(
     the same details (ids, entity type, source, state, confidence; never values). History rows
     ``+`` / ``~`` / ``-`` as a save or delete would write. After commit, one
     ``classifications_changed`` signal lists every change. Returns ``{"created", "refreshed",
-    "withdrawn"}`` counts.
+    "withdrawn"}`` counts. Needs ADD (and CHANGE to withdraw) when ``actor`` is a user.
     """
+    if not isinstance(actor, str):  # a user (a system component's name is code, not a request)
+        require(actor, ADD, "classifications")
+        if withdraw:
+            require(actor, CHANGE, "classifications")
     keys = [(s.column_id, s.entity_type) for s in suggestions]
     if len(set(keys)) != len(keys):
         raise ValidationError("a column and entity type may appear only once per batch")

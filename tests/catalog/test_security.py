@@ -230,3 +230,15 @@ def test_error_messages_never_echo_submitted_values(api_as, role):
     assert response.status_code == 400 and "987654" not in response.content.decode()
     response = client.patch(reverse("asset-detail", args=[asset.pk]), {"kind": "zzsecretzz"}, format="json")
     assert response.status_code == 400 and "zzsecretzz" not in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ["auditor", "viewer"])
+def test_bulk_suggestions_refuse_roles_without_add(users, role):
+    from catalog.bulk import Suggestion, classifications_suggest_bulk
+
+    column = ColumnFactory()
+    with pytest.raises(PermissionDenied, match=f"^{role} may not add classifications"):
+        classifications_suggest_bulk(
+            source="propagated", suggestions=[Suggestion(column_id=column.pk, entity_type="EMAIL_ADDRESS")], actor=users[role]
+        )
+    assert not Classification.objects.exists()
