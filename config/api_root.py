@@ -4,10 +4,11 @@ generator (imported here) imports DRF settings."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from core.api.views import CustosAPIView
 
 
-class ApiRootView(APIView):
+class ApiRootView(CustosAPIView):
     """``GET /api/v1/``: the API's top-level resources, so a client can discover them."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)

@@ -5,20 +5,23 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api_root import ApiRootView
+from core.api.routers import api_urls
 
+# every API path answers with and without its trailing slash, never a redirect (core/api/routers.py)
 api_v1 = [
-    path("", include("accounts.api.urls")),
-    path("", include("catalog.api.urls")),
-    path("", include("audit.api.urls")),
-    path("", include("lineage.api.urls")),
-    path("", include("compliance.api.urls")),
-    path("", include("monitoring.api.urls")),
+    path("", api_urls("accounts.api.urls")),
+    path("", api_urls("catalog.api.urls")),
+    path("", api_urls("audit.api.urls")),
+    path("", api_urls("lineage.api.urls")),
+    path("", api_urls("compliance.api.urls")),
+    path("", api_urls("monitoring.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("api/v1/", ApiRootView.as_view(), name="api-root"),
+    path("api/v1", ApiRootView.as_view(), name="api-root"),  # the slash-less form is the advertised one
+    path("api/v1/", ApiRootView.as_view()),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,12 +1,12 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import ROLE_ACTIONS, role_of
+from core.api.views import CustosAPIView
 
 
-class MeView(APIView):
+class MeView(CustosAPIView):
     """Who the caller is and what their role allows."""
 
     @extend_schema(

@@ -18,13 +18,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from audit import selectors
 from audit.api import serializers as s
 from audit.filters import AuditEventFilterSet
 from audit.keys import LedgerKeyMissing, load_signer
 from audit.verify_core import b64
+from core.api.views import CustosAPIView
 from core.api.viewsets import RestrictedReadOnlyModelViewSet
 
 AUDIT = "audit"  # the role-matrix action (accounts.permissions.AUDIT), held by auditors and admins
@@ -61,7 +61,7 @@ def _proof_error(exc: selectors.ProofRequestError) -> ValidationError:
     return ValidationError({"non_field_errors": [str(exc)]})
 
 
-class CheckpointView(APIView):
+class CheckpointView(CustosAPIView):
     permission_action = AUDIT
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, summary="Latest signed checkpoint (C2SP signed note)")
@@ -72,7 +72,7 @@ class CheckpointView(APIView):
         return HttpResponse(latest.note, content_type="text/plain; charset=utf-8")
 
 
-class PublicKeyView(APIView):
+class PublicKeyView(CustosAPIView):
     permission_action = AUDIT
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR}, summary="Checkpoint verifier key (C2SP vkey)")
@@ -84,7 +84,7 @@ class PublicKeyView(APIView):
         return HttpResponse(signer.verifier.vkey + "\n", content_type="text/plain; charset=utf-8")
 
 
-class InclusionProofView(APIView):
+class InclusionProofView(CustosAPIView):
     permission_action = AUDIT
 
     @extend_schema(
@@ -111,7 +111,7 @@ class InclusionProofView(APIView):
         return Response(s.InclusionProofSerializer(data).data)
 
 
-class ConsistencyProofView(APIView):
+class ConsistencyProofView(CustosAPIView):
     permission_action = AUDIT
 
     @extend_schema(

@@ -8,7 +8,10 @@ is turned into a 301 that a client would follow as a GET. Links the API itself p
 
 from __future__ import annotations
 
-from django.urls import re_path
+from importlib import import_module
+
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls.resolvers import RoutePattern
 from rest_framework.routers import SimpleRouter
 
 SLASH_OPTIONAL = "/?"
@@ -36,3 +39,28 @@ def route(pattern: str, view, *, name: str):
     if "<" in regex:
         raise ValueError(f"route(): only <int:pk> converters are supported, got {pattern!r}")
     return re_path(rf"^{regex}{SLASH_OPTIONAL}$", view, name=name)
+
+
+def slash_optional(urlpatterns: list) -> list:
+    """``urlpatterns`` with every plain ``path("x/y", view)`` also served at ``"x/y/"`` (same view,
+    no name, no redirect). Router patterns already match both; included lists are walked too.
+
+    ``config/urls.py`` applies it to every app's ``api/urls.py``, so a new plain API path follows
+    the rule without anyone remembering to.
+    """
+    out: list = []
+    for entry in urlpatterns:
+        if isinstance(entry, URLResolver):
+            out.append(path(str(entry.pattern), include(slash_optional(entry.url_patterns))))
+            continue
+        out.append(entry)
+        if isinstance(entry, URLPattern) and isinstance(entry.pattern, RoutePattern):
+            route_text = str(entry.pattern)
+            if route_text and not route_text.endswith("/"):
+                out.append(path(route_text + "/", entry.callback, entry.default_args))
+    return out
+
+
+def api_urls(module: str):
+    """``include()`` of an app's ``api/urls.py`` under the slash rule (``slash_optional``)."""
+    return include(slash_optional(import_module(module).urlpatterns))
