@@ -260,10 +260,11 @@ def _bind_subject(plans: list[ColumnPlan], profile: dict[str, Any]) -> None:
 
 def _chunks(path, fmt: str, chunk_rows: int):
     if fmt == "sql":
-        from compliance.scanning.sources import SourceError, SqlSource
+        from compliance.datasets import resolve
+        from compliance.datasets.sources import SourceError, SqlSource
 
         try:
-            for _offset, frame in SqlSource(_pg(str(path))).read():
+            for _offset, frame in SqlSource(resolve(str(path))).read():
                 yield frame
         except SourceError as exc:
             raise AnonymizeError(str(exc)) from exc

@@ -72,10 +72,3 @@ class GrantState(models.TextChoices):
 class FindingStatus(models.TextChoices):
     OPEN = "open", "Open"
     RESOLVED = "resolved", "Resolved"
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"

@@ -23,8 +23,9 @@ from django.utils import timezone
 from catalog.choices import SENSITIVITY_RANK, AssetStatus, ClassificationSource, ClassificationState, ModelStage, Sensitivity
 from catalog.models import Classification, Column, DataAsset, ModelVersion
 from compliance.policies import selectors
-from compliance.policies.choices import PolicyKind, RunStatus
+from compliance.policies.choices import PolicyKind
 from compliance.policies.models import AnonymizationRun, RegulationRule, RetentionRun
+from core.choices import RunStatus
 
 
 @dataclass

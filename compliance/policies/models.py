@@ -23,9 +23,10 @@ from compliance.policies.choices import (
     GrantState,
     PolicyKind,
     Purpose,
-    RunStatus,
     Severity,
 )
+from core.choices import RunStatus
+from core.models import Run
 
 slug = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 ENTITY_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
@@ -263,7 +264,7 @@ class AnonymizationRunQuerySet(AssetScopedQuerySet):
     asset_path = "source_asset__"
 
 
-class AnonymizationRun(models.Model):
+class AnonymizationRun(Run):
     """One anonymization of a file or table into a new asset, with its verification report
     (re-scan, identifier comparison, k-anonymity). Paths only; never data values."""
 
@@ -275,13 +276,8 @@ class AnonymizationRun(models.Model):
     profile = models.CharField(max_length=100, blank=True)
     source_path = models.CharField(max_length=1000)
     output_path = models.CharField(max_length=1000)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
     rows = models.PositiveBigIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = AnonymizationRunQuerySet.as_manager()
 
@@ -301,16 +297,11 @@ class AnonymizationRun(models.Model):
         )
 
 
-class RetentionRun(models.Model):
+class RetentionRun(Run):
     """One retention enforcement pass (dry run or real) with its per-asset report."""
 
     dry_run = models.BooleanField(default=True)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
     report = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     # A pass covers many assets: the run is listed to every reader, its per-asset report items
     # only for the assets the reader may see (selectors.retention_report_for).

@@ -37,7 +37,6 @@ from compliance.policies.choices import (
     PolicyKind,
     Purpose,
     RetentionAction,
-    RunStatus,
 )
 from compliance.policies.models import (
     AccessGrant,
@@ -50,6 +49,7 @@ from compliance.policies.models import (
     RegulationRule,
     RetentionRun,
 )
+from core.choices import RunStatus
 
 logger = logging.getLogger(__name__)
 COMPONENT = "custos:policies"
@@ -534,6 +534,7 @@ def _run_create(*, actor, policy: str, source_asset, source_path, output_path, s
             output_path=str(dst),
             status=status,
             started_by=actor if getattr(actor, "pk", None) else None,
+            started_at=timezone.now(),
         )
         run.full_clean()
         run.save()
@@ -557,7 +558,7 @@ def anonymization_start(*, actor: Any, policy: str, source_asset: DataAsset, out
             source_asset=source_asset,
             source_path=None,
             output_path=output_path,
-            status=RunStatus.PENDING,
+            status=RunStatus.QUEUED,
         )
         from compliance.policies import tasks
 
@@ -802,7 +803,12 @@ def retention_enforce(*, actor: Any, dry_run: bool = True, now: datetime | None 
     """
     now = now or timezone.now()
     with transaction.atomic():
-        run = RetentionRun(dry_run=dry_run, status=RunStatus.RUNNING, started_by=actor if getattr(actor, "pk", None) else None)
+        run = RetentionRun(
+            dry_run=dry_run,
+            status=RunStatus.RUNNING,
+            started_by=actor if getattr(actor, "pk", None) else None,
+            started_at=timezone.now(),
+        )
         run.full_clean()
         run.save()
         record(actor=actor, action="policies.retention.start", target=run, details={"dry_run": dry_run})

@@ -1,9 +1,9 @@
 """API routes of compliance.policies (mounted under /api/v1/)."""
 
 from django.urls import path
-from core.api.routers import Router
 
 from compliance.policies.api import views
+from core.api.routers import Router
 
 router = Router()
 router.register("regulation-packs", views.RegulationPackViewSet, basename="regulation-pack")

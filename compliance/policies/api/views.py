@@ -20,12 +20,12 @@ from catalog.models import DataAsset
 from compliance.policies import anonymizer, selectors, services
 from compliance.policies.api import serializers as s
 from compliance.policies.models import AnonymizationRun, RegulationPack, RegulationRule, RetentionRun
-from core.api.viewsets import ServiceModelViewSet
+from core.api.viewsets import RestrictedGenericViewSet, ServiceModelViewSet
 
 User = get_user_model()
 
 
-class RegulationPackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RegulationPackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     """Regulation packs with their categories and rules. Stewards install their own packs."""
 
     serializer_class = s.RegulationPackSerializer
@@ -40,7 +40,7 @@ class RegulationPackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         return Response(s.RegulationPackSerializer(pack).data, status=201)
 
 
-class RegulationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RegulationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     serializer_class = s.RegulationRuleSerializer
     permission_actions = {"POST": DECIDE}
     queryset = RegulationRule.objects.select_related("pack")
@@ -69,7 +69,7 @@ class PolicyViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
     ordering_fields = ["name", "priority", "created_at"]
 
 
-class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     serializer_class = s.FindingSerializer
     filterset_fields = ["regulation", "severity", "status", "asset", "model_version"]
     ordering_fields = ["last_seen", "severity"]
@@ -89,7 +89,7 @@ class PostureView(APIView):
         return Response(selectors.posture(regulation=request.query_params.get("regulation"), user=request.user))
 
 
-class LegalHoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class LegalHoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RestrictedGenericViewSet):
     serializer_class = s.LegalHoldSerializer
     permission_actions = {"POST": DECIDE}
 
@@ -108,7 +108,7 @@ class LegalHoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         return Response(s.LegalHoldSerializer(hold).data)
 
 
-class AccessGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class AccessGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, RestrictedGenericViewSet):
     """Time-bound access grants: anyone requests for themselves; stewards approve, reject, revoke."""
 
     serializer_class = s.AccessGrantSerializer
@@ -239,13 +239,14 @@ def _jsonable(rows):
     return out
 
 
-class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     serializer_class = s.AnonymizationRunSerializer
     permission_actions = {"POST": DECIDE}
 
     def get_queryset(self):
-        # Scoped like the assets: a viewer who gets 404 on a restricted asset never lists its runs.
-        return AnonymizationRun.objects.restrict(self.request.user, VIEW).select_related("source_asset", "target_asset")
+        # The base viewset scopes it like the assets (AnonymizationRunQuerySet): a viewer who gets
+        # 404 on a restricted asset never lists its runs, output paths or reports.
+        return AnonymizationRun.objects.select_related("source_asset", "target_asset", "policy")
 
     @extend_schema(request=s.AnonymizationStartSerializer, responses=s.AnonymizationRunSerializer)
     def create(self, request):
@@ -266,12 +267,12 @@ class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return Response(s.AnonymizationRunSerializer(run).data, status=201 if run.status == "succeeded" else 202)
 
 
-class RetentionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RetentionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     serializer_class = s.RetentionRunSerializer
     permission_actions = {"POST": DECIDE}
 
     def get_queryset(self):
-        return RetentionRun.objects.restrict(self.request.user, VIEW)
+        return RetentionRun.objects.all()  # scoped by the base viewset; report items by the serializer
 
     @extend_schema(request=s.RetentionStartSerializer, responses=s.RetentionRunSerializer)
     def create(self, request):

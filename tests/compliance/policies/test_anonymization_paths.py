@@ -34,9 +34,14 @@ def read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def command(src: Path, dst: Path, policy: str = "hipaa-safe-harbor") -> str:
+def command(src: Path, dst: Path, policy: str = "hipaa-safe-harbor", *, may_find: bool = False) -> str:
+    """Run ``manage.py anonymize``; with ``may_find`` an honest exit 2 (a check found something) is accepted."""
     out = io.StringIO()
-    call_command("anonymize", str(src), "--policy", policy, "--out", str(dst), stdout=out)
+    try:
+        call_command("anonymize", str(src), "--policy", policy, "--out", str(dst), stdout=out)
+    except CommandError as exc:
+        if not (may_find and exc.returncode == 2):
+            raise
     return out.getvalue()
 
 
@@ -109,9 +114,9 @@ def test_it_gives_the_same_output_and_ledger_details_through_the_api_and_the_com
     cli_run = AnonymizationRun.objects.exclude(pk=run.pk).get()
     api_frame, cli_frame = read(Path(run.output_path)), read(cli_out)
     # Every column but the random surrogates, byte for byte.
-    assert api_frame.drop(columns=SURROGATE_COLUMNS).to_csv(index=False) == cli_frame.drop(
-        columns=SURROGATE_COLUMNS
-    ).to_csv(index=False)
+    assert api_frame.drop(columns=SURROGATE_COLUMNS).to_csv(index=False) == cli_frame.drop(columns=SURROGATE_COLUMNS).to_csv(
+        index=False
+    )
     for column in SURROGATE_COLUMNS:  # same structure: one code per original value
         for frame in (api_frame, cli_frame):
             assert frame.groupby(source[column])[column].nunique().eq(1).all()
@@ -144,8 +149,13 @@ def test_it_scrubs_free_text_notes_through_the_api_as_the_command_does(
     assert (output["notes"].str.len() > 20).all(), "free text was emptied instead of scrubbed"
     assert output["notes"].str.contains("reported mild symptoms").all()
     cli_out = tmp_path / "cli.csv"
-    command(Path(asset.location), cli_out)
+    # Faker's extension phones ("(890)283-0166x131") get past the scrubber: the value search
+    # reports them (defect 11), the same way through both entry points.
+    command(Path(asset.location), cli_out, may_find=True)
     assert read(cli_out)["notes"].tolist() == output["notes"].tolist()
+    cli_run = AnonymizationRun.objects.exclude(pk=run.pk).get()
+    assert run.report["verification"]["checks"][0]["by_column"] == cli_run.report["verification"]["checks"][0]["by_column"]
+    assert run.report["passed"] is (run.report["verification"]["checks"][0]["found"] == 0)
     plan = {c["name"]: c for c in run.report["columns"]}
     assert plan["notes"]["operator"] == "scrub"
 
