@@ -1,28 +1,18 @@
 """Admin: read-only views of jobs, runs, raw events and edges; stewards block or allow PII
-propagation over an edge with an audited action. Graph pages are linked from each row."""
+propagation over an edge with an audited action that calls ``edge_set_propagation`` (which
+checks the role matrix itself). Graph pages are linked from each row."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.permissions import DECIDE
+from core.admin import ReadOnlyAdmin, RoleActionPermissionsMixin, service_action
 from lineage.choices import NodeType, Propagation
 from lineage.models import Edge, Job, LineageEvent, Run
 from lineage.services import edge_set_propagation
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows come from OpenLineage intake and lineage services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Job)
@@ -47,7 +37,7 @@ class LineageEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Edge)
-class EdgeAdmin(ReadOnlyAdmin):
+class EdgeAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
     list_display = ("id", "kind", "source", "target", "masking", "propagation", "valid_from", "valid_to", "actor", "graph")
     list_filter = ("kind", "masking", "propagation", ("valid_to", admin.EmptyFieldListFilter))
     search_fields = ("=src_id", "=dst_id", "description")
@@ -70,21 +60,14 @@ class EdgeAdmin(ReadOnlyAdmin):
                 return format_html('<a href="{}">graph</a>', reverse("lineage:model_version", args=[node_id]))
         return "—"
 
-    def _set(self, request, queryset, propagation: str) -> None:
-        changed = 0
-        for edge in queryset.filter(valid_to__isnull=True):
-            edge_set_propagation(edge=edge, propagation=propagation, actor=request.user, reason="set in admin")
-            changed += 1
-        self.message_user(request, f"{changed} edge(s) set to {propagation}.", messages.SUCCESS)
+    @service_action(description="Block PII propagation over selected edges", permissions=[DECIDE])
+    def block_propagation(self, request, edge: Edge) -> None:
+        edge_set_propagation(edge=edge, propagation=Propagation.BLOCK, actor=request.user, reason="set in admin")
 
-    @admin.action(description="Block PII propagation over selected edges")
-    def block_propagation(self, request, queryset):
-        self._set(request, queryset, Propagation.BLOCK)
+    @service_action(description="Allow PII propagation over selected edges (even if masking)", permissions=[DECIDE])
+    def allow_propagation(self, request, edge: Edge) -> None:
+        edge_set_propagation(edge=edge, propagation=Propagation.ALLOW, actor=request.user, reason="set in admin")
 
-    @admin.action(description="Allow PII propagation over selected edges (even if masking)")
-    def allow_propagation(self, request, queryset):
-        self._set(request, queryset, Propagation.ALLOW)
-
-    @admin.action(description="Reset propagation to automatic")
-    def reset_propagation(self, request, queryset):
-        self._set(request, queryset, Propagation.AUTO)
+    @service_action(description="Reset propagation to automatic", permissions=[DECIDE])
+    def reset_propagation(self, request, edge: Edge) -> None:
+        edge_set_propagation(edge=edge, propagation=Propagation.AUTO, actor=request.user, reason="set in admin")

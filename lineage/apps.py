@@ -7,3 +7,8 @@ class LineageConfig(AppConfig):
 
     def ready(self) -> None:
         from lineage import receivers  # noqa: F401  (catalog signals -> propagation, model links)
+        from lineage.openlineage.context import IntakeCaches
+
+        # This process's OpenLineage intake caches (resolved ids, applied facets): one object,
+        # passed explicitly to every intake step (lineage.openlineage.context).
+        self.intake_caches = IntakeCaches()

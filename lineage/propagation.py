@@ -20,9 +20,11 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.permissions import CHANGE
 from catalog.bulk import Suggestion, classifications_suggest_bulk
 from catalog.choices import ClassificationSource, ClassificationState
 from catalog.models import Classification
+from core.types import Actor
 from lineage.graph import cache
 
 ACTOR = "custos:propagation"
@@ -52,7 +54,7 @@ class PropagationPlan:
 
 
 def propagation_recompute(
-    *, column_ids: Iterable[int], actor: Any = ACTOR, entity_types: Iterable[str] | None = None, dry_run: bool = False
+    *, column_ids: Iterable[int], actor: Actor | str = ACTOR, entity_types: Iterable[str] | None = None, dry_run: bool = False
 ) -> dict[str, int]:
     """Bring the propagated classifications downstream of ``column_ids`` in line with the rules.
 
@@ -60,8 +62,12 @@ def propagation_recompute(
     Writes go through ``catalog.bulk.classifications_suggest_bulk``: one transaction, one audit
     event per created, refreshed or withdrawn classification, one coalesced signal.
     Returns counts ``{"created": n, "refreshed": n, "withdrawn": n}``; ``dry_run`` only plans
-    (``{"planned": n}``: labels that would be created or refreshed) and writes nothing.
+    (``{"planned": n}``: labels that would be created or refreshed) and writes nothing. A user as
+    ``actor`` needs ``change``; by default the propagation component acts (after a checked write).
     """
+    from lineage.services import check_actor
+
+    check_actor(actor, CHANGE, "classifications")
     plan = propagation_plan(column_ids=column_ids, entity_types=entity_types)
     if dry_run:
         return {"planned": plan.expected}

@@ -19,9 +19,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.permissions import ADD, CHANGE, DECIDE, require
 from audit.services import actor_fields, record
 from catalog.models import Column, DataAsset, ModelVersion
-from lineage.bulk import rows_insert, rows_update
+from core.bulk import rows_insert, rows_update
+from core.types import Actor
 from lineage.choices import EdgeKind, NodeType, Propagation
 from lineage.models import Edge, GraphState, Job, Run
 
@@ -31,8 +33,21 @@ MEANING_FIELDS = ("transformation_type", "transformation_subtype", "description"
 INDEX_UNREAD = ("details", "producer", "actor", "created_at")
 
 
-def actor_name(actor: Any) -> str:
+def actor_name(actor: Actor | str) -> str:
     return actor_fields(actor)["actor_name"][:150]
+
+
+def check_actor(actor: Actor | str, action: str, what: str) -> None:
+    """The permission check every lineage service starts with.
+
+    A user is checked against the role matrix (``accounts.permissions.require``: PermissionDenied
+    naming the role). A Custos component (a ``"custos:..."`` name, e.g. the catalog-signal
+    receivers) acts only in reaction to a write whose own service already checked its user, and
+    no entry point (API, admin, command, task) passes one.
+    """
+    if isinstance(actor, str) and actor.startswith("custos:"):
+        return
+    require(actor, action, what)
 
 
 def graph_version_bump() -> int:
@@ -204,7 +219,7 @@ def edges_assert(
     specs: Sequence[EdgeSpec],
     at: datetime,
     version: int,
-    actor: Any,
+    actor: Actor | str,
     job: Job | None = None,
     run: Run | None = None,
     producer: str = "",
@@ -363,7 +378,7 @@ def anonymization_link(
     source_asset: DataAsset,
     target_asset: DataAsset,
     column_pairs: list[tuple[str, str]],
-    actor: Any,
+    actor: Actor,
     run_details: dict[str, Any] | None = None,
 ) -> list[Edge]:
     """Record that ``target_asset`` was derived from ``source_asset`` by anonymization.
@@ -372,9 +387,11 @@ def anonymization_link(
     column) name pair, all with ``masking=True``, so PII propagation stops there. Unknown target
     columns are registered in the catalog. ``run_details`` (ids, operator names, counts; never
     values) is stored on the edges and in the audit event. Audited as ``lineage.anonymization.link``.
+    Needs ``add``.
     """
     from catalog.services import columns_sync
 
+    check_actor(actor, ADD, "lineage edges")
     details = dict(run_details or {})
     with transaction.atomic():
         source_cols = {c.name: c for c in source_asset.columns.all()}
@@ -434,12 +451,15 @@ def anonymization_link(
 # --- models -------------------------------------------------------------------------------------
 
 
-def model_version_link(*, model_version: ModelVersion, actor: Any, run: Run | None = None, producer: str = "") -> EdgeChanges:
+def model_version_link(
+    *, model_version: ModelVersion, actor: Actor | str, run: Run | None = None, producer: str = ""
+) -> EdgeChanges:
     """Make the graph's trained-on/evaluated-on edges match the version's catalog datasets.
 
     Datasets removed from the version close their edges. Audited as ``lineage.model_version.link``
-    when anything changed.
+    when anything changed. Needs ``change``.
     """
+    check_actor(actor, CHANGE, "model lineage")
     with transaction.atomic():
         version = graph_version_bump()
         at = timezone.now()
@@ -482,8 +502,10 @@ def model_version_link(*, model_version: ModelVersion, actor: Any, run: Run | No
     return changes
 
 
-def model_version_unlink(*, model_version_id: int, actor: Any) -> int:
-    """Close every current edge into a deleted model version. Audited when anything closed."""
+def model_version_unlink(*, model_version_id: int, actor: Actor | str) -> int:
+    """Close every current edge into a deleted model version. Audited when anything closed.
+    Needs ``change``."""
+    check_actor(actor, CHANGE, "model lineage")
     with transaction.atomic():
         edges = list(Edge.objects.filter(dst_type=NodeType.MODEL_VERSION, dst_id=model_version_id, valid_to__isnull=True))
         if not edges:
@@ -503,11 +525,12 @@ def model_version_unlink(*, model_version_id: int, actor: Any) -> int:
 # --- steward decisions --------------------------------------------------------------------------
 
 
-def edge_set_propagation(*, edge: Edge, propagation: str, actor: Any, reason: str = "") -> Edge:
+def edge_set_propagation(*, edge: Edge, propagation: str, actor: Actor, reason: str = "") -> Edge:
     """A steward blocks or allows PII propagation over one column edge (or resets it to ``auto``).
 
-    Audited as ``lineage.edge.set_propagation``; propagation downstream is recomputed after commit.
+    Needs ``decide`` (PermissionDenied otherwise, before anything is read). Audited as ``lineage.edge.set_propagation``; propagation downstream is recomputed after commit.
     """
+    check_actor(actor, DECIDE, "lineage edges")
     if propagation not in Propagation.values:
         raise ValidationError({"propagation": f"must be one of {', '.join(Propagation.values)}"})
     if edge.valid_to is not None:

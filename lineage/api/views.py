@@ -1,7 +1,9 @@
 """Lineage API: OpenLineage intake, Marquez-compatible read, graph queries and exports.
 
-Thin views: parse, call one service or selector, shape the response. Reads are scoped by the
-reading user (restricted assets stay invisible to viewers, through lineage too).
+Thin views: parse, call one service or selector, shape the response. Every view is a core
+``CustosAPIView`` (the project's permission classes, no way to loosen them); reads are scoped by
+the reading user in the selectors (restricted assets stay invisible to viewers, through lineage
+too), writes checked again by the services.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import ADD, DECIDE, VIEW
 from core.api.errors import error_response
+from core.api.views import CustosAPIView
 from lineage import exports, selectors
 from lineage.api.parsers import OpenLineageJSONParser
 from lineage.models import Edge
-from lineage.openlineage import EventInvalid, event_ingest, event_ingest_batch
+from lineage.openlineage import EventInvalid, event_ingest, event_ingest_batch, parse_time
 from lineage.services import edge_set_propagation
 
 MAX_BATCH = 1000
 
 
-class LineageView(APIView):
+class LineageView(CustosAPIView):
     """``POST``: one OpenLineage event (the HTTP transport's endpoint). ``GET``: Marquez's lineage read."""
 
     parser_classes = [OpenLineageJSONParser]
@@ -61,7 +63,7 @@ class LineageView(APIView):
         return Response(graph)
 
 
-class LineageBatchView(APIView):
+class LineageBatchView(CustosAPIView):
     """A JSON array of events; each is applied on its own, so one bad event loses no other."""
 
     parser_classes = [OpenLineageJSONParser]
@@ -110,8 +112,6 @@ def _at_param(request):
     raw = request.query_params.get("at")
     if not raw:
         return None
-    from lineage.openlineage import parse_time
-
     try:
         return parse_time(raw, "at")
     except EventInvalid:
@@ -134,7 +134,7 @@ def _call(fn, **kwargs):
         raise ValidationError({"node": [str(exc)]}) from None
 
 
-class GraphView(APIView):
+class GraphView(CustosAPIView):
     """``GET /lineage/graph?node=asset:12&direction=upstream|downstream|both&depth=3&level=asset|column&at=...``"""
 
     @extend_schema(
@@ -182,7 +182,7 @@ def _export(sub, fmt: str, user) -> HttpResponse:
     raise ValidationError({"export": ["must be json, node-link, graphml or dot"]})
 
 
-class ImpactView(APIView):
+class ImpactView(CustosAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("node", str, required=True, description="asset:<id>, column:<id>, job:<id> or model_version:<id>"),
@@ -195,7 +195,7 @@ class ImpactView(APIView):
         return Response(_call(selectors.impact, user=request.user, node=_node_param(request), at=_at_param(request)))
 
 
-class ProvenanceView(APIView):
+class ProvenanceView(CustosAPIView):
     @extend_schema(
         parameters=[OpenApiParameter("at", str, description="RFC 3339 time: the graph as of then")],
         responses=OpenApiTypes.OBJECT,
@@ -205,7 +205,7 @@ class ProvenanceView(APIView):
         return Response(_call(selectors.model_provenance, user=request.user, model_version_id=pk, at=_at_param(request)))
 
 
-class PathView(APIView):
+class PathView(CustosAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("from", str, required=True),
@@ -227,13 +227,13 @@ class PathView(APIView):
         )
 
 
-class WhyPiiView(APIView):
+class WhyPiiView(CustosAPIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Why is this column PII: classifications with their propagation path")
     def get(self, request, pk: int):
         return Response(_call(selectors.why_pii, user=request.user, column_id=pk))
 
 
-class ModelsDependingView(APIView):
+class ModelsDependingView(CustosAPIView):
     """``GET /lineage/models-depending?entity_type=EMAIL_ADDRESS&stage=production``"""
 
     @extend_schema(
@@ -249,7 +249,7 @@ class ModelsDependingView(APIView):
         return Response(selectors.models_depending_on(user=request.user, entity_type=entity_type, stage=stage))
 
 
-class EdgePropagationView(APIView):
+class EdgePropagationView(CustosAPIView):
     """``POST /lineage/edges/<id>/propagation {"propagation": "block"|"allow"|"auto", "reason": "..."}`` (stewards)."""
 
     permission_actions = {"POST": DECIDE}

@@ -1,0 +1,104 @@
+"""The ``columnLineage`` facet -> column derivation edge specs (and the columns they need)."""
+
+from __future__ import annotations
+
+from catalog import services as catalog
+from catalog.models import Column, DataAsset
+from lineage.choices import INDIRECT, EdgeKind, NodeType
+from lineage.openlineage.context import EventStats, Intake
+from lineage.openlineage.resolve import asset_for
+from lineage.services import EdgeSpec
+
+
+def column_specs(
+    intake: Intake, output_asset_id: int, facet: dict, *, schema_names: list[str], stats: EventStats
+) -> tuple[list[EdgeSpec], set[int]]:
+    """Column derivation edges of one output dataset, and the ids of all its columns.
+
+    ``fields`` gives each output column its inputs. ``dataset`` lists inputs that affect the
+    whole output (filter, join, group by, sort, window): each becomes an edge to every output
+    column the event names (``fields`` keys and ``schema_names``, the output's schema facet). An
+    input column the ``fields`` section already links to an output column keeps that edge (the
+    field-level statement is the more precise one); one listed twice in ``dataset`` gets one edge
+    carrying both entries' transformations. Without transformations, a dataset-wide input counts
+    as ``INDIRECT`` (what the spec says such inputs are).
+    """
+    actor = intake.actor
+    fields = facet.get("fields", {})
+    out_names = list(fields)
+    wide: dict[tuple[str, str, str], dict] = {}  # dataset-wide inputs, merged per input column
+    for item in facet.get("dataset") or []:
+        ref = (item["namespace"], item["name"], item["field"])
+        transformations = item.get("transformations") or []
+        if ref in wide:
+            wide[ref]["transformations"] = wide[ref]["transformations"] + transformations
+        else:
+            wide[ref] = item | {"transformations": transformations}
+    if wide:
+        out_names += [n for n in dict.fromkeys(schema_names) if n not in fields]
+    inputs: dict[int, set[str]] = {}
+    per_output: list[tuple[str, int, dict]] = []
+    for out_name, spec in fields.items():
+        for item in spec.get("inputFields", []):
+            asset_id = asset_for(intake, item["namespace"], item["name"], stats=stats)
+            inputs.setdefault(asset_id, set()).add(item["field"])
+            per_output.append((out_name, asset_id, item | {"_legacy": spec}))
+    for item in wide.values():
+        asset_id = asset_for(intake, item["namespace"], item["name"], stats=stats)
+        inputs.setdefault(asset_id, set()).add(item["field"])
+        legacy = {} if item["transformations"] else {"transformationType": INDIRECT}
+        per_output += [(out_name, asset_id, item | {"_legacy": legacy, "_wide": True}) for out_name in out_names]
+    # One read for the columns of the output and every input (none when the batch has them);
+    # register only what is missing.
+    batch_columns = intake.batch_columns
+    known: dict[int, dict[str, Column]] = batch_columns if batch_columns is not None else {}
+    load_columns(known, [a for a in [output_asset_id, *inputs] if a not in known])
+    out_cols = known.get(output_asset_id, {})
+    if set(out_names) - out_cols.keys():
+        out_cols = known[output_asset_id] = catalog.columns_sync(
+            asset=DataAsset(pk=output_asset_id), columns=[{"name": n} for n in out_names], actor=actor
+        )
+    in_cols = {}
+    for asset_id, names in inputs.items():
+        have = known.get(asset_id, {})
+        if names - have.keys():
+            have = known[asset_id] = catalog.columns_sync(
+                asset=DataAsset(pk=asset_id), columns=[{"name": n} for n in sorted(names)], actor=actor
+            )
+        in_cols[asset_id] = have
+    specs: list[EdgeSpec] = []
+    field_keys: set[tuple] = set()
+    for out_name, asset_id, item in per_output:
+        transformations = item.get("transformations") or []
+        legacy = item["_legacy"]
+        first = transformations[0] if transformations else {}
+        masking = any(t.get("masking") is True for t in transformations) or legacy.get("transformationType") == "MASKED"
+        spec = EdgeSpec(
+            kind=EdgeKind.DERIVES,
+            src_type=NodeType.COLUMN,
+            src_id=in_cols[asset_id][item["field"]].pk,
+            dst_type=NodeType.COLUMN,
+            dst_id=out_cols[out_name].pk,
+            transformation_type=str(first.get("type") or legacy.get("transformationType") or ""),
+            transformation_subtype=str(first.get("subtype") or ""),
+            description=str(first.get("description") or legacy.get("transformationDescription") or ""),
+            masking=masking,
+            details={"transformations": transformations} if len(transformations) > 1 else {},
+        )
+        if item.get("_wide"):
+            if spec.key in field_keys:
+                continue
+        else:
+            field_keys.add(spec.key)
+        specs.append(spec)
+    return specs, {c.pk for c in out_cols.values()}
+
+
+def load_columns(known: dict[int, dict[str, Column]], asset_ids: list[int]) -> None:
+    """Add the columns of ``asset_ids`` to ``known`` (asset id -> name -> column), one query."""
+    if not asset_ids:
+        return
+    for asset_id in asset_ids:
+        known.setdefault(asset_id, {})
+    for column in Column.objects.filter(asset_id__in=asset_ids).only("pk", "asset_id", "name"):
+        known[column.asset_id][column.name] = column
