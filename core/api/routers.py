@@ -36,7 +36,7 @@ def route(pattern: str, view, *, name: str):
     ``pattern`` is written without the trailing slash; ``<int:pk>`` becomes ``(?P<pk>[0-9]+)``.
     """
     regex = pattern.replace("<int:pk>", "(?P<pk>[0-9]+)")
-    if "<" in regex:
+    if "<" in pattern.replace("<int:pk>", ""):
         raise ValueError(f"route(): only <int:pk> converters are supported, got {pattern!r}")
     return re_path(rf"^{regex}{SLASH_OPTIONAL}$", view, name=name)
 
