@@ -34,11 +34,13 @@ INDIRECT = "INDIRECT"
 
 class Propagation(models.TextChoices):
     """A steward's say over one edge: ``auto`` stops at masking, anonymizing and INDIRECT edges,
-    ``block``/``allow`` override it."""
+    ``block``/``allow`` override it; ``masked`` records a steward's finding that the edge masks
+    (e.g. ``md5(email)`` sent with no transformations) and stops like ``block``."""
 
     AUTO = "auto", "Automatic (stop at masking)"
     BLOCK = "block", "Blocked by a steward"
     ALLOW = "allow", "Allowed by a steward"
+    MASKED = "masked", "Marked masking by a steward"
 
 
 class EventKind(models.TextChoices):

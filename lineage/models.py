@@ -122,11 +122,11 @@ class DatasetFacets(models.Model):
 
 
 def edge_stops(kind: str, masking: bool, propagation: str, transformation_type: str = "") -> bool:
-    """Whether PII propagation stops at an edge: a steward's ``block`` always stops and ``allow``
-    never does; otherwise an edge stops when it masks, anonymizes, or is an OpenLineage
+    """Whether PII propagation stops at an edge: a steward's ``block`` or ``masked`` always stops
+    and ``allow`` never does; otherwise an edge stops when it masks, anonymizes, or is an OpenLineage
     ``INDIRECT`` transformation (filter, join key, group by, sort: the output value is affected
     by the input, not derived from it, so no personal data flows along it)."""
-    if propagation == Propagation.BLOCK:
+    if propagation in (Propagation.BLOCK, Propagation.MASKED):
         return True
     if propagation == Propagation.ALLOW:
         return False
@@ -137,9 +137,12 @@ class Edge(models.Model):
     """A directed provenance edge, with who/what/when made it and when it stopped being true.
 
     ``run`` is the first run that asserted it, ``last_run`` the latest; ``actor`` the user or
-    component that wrote it and ``producer`` the OpenLineage producer URI. Column derivations carry
-    the transformation (type, subtype, description) and ``masking``; propagation of PII stops at
-    masking edges unless a steward sets ``propagation`` to ``allow`` (or stops anywhere with ``block``).
+    component that wrote it and ``producer`` the OpenLineage producer URI. Column derivations keep
+    every transformation sent (``transformations``) and summarise them in ``transformation_type``,
+    ``transformation_subtype``, ``description`` and ``masking`` by the safe-side rule of
+    :mod:`lineage.transformations` (one unmasked DIRECT transformation carries PII); propagation of
+    PII stops at masking edges unless a steward sets ``propagation`` to ``allow`` (or stops anywhere
+    with ``block`` or ``masked``).
     """
 
     kind = models.CharField(max_length=16, choices=EdgeKind.choices)
@@ -153,7 +156,10 @@ class Edge(models.Model):
     transformation_type = models.CharField(max_length=32, blank=True)
     transformation_subtype = models.CharField(max_length=32, blank=True)
     description = models.TextField(blank=True)
-    masking = models.BooleanField(default=False)
+    masking = models.BooleanField(default=False, help_text="Every DIRECT transformation masks (lineage.transformations).")
+    transformations = models.JSONField(
+        default=list, blank=True, help_text="Every transformation sent: [{type, subtype, description, masking}]."
+    )
     propagation = models.CharField(max_length=8, choices=Propagation.choices, default=Propagation.AUTO)
     producer = models.CharField(max_length=500, blank=True)
     actor = models.CharField(max_length=150, blank=True)

@@ -621,6 +621,7 @@ def _edge_dict(e: Edge) -> dict[str, Any]:
         "transformation_subtype": e.transformation_subtype,
         "description": e.description,
         "masking": e.masking,
+        "transformations": e.transformations,
         "propagation": e.propagation,
         "stops_propagation": e.stops_propagation,
         "job": f"job:{e.job_id}" if e.job_id else None,

@@ -28,7 +28,7 @@ from lineage.choices import EdgeKind, NodeType, Propagation
 from lineage.models import Edge, GraphState, Job, Run
 
 # Attributes that make an edge say something different: a change closes the old row.
-MEANING_FIELDS = ("transformation_type", "transformation_subtype", "description", "masking")
+MEANING_FIELDS = ("transformation_type", "transformation_subtype", "description", "masking", "transformations")
 # Columns a batch never reads on the rows it loads into an EdgeIndex (details: a JSON decode per row).
 INDEX_UNREAD = ("details", "producer", "actor", "created_at")
 
@@ -88,6 +88,8 @@ class EdgeSpec:
     description: str = ""
     masking: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    # Every transformation of a column edge, as lineage.transformations.normalise gives them.
+    transformations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, int, str, int]:
@@ -302,6 +304,7 @@ def edges_assert(
             transformation_subtype=spec.transformation_subtype[:32],
             description=spec.description,
             masking=spec.masking,
+            transformations=spec.transformations,
             propagation=propagation,
             producer=producer[:500],
             actor=name,
@@ -370,6 +373,9 @@ def _after_commit_propagate(changes: EdgeChanges) -> None:
         propagate_from_columns_on_commit(column_ids=columns)
 
 
+_ANONYMIZATION = {"type": "DIRECT", "subtype": "ANONYMIZATION", "description": "", "masking": True}
+
+
 # --- anonymization ------------------------------------------------------------------------------
 
 
@@ -412,6 +418,7 @@ def anonymization_link(
                 transformation_subtype="ANONYMIZATION",
                 masking=True,
                 details=details,
+                transformations=[_ANONYMIZATION],
             )
         ]
         for src_name, dst_name in column_pairs:
@@ -429,6 +436,7 @@ def anonymization_link(
                     else "",
                     masking=True,
                     details=details,
+                    transformations=[_ANONYMIZATION],
                 )
             )
         changes = edges_assert(specs=specs, at=at, version=version, actor=actor, producer="custos:anonymization")
@@ -526,13 +534,17 @@ def model_version_unlink(*, model_version_id: int, actor: Actor | str) -> int:
 
 
 def edge_set_propagation(*, edge: Edge, propagation: str, actor: Actor, reason: str = "") -> Edge:
-    """A steward blocks or allows PII propagation over one column edge (or resets it to ``auto``).
+    """A steward blocks or allows PII propagation over one column edge, marks it as masking
+    (``masked``: e.g. ``md5(email)`` that the producer sent without transformations; a reason is
+    required), or resets it to ``auto``.
 
     Needs ``decide`` (PermissionDenied otherwise, before anything is read). Audited as ``lineage.edge.set_propagation``; propagation downstream is recomputed after commit.
     """
     check_actor(actor, DECIDE, "lineage edges")
     if propagation not in Propagation.values:
         raise ValidationError({"propagation": f"must be one of {', '.join(Propagation.values)}"})
+    if propagation == Propagation.MASKED and not reason.strip():
+        raise ValidationError({"reason": "required when marking an edge as masking (say what masks it)"})
     if edge.valid_to is not None:
         raise ValidationError("only a current edge can be changed")
     with transaction.atomic():

@@ -8,6 +8,7 @@ from lineage.choices import INDIRECT, EdgeKind, NodeType
 from lineage.openlineage.context import EventStats, Intake
 from lineage.openlineage.resolve import asset_for
 from lineage.services import EdgeSpec
+from lineage.transformations import normalise, summarise
 
 
 def column_specs(
@@ -69,21 +70,21 @@ def column_specs(
     specs: list[EdgeSpec] = []
     field_keys: set[tuple] = set()
     for out_name, asset_id, item in per_output:
-        transformations = item.get("transformations") or []
-        legacy = item["_legacy"]
-        first = transformations[0] if transformations else {}
-        masking = any(t.get("masking") is True for t in transformations) or legacy.get("transformationType") == "MASKED"
+        # Every transformation is kept; the edge's type and masking follow the safe-side rule
+        # (lineage.transformations): one unmasked DIRECT transformation carries PII.
+        transformations = normalise(item.get("transformations"), item["_legacy"])
+        summary = summarise(transformations)
         spec = EdgeSpec(
             kind=EdgeKind.DERIVES,
             src_type=NodeType.COLUMN,
             src_id=in_cols[asset_id][item["field"]].pk,
             dst_type=NodeType.COLUMN,
             dst_id=out_cols[out_name].pk,
-            transformation_type=str(first.get("type") or legacy.get("transformationType") or ""),
-            transformation_subtype=str(first.get("subtype") or ""),
-            description=str(first.get("description") or legacy.get("transformationDescription") or ""),
-            masking=masking,
-            details={"transformations": transformations} if len(transformations) > 1 else {},
+            transformation_type=summary.transformation_type,
+            transformation_subtype=summary.transformation_subtype,
+            description=summary.description,
+            masking=summary.masking,
+            transformations=transformations,
         )
         if item.get("_wide"):
             if spec.key in field_keys:

@@ -323,7 +323,7 @@ def test_dataset_wide_inputs_become_indirect_edges_merged_idempotently_and_close
     assert (filtered.transformation_subtype, filtered.description, filtered.details) == ("FILTER", "FILTER active", {})
     joined = wide.filter(src_id=tier.pk).first()
     assert joined.transformation_subtype == "JOIN"
-    assert [t["subtype"] for t in joined.details["transformations"]] == ["JOIN", "SORT"]
+    assert [t["subtype"] for t in joined.transformations] == ["JOIN", "SORT"]
     # The field-level edge of id is untouched by the dataset-wide inputs.
     identity = Edge.objects.get(kind=EdgeKind.DERIVES, dst_id=outputs["id"], transformation_type="DIRECT")
     assert identity.transformation_subtype == "IDENTITY"
