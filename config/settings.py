@@ -230,9 +230,13 @@ CUSTOS_TOKEN_DEFAULT_DAYS = env_int("CUSTOS_TOKEN_DEFAULT_DAYS", 90)
 CUSTOS_CONTROLLER = env_str(
     "CUSTOS_CONTROLLER", "Demo Health & Retail Group, privacy@example.org (demo data)" if CUSTOS_ENV == "demo" else ""
 )
-# PII scanning: directories whose files API callers may name as scan sources (databases only
-# through a cataloged asset), and rows per chunk when a scan fans out over workers.
-CUSTOS_SCAN_ROOTS = [Path(p) for p in env_list("CUSTOS_SCAN_ROOTS", [str(VAR_DIR)])]
+# Data roots (compliance/datasets, docs/operations.md): the only directories whose files and SQLite
+# databases Custos reads or writes as data; CUSTOS_SCAN_ROOTS is the old name, still honoured.
+# Registered data sources reference their connection string in CUSTOS_SOURCE_* variables or in
+# files of CUSTOS_SOURCE_SECRETS_DIR. Rows per chunk when a scan fans out over workers.
+CUSTOS_DATA_ROOTS = [Path(p) for p in env_list("CUSTOS_DATA_ROOTS", env_list("CUSTOS_SCAN_ROOTS", [str(VAR_DIR)]))]
+CUSTOS_SCAN_ROOTS = CUSTOS_DATA_ROOTS
+CUSTOS_SOURCE_SECRETS_DIR = Path(env_str("CUSTOS_SOURCE_SECRETS_DIR", str(VAR_DIR / "source-secrets")))
 CUSTOS_SCAN_CHUNK_ROWS = env_int("CUSTOS_SCAN_CHUNK_ROWS", 250_000)
 
 # Audit ledger (docs/ledger.md). The Ed25519 signing key lives in a file, never in the database;

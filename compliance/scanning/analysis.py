@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compliance.datasets.sources import ChunkSpec, Source
 from compliance.scanning.decision import hinted_types, is_clear
 from compliance.scanning.engine import Hit, get_engine
-from compliance.scanning.sources import ChunkSpec, Source
 
 DEFAULT_SAMPLE = 1000
 STAGE_ONE = 250  # cells analysed before deciding whether the column needs its full sample

@@ -7,8 +7,9 @@
         for entity in column.entities:            # only the types decided present
             entity.type, entity.confidence, entity.share, entity.recognizers, entity.name_hint_used
 
-``scan_path`` takes a CSV / Parquet / JSON-lines path or a ``sqlite:///file.db#table`` /
-``postgresql://host/db#schema.table`` location. Memory is bounded by the batch size and
+``scan_path`` takes a CSV / Parquet / JSON-lines path, a ``sqlite:///file.db#table`` or
+``source:<name>#schema.table`` location, resolved by ``compliance.datasets`` (inside a data root or a
+registered data source, never Custos's own database: ``LocationRefused`` otherwise). Memory is bounded by the batch size and
 ``sample_size`` per column, not by the size of the source. Findings never hold cell values.
 """
 
@@ -22,9 +23,10 @@ from typing import Any
 
 import pandas as pd
 
+from compliance.datasets.locations import Location, resolve
+from compliance.datasets.sources import DataFrameSource, Source, SourceError, open_source
 from compliance.scanning.analysis import DEFAULT_SAMPLE, scan_chunk
 from compliance.scanning.decision import decide_column, merge_chunks
-from compliance.scanning.sources import DataFrameSource, Source, SourceError, open_source
 
 __all__ = [
     "DEFAULT_SAMPLE",
@@ -191,12 +193,18 @@ def scan_dataframe(
 
 
 def scan_path(
-    path: str | Path,
+    path: str | Path | Location,
     *,
     sample_size: int = DEFAULT_SAMPLE,
     seed: int = 0,
     column_hints: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> ScanResult:
-    """Scan a file (CSV, Parquet, JSON lines) or a ``URL#table`` database location."""
-    return scan_source(open_source(path), sample_size=sample_size, seed=seed, column_hints=column_hints, progress=progress)
+    """Scan a file (CSV, Parquet, JSON lines) or a table, at a location the datasets rule accepts."""
+    return scan_source(
+        open_source(resolve(str(path)) if not isinstance(path, Location) else path),
+        sample_size=sample_size,
+        seed=seed,
+        column_hints=column_hints,
+        progress=progress,
+    )

@@ -6,10 +6,10 @@ Audited actions: ``scanning.scan.start``, ``.run`` (the source was opened and sp
 (columns, suggested classifications, withdrawn stale suggestions) are audited by catalog.services.
 Details hold ids, counts and entity types, never cell values or file contents.
 
-Where an asset's data lives (:func:`asset_location`): ``DataAsset.location`` when set (a file path,
-``sqlite:///file.db#table`` or ``postgresql://host:5432/db#schema.table``); else, for a database
-source, ``DataSource.connection["url"]`` (non-secret: credentials come from the worker's
-environment or ``~/.pgpass``) plus ``#`` and the asset's qualified name.
+Where data lives is decided by ``compliance.datasets`` alone: a run of an asset re-resolves the
+asset (``resolve_asset``) and a run of a location re-resolves the location, at start and again every
+time a chunk is opened, so an asset whose location was changed to somewhere refused (Custos's own
+database, outside the data roots) fails instead of being read.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import logging
 import re
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +31,7 @@ from audit.services import record
 from catalog import services as catalog_services
 from catalog.choices import ClassificationSource, ClassificationState, Sensitivity
 from catalog.models import Classification, DataAsset
+from compliance import datasets
 from compliance.scanning.choices import FINISHED, ChunkStatus, ScanStatus
 from compliance.scanning.models import ScanChunk, ScanRun
 
@@ -61,32 +62,28 @@ def default_chunk_rows() -> int:
 
 
 def asset_location(asset: DataAsset) -> str:
-    """Where the asset's rows are read from (see the module docstring)."""
+    """The location string a run of ``asset`` records (checked by the datasets rule; never a secret):
+    the asset's ``location``, or ``source:<name>#<qualified name>`` for a registered data source."""
+    loc = datasets.resolve_asset(asset)
     if asset.location:
         return asset.location
-    url = (asset.source.connection or {}).get("url") if asset.source_id else None
-    if url:
-        return f"{url}#{asset.qualified_name}"
-    raise ValidationError({"asset": "the asset has no location and its source no connection url: nothing to scan"})
+    return f"source:{quote(loc.source or '', safe='')}#{asset.qualified_name}"
+
+
+def run_location(run: ScanRun) -> datasets.Location:
+    """The run's data, re-resolved now: by asset when the run has one, else by its location."""
+    if run.asset_id:
+        return datasets.resolve_asset(run.asset)
+    return datasets.resolve(run.location)
 
 
 def _check_location(location: str) -> None:
     if not location:
-        raise ValidationError({"location": "a file path or URL#table is required"})
-    if CREDENTIALS_IN_URL.search(location):
-        raise ValidationError({"location": "a location may not embed credentials; use the environment or ~/.pgpass"})
-
-
-def location_allowed_for_api(location: str) -> bool:
-    """API callers may name files under ``CUSTOS_SCAN_ROOTS`` only (databases: through an asset)."""
-    if "://" in location:
-        return False
-    roots = getattr(settings, "CUSTOS_SCAN_ROOTS", None) or [settings.VAR_DIR]
+        raise ValidationError({"location": "a file path, sqlite:///file.db#table or source:<name>#table is required"})
     try:
-        path = Path(location).resolve()
-    except OSError:
-        return False
-    return any(path.is_relative_to(Path(root).resolve()) for root in roots)
+        datasets.resolve(location)
+    except datasets.LocationRefused as exc:
+        raise ValidationError({"location": exc.messages}) from None
 
 
 def _actor_of(run: ScanRun) -> Any:
@@ -111,9 +108,17 @@ def scan_start(
 
     With ``dispatch=False`` the caller runs it (``scan_execute``) in-process, e.g. the command.
     """
-    if asset is not None and not location:
-        location = asset_location(asset)
-    _check_location(location)
+    if asset is not None:
+        # By asset, the asset's own location is the one read (a caller cannot name another one).
+        try:
+            own = asset_location(asset)
+        except datasets.LocationRefused as exc:
+            raise ValidationError({"asset": exc.messages}) from None
+        if location and location != own:
+            raise ValidationError({"location": "give an asset or a location, not both: an asset is read where it lives"})
+        location = own
+    else:
+        _check_location(location)
     with transaction.atomic():
         run = ScanRun(
             asset=asset,
@@ -186,15 +191,15 @@ def scan_execute(*, run_id: int, fan_out: bool = True) -> ScanRun:
 
     Idempotent: a redelivered task finds the run already split and only re-dispatches pending chunks.
     """
-    from compliance.scanning.sources import SourceError, open_source
+    from compliance.datasets.sources import SourceError, open_source
 
     run = ScanRun.objects.get(pk=run_id)
     if run.status in FINISHED:
         return run
     try:
-        source = open_source(run.location)
+        source = open_source(run_location(run))
         specs = source.chunks(target_rows=run.chunk_rows)
-    except (SourceError, ValueError, OSError) as exc:
+    except (SourceError, ValueError, OSError, ValidationError) as exc:
         return scan_fail(run_id=run_id, error=_safe_error(exc))
     with transaction.atomic():
         run = ScanRun.objects.select_for_update().get(pk=run_id)
@@ -233,8 +238,8 @@ def scan_chunk_execute(*, run_id: int, index: int) -> ScanChunk | None:
     A task redelivered after a worker died either finds the chunk done (nothing to do) or recomputes
     it; counts are re-summed from done chunks, never incremented, so nothing is counted twice.
     """
+    from compliance.datasets.sources import ChunkSpec, SourceError, open_source
     from compliance.scanning.analysis import scan_chunk
-    from compliance.scanning.sources import ChunkSpec, SourceError, open_source
 
     chunk = ScanChunk.objects.select_related("run").filter(run_id=run_id, index=index).first()
     if chunk is None or chunk.status == ChunkStatus.DONE or chunk.run.status in FINISHED:
@@ -264,7 +269,7 @@ def scan_chunk_execute(*, run_id: int, index: int) -> ScanChunk | None:
 
     spec = chunk.spec
     try:
-        source = open_source(run.location)
+        source = open_source(run_location(run))
         result = scan_chunk(
             source,
             ChunkSpec(spec["index"], spec["start"], spec["stop"], spec.get("rows")),
@@ -275,7 +280,7 @@ def scan_chunk_execute(*, run_id: int, index: int) -> ScanChunk | None:
         )
     except ScanCancelled:
         return chunk
-    except (SourceError, ValueError, OSError, UnicodeDecodeError) as exc:
+    except (SourceError, ValueError, OSError, UnicodeDecodeError, ValidationError) as exc:
         scan_fail(run_id=run_id, error=f"chunk {index}: {_safe_error(exc)}")
         return chunk
     with transaction.atomic():
@@ -419,7 +424,7 @@ def _write_classifications(run: ScanRun, result, actor: Any) -> int:
 
 def _safe_error(exc: Exception) -> str:
     """An error message for the run: our own SourceError messages are value-free; others are named only."""
-    from compliance.scanning.sources import SourceError
+    from compliance.datasets.sources import SourceError
 
     if isinstance(exc, SourceError | ValidationError):
         return str(exc.messages[0] if isinstance(exc, ValidationError) else exc)

@@ -57,13 +57,18 @@ class ScanStartSerializer(serializers.Serializer):
             self.fields["asset"].queryset = DataAsset.objects.restrict(request.user, "view")
 
     def validate(self, attrs):
-        from compliance.scanning.services import location_allowed_for_api
+        from compliance.datasets import LocationRefused, resolve
 
         if not attrs.get("asset") and not attrs.get("location"):
             raise serializers.ValidationError("give an asset or a location")
+        if attrs.get("asset") and attrs.get("location"):
+            raise serializers.ValidationError("give an asset or a location, not both (an asset is read where it lives)")
         location = attrs.get("location")
-        if location and not location_allowed_for_api(location):
-            raise serializers.ValidationError({"location": ["only files under the configured scan roots can be scanned by path"]})
+        if location:
+            try:
+                resolve(location)
+            except LocationRefused as exc:
+                raise serializers.ValidationError({"location": exc.messages}) from None
         return attrs
 
 

@@ -1,8 +1,7 @@
 """API routes of compliance.scanning (mounted under /api/v1/)."""
 
-from core.api.routers import Router
-
 from compliance.scanning.api import views
+from core.api.routers import Router
 
 router = Router()
 router.register("scans", views.ScanRunViewSet, basename="scan")

@@ -62,3 +62,11 @@ def people() -> pd.DataFrame:
             "review": [fake.sentence(nb_words=12) for _ in range(n)],
         }
     )
+
+
+@pytest.fixture(autouse=True)
+def data_root(settings, tmp_path):
+    """Each test's tmp_path is the data root (compliance.datasets reads nothing outside the roots)."""
+    settings.CUSTOS_DATA_ROOTS = [tmp_path]
+    settings.CUSTOS_SCAN_ROOTS = [tmp_path]
+    return tmp_path

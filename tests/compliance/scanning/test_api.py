@@ -46,7 +46,7 @@ def test_a_queued_scan_can_be_cancelled(api_as, asset, django_capture_on_commit_
 def test_a_path_outside_the_scan_roots_is_refused_in_the_error_envelope(api_as):
     response = api_as("steward").post("/api/v1/scans", {"location": "/etc/passwd"}, format="json")
     assert response.status_code == 400
-    assert response.data["error"]["fields"]["location"] == ["only files under the configured scan roots can be scanned by path"]
+    assert response.data["error"]["fields"]["location"] == ["the file is outside the configured data roots (CUSTOS_DATA_ROOTS)"]
     assert not ScanRun.objects.exists()
 
 

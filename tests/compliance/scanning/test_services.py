@@ -141,11 +141,23 @@ def test_it_refuses_credentials_in_a_location_and_an_asset_without_one(users):
     assert not ScanRun.objects.exists()
 
 
-def test_a_database_asset_is_located_by_its_source_connection_url(users):
-    asset = AssetFactory(location="", qualified_name="public.patients")
+def test_a_database_asset_is_located_through_its_registered_source(users, data_root, monkeypatch):
+    """No location: the asset's source must reference its connection string (dsn_ref); a source whose
+    connection is a bare URL (the web process's own credentials) is refused."""
+    import sqlite3
+
+    db = data_root / "clinic.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE patients (email text)")
+    asset = AssetFactory(location="", qualified_name="patients")
     asset.source.connection = {"url": "postgresql://db.internal:5432/clinic"}
     asset.source.save()
-    assert services.asset_location(asset) == "postgresql://db.internal:5432/clinic#public.patients"
+    with pytest.raises(ValidationError, match="connection reference"):
+        services.scan_start(actor=users["steward"], asset=asset, dispatch=False)
+    monkeypatch.setenv("CUSTOS_SOURCE_CLINIC", f"sqlite:///{db}")
+    asset.source.connection = {"dsn_ref": "env:CUSTOS_SOURCE_CLINIC"}
+    asset.source.save()
+    assert services.asset_location(asset) == f"source:{asset.source.name}#patients"
 
 
 def test_scan_dataframe_findings_match_a_recorded_scan(asset, users, people, engine):

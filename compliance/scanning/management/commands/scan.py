@@ -49,14 +49,16 @@ class Command(BaseCommand):
             self._print_table(document)
 
     def _scan_file(self, path: str, sample: int, seed: int, progress) -> dict:
+        from compliance.datasets.sources import SourceError
         from compliance.scanning import services
         from compliance.scanning.scanner import scan_path
-        from compliance.scanning.sources import SourceError
 
         try:
             result = scan_path(path, sample_size=sample, seed=seed, progress=progress)
         except SourceError as exc:
             raise CommandError(str(exc)) from None
+        except ValidationError as exc:  # the datasets rule refused the location
+            raise CommandError("; ".join(exc.messages)) from None
         except ValueError as exc:
             raise CommandError(f"cannot scan {path}: {type(exc).__name__}") from None
         try:

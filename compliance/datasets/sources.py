@@ -1,14 +1,12 @@
-"""Where rows come from: DataFrames, CSV, Parquet, JSON lines and database tables, read in batches.
+"""Sources: DataFrames, CSV, Parquet, JSON lines and database tables, read in batches.
 
-A source is opened from a location string and split into *chunks* (Parquet row groups, row ranges
-of a CSV/JSON-lines file or a table). Reading a chunk yields ``(offset, DataFrame)`` batches of at
-most ``BATCH_ROWS`` rows, so memory stays bounded whatever the size of the source.
+A source is opened from a resolved :class:`~compliance.datasets.locations.Location` (never from a
+string: :func:`open_source` re-checks the location rule first) and split into *chunks* (Parquet row
+groups, row ranges of a CSV/JSON-lines file or a table), so workers can share a scan. Reading a chunk
+yields ``(offset, DataFrame)`` batches of at most ``BATCH_ROWS`` rows, optionally projected on
+``columns``, so memory stays bounded whatever the size of the source.
 
-Locations:
-    ``/path/file.csv`` | ``.tsv`` | ``.parquet`` | ``.jsonl`` / ``.ndjson`` (compressed CSV/JSONL too)
-    ``sqlite:///path/to.db#table``              a SQLite table
-    ``postgresql://user@host:5432/db#schema.table``  a PostgreSQL table (credentials from the
-                                                 environment / ``~/.pgpass``, never in the catalog)
+Most callers want :mod:`compliance.datasets.readers` (frames, samples, schemas) instead.
 """
 
 from __future__ import annotations
@@ -24,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from compliance.datasets.locations import Location, check
+
 BATCH_ROWS = 100_000
 CHUNK_ROWS = 250_000  # target rows per chunk when a source is split for workers
 NA_VALUES = ["", "NA", "N/A", "NULL", "null", "None", "none", "NaN", "nan", "-"]
@@ -31,6 +31,16 @@ NA_VALUES = ["", "NA", "N/A", "NULL", "null", "None", "none", "NaN", "nan", "-"]
 
 class SourceError(ValueError):
     """The source cannot be read: missing, unsupported, or malformed. Messages never quote cell values."""
+
+
+def _project(df: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
+    """``df`` restricted to ``columns`` (in that order); a name the source lacks is an error."""
+    if columns is None:
+        return df
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SourceError(f"the source has no column(s) {', '.join(missing)}")
+    return df[list(columns)]
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,8 @@ class Source:
     def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
         return [ChunkSpec(0, 0, -1, self.rows_total)]
 
-    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+        """``(offset, frame)`` batches of ``chunk`` (all rows when None), projected on ``columns``."""
         raise NotImplementedError
 
 
@@ -83,11 +94,12 @@ class DataFrameSource(Source):
     def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
         return _row_chunks(len(self.df), target_rows)
 
-    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
         stop = len(self.df) if stop < 0 else stop
+        df = _project(self.df, columns)
         for offset in range(start, stop, BATCH_ROWS):
-            yield offset, self.df.iloc[offset : min(stop, offset + BATCH_ROWS)]
+            yield offset, df.iloc[offset : min(stop, offset + BATCH_ROWS)]
 
 
 class ParquetSource(Source):
@@ -119,12 +131,14 @@ class ParquetSource(Source):
             specs.append(ChunkSpec(len(specs), start, len(self.group_rows), rows))
         return specs
 
-    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, len(self.group_rows))
         stop = len(self.group_rows) if stop < 0 else stop
         offset = sum(self.group_rows[:start])
+        if columns is not None:
+            _project(pd.DataFrame(columns=self.file.schema_arrow.names), columns)
         for group in range(start, stop):
-            table = self.file.read_row_group(group)
+            table = self.file.read_row_group(group, columns=list(columns) if columns is not None else None)
             for batch in table.to_batches(max_chunksize=BATCH_ROWS):
                 df = batch.to_pandas()
                 yield offset, df
@@ -200,7 +214,7 @@ class CsvSource(Source):
     def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
         return _row_chunks(self.count_rows(), target_rows)
 
-    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
         try:
             # A chunk after the first parses and drops the rows before it, batch by batch: memory stays
@@ -216,13 +230,14 @@ class CsvSource(Source):
                 on_bad_lines="error",
                 engine="c",
                 nrows=stop if stop >= 0 else None,
+                usecols=list(columns) if columns is not None else None,
             )
             offset = 0
             for df in reader:
                 end = offset + len(df)
                 if end > start:
                     part = df.iloc[max(0, start - offset) :] if offset < start else df
-                    yield max(offset, start), part
+                    yield max(offset, start), _project(part, columns)
                 offset = end
         except pd.errors.ParserError as exc:
             raise SourceError(f"{self.path.name}: malformed CSV ({_parser_reason(exc)})") from None
@@ -230,6 +245,10 @@ class CsvSource(Source):
             raise SourceError(f"{self.path.name}: cannot decode the file as {self.encoding}") from None
         except pd.errors.EmptyDataError:
             raise SourceError(f"{self.path.name}: the file has no columns") from None
+        except ValueError as exc:
+            if columns is not None and "Usecols" in str(exc):
+                raise SourceError(f"{self.path.name}: the file lacks some of the requested columns") from None
+            raise
 
 
 def _parser_reason(exc: Exception) -> str:
@@ -261,7 +280,7 @@ class JsonLinesSource(Source):
     def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
         return _row_chunks(self.count_rows(), target_rows)
 
-    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         import json
 
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
@@ -287,11 +306,18 @@ class JsonLinesSource(Source):
                     {k: (v if v is None or isinstance(v, str | int | float | bool) else json.dumps(v)) for k, v in obj.items()}
                 )
                 if len(rows) >= BATCH_ROWS:
-                    yield offset, pd.DataFrame.from_records(rows)
+                    yield offset, self._frame(rows, columns)
                     offset += len(rows)
                     rows = []
         if rows:
-            yield offset, pd.DataFrame.from_records(rows)
+            yield offset, self._frame(rows, columns)
+
+    @staticmethod
+    def _frame(rows: list[dict], columns: list[str] | None) -> pd.DataFrame:
+        if columns is None:
+            return pd.DataFrame.from_records(rows)
+        # A JSON-lines record may omit a key: projected columns are kept (as missing) rather than refused.
+        return pd.DataFrame.from_records(rows).reindex(columns=list(columns))
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
@@ -302,16 +328,17 @@ class SqlSource(Source):
 
     kind = "sql"
 
-    def __init__(self, url: str) -> None:
-        self.location = url
-        base, _, table = url.partition("#")
+    def __init__(self, loc: Location) -> None:
+        table = loc.table or ""
+        self.location = f"{loc.source or loc.kind}#{table}"  # never the connection string
         if not table or not _IDENT.match(table):
             raise SourceError("a database location is URL#table (e.g. sqlite:///data.db#patients)")
         if table.count(".") == 2:  # an OpenLineage name "database.schema.table": the URL names the database
             table = table.split(".", 1)[1]
-        self.url, self.table = base, table
-        self.dialect = "sqlite" if base.startswith("sqlite:") else "postgresql"
+        self.loc, self.table = loc, table
+        self.dialect = "sqlite" if loc.kind == "sqlite" else "postgresql"
         self._rows = None
+        self._columns: list[str] | None = None
         with self._connect() as conn:
             cur = conn.cursor()
             try:
@@ -319,21 +346,28 @@ class SqlSource(Source):
             except Exception as exc:
                 raise SourceError(f"table {table} cannot be read ({type(exc).__name__})") from None
             self._rows = int(cur.fetchone()[0])
+            cur.execute(f"SELECT * FROM {self._quoted()} LIMIT 0")  # noqa: S608 - identifier validated above
+            self._columns = [d[0] for d in cur.description]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns or [])
 
     def _quoted(self) -> str:
         return ".".join(f'"{part}"' for part in self.table.split("."))
 
     def _connect(self):
+        check(self.loc)  # every connection re-applies the location rule
         if self.dialect == "sqlite":
-            path = self.url.removeprefix("sqlite:///")
-            if not Path(path).exists():
-                raise SourceError(f"SQLite database {Path(path).name} not found")
+            path = Path(self.loc.path)
+            if not path.exists():
+                raise SourceError(f"SQLite database {path.name} not found")
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             return _Closing(conn)
         import psycopg
 
         try:
-            return _Closing(psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10))
+            return _Closing(psycopg.connect(self.loc.url, connect_timeout=10))
         except Exception as exc:
             raise SourceError(f"cannot connect to the database ({type(exc).__name__})") from None
 
@@ -344,14 +378,20 @@ class SqlSource(Source):
     def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
         return _row_chunks(self._rows, target_rows)
 
-    def read(self, chunk: ChunkSpec | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
+    def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
         order = "rowid" if self.dialect == "sqlite" else "ctid"
+        if columns is not None:
+            # Names are checked against the table's own columns, then quoted: never SQL from the caller.
+            _project(pd.DataFrame(columns=self.columns), columns)
+            select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        else:
+            select = "*"
         if stop >= 0:
             limit = f" LIMIT {int(stop - start)} OFFSET {int(start)}"
         else:
             limit = f" LIMIT -1 OFFSET {int(start)}" if self.dialect == "sqlite" else f" OFFSET {int(start)}"
-        sql = f"SELECT * FROM {self._quoted()} ORDER BY {order}{limit}"  # noqa: S608 - identifier validated, ints
+        sql = f"SELECT {select} FROM {self._quoted()} ORDER BY {order}{limit}"  # noqa: S608 - identifiers validated, ints
         with self._connect() as conn:
             cur = conn.cursor()
             cur.execute(sql)
@@ -376,32 +416,28 @@ class _Closing:
         self.conn.close()
 
 
-def open_source(location: str | Path | pd.DataFrame) -> Source:
-    """A :class:`Source` for a DataFrame, a file path or a ``URL#table`` database location."""
+def open_source(location: Location | pd.DataFrame) -> Source:
+    """A :class:`Source` for a DataFrame or a resolved :class:`Location` (the rule is re-checked here)."""
     if isinstance(location, pd.DataFrame):
         return DataFrameSource(location)
-    loc = str(location)
-    if re.match(r"^(sqlite|postgres|postgresql|postgresql\+psycopg)://", loc):
-        return SqlSource(loc.replace("postgres://", "postgresql://", 1) if loc.startswith("postgres://") else loc)
-    path = Path(loc.removeprefix("file://"))
+    loc = check(location)
+    if loc.is_table:
+        return SqlSource(loc)
+    path = Path(loc.path)
     if not path.exists():
-        raise SourceError(f"{path.name or loc}: no such file")
+        raise SourceError(f"{path.name}: no such file")
     if path.is_dir():
         raise SourceError(f"{path.name}: is a directory, not a file")
-    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2")]
-    suffix = suffixes[-1] if suffixes else ""
-    if suffix in (".parquet", ".pq"):
+    if loc.format == "parquet":
         return ParquetSource(path)
-    if suffix in (".jsonl", ".ndjson"):
+    if loc.format == "jsonl":
+        if path.suffix.lower() == ".json":
+            with open(path, "rb") as fh:
+                first = fh.read(1).lstrip()
+            if first != b"{":
+                raise SourceError(f"{path.name}: unsupported file type (a .json file must be JSON lines)")
         return JsonLinesSource(path)
-    if suffix in (".csv", ".tsv", ".txt"):
-        return CsvSource(path)
-    if suffix == ".json":
-        with open(path, "rb") as fh:
-            first = fh.read(1).lstrip()
-        if first == b"{":
-            return JsonLinesSource(path)
-    raise SourceError(f"{path.name}: unsupported file type (CSV, Parquet or JSON lines expected)")
+    return CsvSource(path)
 
 
-__all__ = ["ChunkSpec", "Source", "SourceError", "open_source"]
+__all__ = ["BATCH_ROWS", "CHUNK_ROWS", "ChunkSpec", "DataFrameSource", "Source", "SourceError", "open_source"]
