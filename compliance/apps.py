@@ -8,6 +8,7 @@ class ComplianceConfig(AppConfig):
         # The catalog may not import compliance; the datasets rule reaches it through this hook, so
         # asset_register/asset_update refuse a location the readers would refuse.
         from catalog.locations import register_location_validator
-        from compliance.datasets.locations import validate_location
+        from compliance.datasets.locations import remember_app_databases, validate_location
 
+        remember_app_databases()
         register_location_validator(validate_location)

@@ -113,10 +113,35 @@ def source_secrets_dir() -> Path:
     return Path(getattr(settings, "CUSTOS_SOURCE_SECRETS_DIR", None) or Path(settings.VAR_DIR) / "source-secrets").resolve()
 
 
+# The database settings as configured at start-up (ComplianceConfig.ready): the test runner later
+# swaps NAME for the test database, and both the configured and the current ones are the app's own.
+_configured_databases: list[dict[str, Any]] = []
+
+
+def remember_app_databases() -> None:
+    """Snapshot settings.DATABASES (called once from ComplianceConfig.ready())."""
+    _configured_databases[:] = [dict(alias, TEST=dict(alias.get("TEST") or {})) for alias in settings.DATABASES.values()]
+
+
+def _databases() -> list[dict[str, Any]]:
+    return [*_configured_databases, *settings.DATABASES.values()]
+
+
+def app_database_files() -> list[Path]:
+    """The SQLite files of the app's own databases (configured at start-up or current)."""
+    files = []
+    for alias in _databases():
+        name = alias.get("NAME")
+        on_disk = name and str(name) != ":memory:" and not str(name).startswith("file:")
+        if "sqlite" in alias.get("ENGINE", "") and on_disk and Path(name).resolve() not in files:
+            files.append(Path(name).resolve())
+    return files
+
+
 def _protected_files() -> set[Path]:
     """Files that hold the app itself: database files (and companions), key and secret files."""
     found: set[Path] = set()
-    for alias in settings.DATABASES.values():
+    for alias in _databases():
         if "sqlite" in alias.get("ENGINE", ""):
             names = [alias.get("NAME"), (alias.get("TEST") or {}).get("NAME")]
             for name in names:
@@ -134,7 +159,7 @@ def _protected_files() -> set[Path]:
 def _app_postgres() -> set[tuple[str, int, str]]:
     """(host, port, database) of every PostgreSQL alias, test databases included."""
     found = set()
-    for alias in settings.DATABASES.values():
+    for alias in _databases():
         if "postgresql" in alias.get("ENGINE", ""):
             host = (alias.get("HOST") or "localhost").lower()
             port = int(alias.get("PORT") or 5432)

@@ -7,11 +7,11 @@ import sqlite3
 import pandas as pd
 import pytest
 
+from compliance.datasets import LocationRefused, resolve
+from compliance.datasets.sources import ParquetSource, SourceError, open_source
 from compliance.scanning.analysis import sample_chunk, scan_chunk
 from compliance.scanning.decision import merge_chunks
 from compliance.scanning.scanner import result_from_chunks, scan_path
-from compliance.datasets import LocationRefused, resolve
-from compliance.datasets.sources import ParquetSource, SourceError, open_source
 
 
 def test_it_detects_the_delimiter_and_encoding_of_a_csv(tmp_path, engine):
