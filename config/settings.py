@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "compliance.policies",
     "compliance.evidence",
     "monitoring",
+    "monitoring.explain",
     "demo",  # last: the demo loader may import every app above
 ]
 
