@@ -15,6 +15,7 @@ api_v1 = [
     path("", api_urls("lineage.api.urls")),
     path("", api_urls("compliance.api.urls")),
     path("", api_urls("monitoring.api.urls")),
+    path("", api_urls("monitoring.explain.api.urls")),
 ]
 
 urlpatterns = [

@@ -125,8 +125,10 @@ def explain_frame(
     seed: int = 0,
     n_permutations: int = 64,
     lime_samples: int = 5000,
+    tree_explainer: TreeExplainer | None = None,
 ) -> Explanation:
-    """Explain every row of ``data`` (see the module docstring for what output is explained)."""
+    """Explain every row of ``data`` (see the module docstring for what output is explained).
+    ``tree_explainer``: a kept path-dependent explainer of the same model (used without background)."""
     if len(data) == 0:
         raise ExplainInputError("the data has no rows")
     X = align(data, model)
@@ -148,7 +150,10 @@ def explain_frame(
         if not tree_ok:
             raise ExplainInputError("method 'tree' needs a scikit-learn tree ensemble saved with skops")
         try:
-            explainer = TreeExplainer(model.estimator, background=None if bg is None else bg.to_numpy())
+            if tree_explainer is not None and bg is None:
+                explainer = tree_explainer
+            else:
+                explainer = TreeExplainer(model.estimator, background=None if bg is None else bg.to_numpy())
         except UnsupportedModel as exc:
             raise ExplainInputError(str(exc)) from exc
         res = explainer.shap_values(X.to_numpy())

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from catalog.models import ModelVersion
+from monitoring.explain.engine import METHODS
+from monitoring.explain.models import Explanation, FairnessAssessment, ModelArtifact
+
+
+class ModelArtifactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelArtifact
+        fields = ["id", "model_version", "format", "sha256", "size", "source", "source_uri", "trusted", "created_at"]
+        read_only_fields = fields
+
+
+class ArtifactUploadSerializer(serializers.Serializer):
+    model_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all())
+    file = serializers.FileField()
+
+
+class ExplainRequestSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+    method = serializers.ChoiceField(choices=METHODS, required=False)
+    background = serializers.ListField(child=serializers.DictField(), required=False, min_length=1, max_length=1000)
+    seed = serializers.IntegerField(required=False, default=0)
+    permutations = serializers.IntegerField(required=False, default=64, min_value=1, max_value=5000)
+
+
+class ExplanationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Explanation
+        fields = [
+            "id",
+            "model_version",
+            "artifact",
+            "scope",
+            "explainer",
+            "engine_version",
+            "output",
+            "base_value",
+            "rows",
+            "parameters",
+            "dataset_sha256",
+            "sample_size",
+            "background_sha256",
+            "background_size",
+            "seed",
+            "max_abs_residual",
+            "summary",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FairnessRequestSerializer(serializers.Serializer):
+    location = serializers.CharField(max_length=1000)
+    prediction = serializers.CharField(max_length=200)
+    group = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=5)
+    label = serializers.CharField(max_length=200, required=False)
+    positive = serializers.CharField(max_length=200, required=False)
+    reference = serializers.CharField(max_length=200, required=False)
+    model_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False)
+    bootstrap = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2000)
+    seed = serializers.IntegerField(required=False, default=0)
+    min_group_size = serializers.IntegerField(required=False, default=30, min_value=1)
+
+
+class FairnessAssessmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FairnessAssessment
+        fields = [
+            "id",
+            "model_version",
+            "attributes",
+            "prediction_column",
+            "label_column",
+            "report",
+            "flagged",
+            "dataset_sha256",
+            "n",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,11 @@
+"""API routes of monitoring.explain (mounted under /api/v1/)."""
+
+from core.api.routers import Router
+from monitoring.explain.api import views
+
+router = Router()
+router.register("explain/artifacts", views.ModelArtifactViewSet, basename="explain-artifact")
+router.register("explain/explanations", views.ExplanationViewSet, basename="explain-explanation")
+router.register("explain/fairness", views.FairnessAssessmentViewSet, basename="explain-fairness")
+
+urlpatterns = router.urls

@@ -1,0 +1,92 @@
+"""Explanations and fairness API (mounted under /api/v1/explain/).
+
+* ``GET  /explain/artifacts`` · ``POST /explain/artifacts`` (multipart: ``model_version``, ``file``)
+* ``POST /explain/artifacts/{id}/explain`` ``{"rows": [{feature: value}], "method"?, "background"?, "seed"?}``
+  answers 201 with the stored explanation (numbers and a sentence in ``summary``)
+* ``GET  /explain/explanations[/{id}]``
+* ``GET  /explain/fairness[/{id}]`` · ``POST /explain/fairness`` (a dataset location + columns)
+
+Reads need ``view``; computing or uploading needs ``add`` (the role matrix of docs/api.md). Every
+write goes through monitoring.explain.services.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from core.api.viewsets import RestrictedGenericViewSet
+from monitoring.explain import selectors, services
+from monitoring.explain.api import serializers as s
+
+
+class ModelArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.ModelArtifactSerializer
+    selector = staticmethod(selectors.artifact_list)
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": s.ArtifactUploadSerializer}, responses={201: s.ModelArtifactSerializer})
+    def create(self, request):
+        form = s.ArtifactUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        if upload.size > services.MAX_UPLOAD_BYTES:
+            raise ValidationError(f"the artifact is larger than {services.MAX_UPLOAD_BYTES} bytes")
+        artifact = services.artifact_upload(
+            actor=request.user, model_version=form.validated_data["model_version"], data=upload.read()
+        )
+        return Response(s.ModelArtifactSerializer(artifact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ExplainRequestSerializer, responses={201: s.ExplanationSerializer})
+    @action(detail=True, methods=["post"])
+    def explain(self, request, pk=None):
+        artifact = self.get_object()
+        form = s.ExplainRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        background = pd.DataFrame(data["background"]) if data.get("background") else None
+        explanation = services.explanation_create(
+            actor=request.user,
+            artifact=artifact,
+            rows=pd.DataFrame(data["rows"]),
+            method=data.get("method"),
+            background=background,
+            seed=data["seed"],
+            n_permutations=data["permutations"],
+        )
+        return Response(s.ExplanationSerializer(explanation).data, status=status.HTTP_201_CREATED)
+
+
+class ExplanationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.ExplanationSerializer
+    selector = staticmethod(selectors.explanation_list)
+
+
+class FairnessAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.FairnessAssessmentSerializer
+    selector = staticmethod(selectors.fairness_list)
+
+    @extend_schema(request=s.FairnessRequestSerializer, responses={201: s.FairnessAssessmentSerializer})
+    def create(self, request):
+        form = s.FairnessRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        d = form.validated_data
+        assessment = services.fairness_assess(
+            actor=request.user,
+            location=d["location"],
+            prediction=d["prediction"],
+            group=d["group"],
+            label=d.get("label"),
+            positive=d.get("positive"),
+            reference=d.get("reference"),
+            model_version=d.get("model_version"),
+            n_boot=d["bootstrap"],
+            seed=d["seed"],
+            min_group_size=d["min_group_size"],
+        )
+        return Response(s.FairnessAssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)

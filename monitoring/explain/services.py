@@ -1,0 +1,279 @@
+"""Services of monitoring.explain: each checks the actor's permission, validates, writes and appends
+its audit event in one transaction. Audit details hold ids, digests, counts and method names only.
+
+* ``artifact_upload``      ADD     store a model version's artifact (skops/ONNX checked loadable; a
+                                    pickle/joblib is stored untrusted and refused at load)
+* ``artifact_mark_trusted`` ADMINISTER  let a pickle/joblib artifact load (reason required)
+* ``explanation_create``   ADD     explain rows with a model version's artifact, stored as evidence
+* ``fairness_assess``      ADD     fairness of decisions in a dataset location, stored as evidence
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from accounts.permissions import ADD, ADMINISTER, require
+from audit import services as audit
+from core.types import Actor
+
+from .artifacts import ArtifactRefused, LoadedModel, load_bytes, sha256_of, sniff
+from .choices import ArtifactFormat, ArtifactSource, ExplanationScope
+from .engine import ExplainInputError, align, explain_frame, frame_hash
+from .fairness import FairnessInputError, fairness_from_frame
+from .models import Explanation, FairnessAssessment, ModelArtifact
+from .treeshap import TreeExplainer
+
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+MAX_EXPLAIN_ROWS = 1000
+
+
+def artifact_upload(
+    *,
+    actor: Actor,
+    model_version,
+    data: bytes,
+    source: str = ArtifactSource.UPLOAD,
+    source_uri: str = "",
+) -> ModelArtifact:
+    """Store ``data`` as an artifact of ``model_version``; the format comes from the bytes."""
+    require(actor, ADD, "model artifacts")
+    if not data:
+        raise ValidationError("the artifact is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationError(f"the artifact is larger than {MAX_UPLOAD_BYTES} bytes")
+    kind = sniff(data)
+    if kind == "unknown":
+        raise ValidationError("the artifact is neither a skops, an ONNX, nor a pickle/joblib file")
+    digest = sha256_of(data)
+    if kind in ("skops", "onnx"):
+        try:
+            load_bytes(data, expected_sha256=digest)  # refuses untrusted types before storing anything
+        except ArtifactRefused as exc:
+            raise ValidationError(str(exc)) from exc
+    if ModelArtifact.objects.filter(model_version=model_version, sha256=digest).exists():
+        raise ValidationError("this model version already has an artifact with these bytes")
+    artifact = ModelArtifact(
+        model_version=model_version,
+        format=kind,
+        sha256=digest,
+        size=len(data),
+        source=source,
+        source_uri=source_uri,
+        uploaded_by=actor if not isinstance(actor, str) else None,
+    )
+    artifact.file.save("artifact", ContentFile(data), save=False)
+    artifact.full_clean()
+    with transaction.atomic():
+        artifact.save()
+        audit.record(
+            actor=actor,
+            action="explain.artifact_upload",
+            target=artifact,
+            details={"model_version": model_version.pk, "format": kind, "sha256": digest, "size": len(data), "source": source},
+        )
+    return artifact
+
+
+def artifact_mark_trusted(*, actor: Actor, artifact: ModelArtifact, reason: str) -> ModelArtifact:
+    """Allow a pickle/joblib artifact to be loaded (admins only; the reason is audited)."""
+    require(actor, ADMINISTER, "artifact trust")
+    if artifact.format not in (ArtifactFormat.PICKLE, ArtifactFormat.JOBLIB):
+        raise ValidationError("only pickle and joblib artifacts need to be marked trusted")
+    if not reason.strip():
+        raise ValidationError("a reason is required to trust a pickle artifact")
+    with transaction.atomic():
+        artifact = ModelArtifact.objects.select_for_update().get(pk=artifact.pk)
+        artifact.trusted = True
+        artifact.trusted_reason = reason.strip()
+        artifact.trusted_by = actor if not isinstance(actor, str) else None
+        artifact.full_clean()
+        artifact.save(update_fields=["trusted", "trusted_reason", "trusted_by"])
+        audit.record(
+            actor=actor,
+            action="explain.artifact_trust",
+            target=artifact,
+            reason=artifact.trusted_reason,
+            details={"sha256": artifact.sha256, "format": artifact.format},
+        )
+    return artifact
+
+
+# Loaded models and tree explainers, per artifact digest: converting a 200-tree forest costs ~0.3 s,
+# explaining one decision with the kept explainer a few ms. The bytes are re-hashed at every load.
+_CACHE: OrderedDict[str, tuple[LoadedModel, TreeExplainer | None]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def artifact_load(artifact: ModelArtifact) -> tuple[LoadedModel, TreeExplainer | None]:
+    """The artifact's model (and its path-dependent tree explainer when it is a tree ensemble), after
+    checking the stored bytes against the recorded SHA-256 (raises ArtifactRefused)."""
+    with artifact.file.open("rb") as fh:
+        data = fh.read()
+    if sha256_of(data) != artifact.sha256:
+        raise ArtifactRefused("the artifact's SHA-256 does not match the recorded digest (tampered or replaced)")
+    with _CACHE_LOCK:
+        hit = _CACHE.get(artifact.sha256)
+        if hit is not None:
+            _CACHE.move_to_end(artifact.sha256)
+            return hit
+    pickled = artifact.format in (ArtifactFormat.PICKLE, ArtifactFormat.JOBLIB)
+    if pickled and not artifact.trusted:
+        raise ArtifactRefused("this pickle/joblib artifact is not marked trusted by an admin; it is not loaded")
+    loaded = load_bytes(data, expected_sha256=artifact.sha256, allow_pickle=pickled and artifact.trusted)
+    from .trees import is_tree_model
+
+    tree = TreeExplainer(loaded.estimator) if loaded.estimator is not None and is_tree_model(loaded.estimator) else None
+    with _CACHE_LOCK:
+        _CACHE[artifact.sha256] = (loaded, tree)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return loaded, tree
+
+
+def explanation_create(
+    *,
+    actor: Actor,
+    artifact: ModelArtifact,
+    rows: pd.DataFrame,
+    method: str | None = None,
+    background: pd.DataFrame | None = None,
+    seed: int = 0,
+    n_permutations: int = 64,
+) -> Explanation:
+    """Explain ``rows`` with ``artifact``'s model; the explanation is stored and audited."""
+    require(actor, ADD, "explanations")
+    if len(rows) > MAX_EXPLAIN_ROWS:
+        raise ValidationError(f"at most {MAX_EXPLAIN_ROWS} rows per explanation")
+    try:
+        loaded, tree = artifact_load(artifact)
+        result = explain_frame(
+            loaded, rows, method=method, background=background, seed=seed, n_permutations=n_permutations, tree_explainer=tree
+        )
+        dataset_hash = frame_hash(align(rows, loaded))
+    except (ArtifactRefused, ExplainInputError) as exc:
+        raise ValidationError(str(exc)) from exc
+    explanation = Explanation(
+        model_version=artifact.model_version,
+        artifact=artifact,
+        scope=ExplanationScope.LOCAL,
+        explainer=result.explainer,
+        engine_version=result.version,
+        output=result.output,
+        base_value=result.base_value,
+        rows=[{"prediction": r.prediction, "contributions": r.contributions, "residual": r.residual} for r in result.rows],
+        parameters=result.parameters,
+        dataset_sha256=dataset_hash,
+        sample_size=len(rows),
+        background_sha256=result.background_sha256 or "",
+        background_size=result.background_size,
+        seed=seed,
+        max_abs_residual=result.max_abs_residual,
+        summary=result.in_words(0),
+        created_by=actor if not isinstance(actor, str) else None,
+    )
+    explanation.full_clean()
+    with transaction.atomic():
+        explanation.save()
+        audit.record(
+            actor=actor,
+            action="explain.explanation_create",
+            target=explanation,
+            details={
+                "model_version": artifact.model_version_id,
+                "artifact_sha256": artifact.sha256,
+                "explainer": result.explainer,
+                "rows": len(rows),
+                "dataset_sha256": dataset_hash,
+                "background_sha256": result.background_sha256 or "",
+                "background_size": result.background_size,
+                "seed": seed,
+            },
+        )
+    return explanation
+
+
+def fairness_assess(
+    *,
+    actor: Actor,
+    location: str,
+    prediction: str,
+    group: list[str],
+    label: str | None = None,
+    positive=None,
+    model_version=None,
+    reference: str | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+    min_group_size: int = 30,
+) -> FairnessAssessment:
+    """Assess the decisions stored at ``location`` (read through compliance.datasets, so its location
+    rule applies); the report is stored and audited."""
+    from compliance import datasets
+
+    require(actor, ADD, "fairness assessments")
+    columns = [prediction, *group, *([label] if label else [])]
+    try:
+        loc = datasets.resolve(location)
+        frame = datasets.read_frame(loc, columns=columns)
+        report = fairness_from_frame(
+            frame,
+            prediction=prediction,
+            group=group,
+            label=label,
+            positive=positive,
+            reference=reference,
+            n_boot=n_boot,
+            seed=seed,
+            min_group_size=min_group_size,
+        )
+    except datasets.ReadError as exc:
+        raise ValidationError(f"the data cannot be read ({type(exc).__name__})") from exc
+    except FairnessInputError as exc:
+        raise ValidationError(str(exc)) from exc
+    doc = report.as_dict()
+    digest = frame_hash_any(frame)
+    assessment = FairnessAssessment(
+        model_version=model_version,
+        attributes=list(group),
+        prediction_column=prediction,
+        label_column=label or "",
+        report=doc,
+        flagged=bool(doc["four_fifths"]["flag"]),
+        dataset_sha256=digest,
+        n=doc["n"],
+        location_label=loc.label[:300],
+        created_by=actor if not isinstance(actor, str) else None,
+    )
+    assessment.full_clean()
+    with transaction.atomic():
+        assessment.save()
+        audit.record(
+            actor=actor,
+            action="explain.fairness_assess",
+            target=assessment,
+            details={
+                "model_version": getattr(model_version, "pk", None),
+                "attributes": list(group),
+                "rows": doc["n"],
+                "groups": len(doc["groups"]),
+                "dataset_sha256": digest,
+                "four_fifths_flag": assessment.flagged,
+                "n_boot": n_boot,
+                "seed": seed,
+            },
+        )
+    return assessment
+
+
+def frame_hash_any(frame: pd.DataFrame) -> str:
+    """SHA-256 over the column names and pandas' row hashes (any dtypes)."""
+    from .inspection import dataset_sha256
+
+    return dataset_sha256(frame)
