@@ -5,6 +5,7 @@ its audit event in one transaction. Audit details hold ids, digests, counts and 
                                     pickle/joblib is stored untrusted and refused at load)
 * ``artifact_mark_trusted`` ADMINISTER  let a pickle/joblib artifact load (reason required)
 * ``explanation_create``   ADD     explain rows with a model version's artifact, stored as evidence
+* ``explanation_global_create`` ADD  permutation importance, PDP and ICE on a dataset location
 * ``fairness_assess``      ADD     fairness of decisions in a dataset location, stored as evidence
 """
 
@@ -197,6 +198,105 @@ def explanation_create(
             },
         )
     return explanation
+
+
+def explanation_global_create(
+    *,
+    actor: Actor,
+    artifact: ModelArtifact,
+    location: str,
+    label: str,
+    scoring: str | None = None,
+    n_repeats: int = 5,
+    seed: int = 0,
+    sample_size: int | None = 2000,
+    features: list[str] | None = None,
+) -> Explanation:
+    """Global explanation (scikit-learn's permutation importance, PDP and ICE) of ``artifact``'s model on
+    the rows at ``location`` (read through compliance.datasets); stored with its provenance, audited."""
+    from compliance import datasets
+
+    from .inspection import global_explain
+
+    require(actor, ADD, "explanations")
+    try:
+        loaded, _ = artifact_load(artifact)
+    except ArtifactRefused as exc:
+        raise ValidationError(str(exc)) from exc
+    if loaded.estimator is None:
+        raise ValidationError("global explanations need a scikit-learn model (a skops artifact)")
+    try:
+        frame = datasets.read_frame(datasets.resolve(location))
+    except datasets.ReadError as exc:
+        raise ValidationError(f"the data cannot be read ({type(exc).__name__})") from exc
+    if label not in frame.columns:
+        raise ValidationError(f"label column {label!r} is not in the data")
+    try:
+        X = align(frame.drop(columns=[label]), loaded)
+    except ExplainInputError as exc:
+        raise ValidationError(str(exc)) from exc
+    if features and (unknown := [f for f in features if f not in X.columns]):
+        raise ValidationError(f"unknown feature columns: {', '.join(unknown[:10])}")
+    if loaded.is_classifier:
+        y = _labels_like(frame[label], loaded.estimator.classes_)
+    else:
+        y = pd.to_numeric(frame[label], errors="coerce")
+        if y.isna().any():
+            raise ValidationError("the label column has missing or non-numeric values")
+    result = global_explain(
+        loaded.estimator, X, y, scoring=scoring, n_repeats=n_repeats, seed=seed, sample_size=sample_size, features=features
+    )
+    explanation = Explanation(
+        model_version=artifact.model_version,
+        artifact=artifact,
+        scope=ExplanationScope.GLOBAL,
+        explainer="sklearn-inspection",
+        engine_version=_sklearn_version(),
+        result=result,
+        parameters={k: result[k] for k in ("scoring", "n_repeats", "grid_resolution")},
+        dataset_sha256=result["dataset_sha256"],
+        sample_size=result["sample_size"],
+        seed=seed,
+        summary="permutation importance: "
+        + ", ".join(
+            f"{r['feature']} {r['mean']:.3g}" for r in sorted(result["permutation_importance"], key=lambda r: -r["mean"])[:3]
+        ),
+        created_by=actor if not isinstance(actor, str) else None,
+    )
+    explanation.full_clean()
+    with transaction.atomic():
+        explanation.save()
+        audit.record(
+            actor=actor,
+            action="explain.explanation_create",
+            target=explanation,
+            details={
+                "model_version": artifact.model_version_id,
+                "artifact_sha256": artifact.sha256,
+                "explainer": "sklearn-inspection",
+                "rows": result["sample_size"],
+                "dataset_sha256": result["dataset_sha256"],
+                "seed": seed,
+            },
+        )
+    return explanation
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return f"scikit-learn {sklearn.__version__}"
+
+
+def _labels_like(values: pd.Series, classes) -> pd.Series:
+    """Labels read as text (CSV) turned into the classifier's own class values."""
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        lookup = {str(c): c for c in classes}
+        mapped = values.map(lambda v: lookup.get(str(v)))
+        if mapped.isna().any():
+            raise ValidationError("the label column has values that are not among the model's classes")
+        return mapped
+    return values
 
 
 def fairness_assess(

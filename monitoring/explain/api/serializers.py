@@ -47,6 +47,7 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "background_size",
             "seed",
             "max_abs_residual",
+            "result",
             "summary",
             "created_at",
         ]
@@ -82,3 +83,13 @@ class FairnessAssessmentSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class GlobalExplainRequestSerializer(serializers.Serializer):
+    location = serializers.CharField(max_length=1000)
+    label = serializers.CharField(max_length=200)
+    scoring = serializers.CharField(max_length=64, required=False)
+    n_repeats = serializers.IntegerField(required=False, default=5, min_value=1, max_value=50)
+    seed = serializers.IntegerField(required=False, default=0)
+    sample_size = serializers.IntegerField(required=False, default=2000, min_value=10, max_value=100_000)
+    features = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=20)

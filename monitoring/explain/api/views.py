@@ -3,6 +3,8 @@
 * ``GET  /explain/artifacts`` · ``POST /explain/artifacts`` (multipart: ``model_version``, ``file``)
 * ``POST /explain/artifacts/{id}/explain`` ``{"rows": [{feature: value}], "method"?, "background"?, "seed"?}``
   answers 201 with the stored explanation (numbers and a sentence in ``summary``)
+* ``POST /explain/artifacts/{id}/global`` ``{"location", "label", "scoring"?, "n_repeats"?, "seed"?, "sample_size"?, "features"?}``
+  permutation importance, PDP and ICE on a dataset location
 * ``GET  /explain/explanations[/{id}]``
 * ``GET  /explain/fairness[/{id}]`` · ``POST /explain/fairness`` (a dataset location + columns)
 
@@ -59,6 +61,15 @@ class ModelArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Res
             seed=data["seed"],
             n_permutations=data["permutations"],
         )
+        return Response(s.ExplanationSerializer(explanation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.GlobalExplainRequestSerializer, responses={201: s.ExplanationSerializer})
+    @action(detail=True, methods=["post"], url_path="global")
+    def global_explanation(self, request, pk=None):
+        artifact = self.get_object()
+        form = s.GlobalExplainRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        explanation = services.explanation_global_create(actor=request.user, artifact=artifact, **form.validated_data)
         return Response(s.ExplanationSerializer(explanation).data, status=status.HTTP_201_CREATED)
 
 

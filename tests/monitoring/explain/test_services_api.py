@@ -186,3 +186,33 @@ def test_the_api_assesses_fairness_of_a_dataset_and_stores_it(api_as, media):
     assert AuditEvent.objects.filter(action="explain.fairness_assess").count() == 1
     refused = api_as("steward").post("/api/v1/explain/fairness", {**payload, "location": "/etc/shadow.csv"}, format="json")
     assert refused.status_code == 400 and "/etc/shadow" not in refused.content.decode()
+
+
+def test_the_api_stores_a_global_explanation_with_scikit_learns_numbers(api_as, users, forest_bytes, media):
+    from sklearn.inspection import permutation_importance
+
+    X, y = _train()
+    frame = X.assign(label=y)
+    frame.to_csv(media / "eval.csv", index=False)
+    artifact = services.artifact_upload(actor=users["steward"], model_version=ModelVersionFactory(), data=forest_bytes)
+    r = api_as("steward").post(
+        f"/api/v1/explain/artifacts/{artifact.pk}/global",
+        {
+            "location": str(media / "eval.csv"),
+            "label": "label",
+            "n_repeats": 3,
+            "seed": 5,
+            "sample_size": 200,
+            "features": ["income"],
+        },
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["scope"] == "global" and body["sample_size"] == 200 and body["seed"] == 5
+    model = sio.loads(forest_bytes, trusted=sio.get_untrusted_types(data=forest_bytes))
+    rows = pd.read_csv(media / "eval.csv").sample(n=200, random_state=5).sort_index()
+    direct = permutation_importance(model, rows[["income", "debt", "age"]], rows["label"], n_repeats=3, random_state=5)
+    assert [d["mean"] for d in body["result"]["permutation_importance"]] == list(direct.importances_mean)
+    assert body["result"]["partial_dependence"][0]["feature"] == "income"
+    assert api_as("auditor").post(f"/api/v1/explain/artifacts/{artifact.pk}/global", {}, format="json").status_code == 403
