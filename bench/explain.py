@@ -13,7 +13,13 @@ forest and rows, in the same run; and the cost of one "explain this decision" ca
   residual. Target speed: within 2x of shap.
 * One decision: a skops artifact of the model is loaded (SHA-256 checked) and one row explained,
   --calls times; p50/p95 for a cold call (load + convert + explain) and a warm one (the explainer
-  kept, as the API keeps it per artifact). Target: under 200 ms p95 end to end.
+  kept, as the API keeps it per artifact).
+* End to end through the API: a fresh SQLite database (migrated in a temporary directory), the
+  artifact uploaded through ``artifact_upload``, then ``POST /api/v1/explain/artifacts/{id}/explain``
+  with one row, --calls times, through DRF's test client as a steward: request parsing, the role
+  check, the stored bytes re-hashed, the kept explainer, the Explanation row and its audit event in
+  one transaction, the response. The first call (which loads and converts the model) is reported
+  apart from the p50/p95 of the rest. Target: under 200 ms p95.
 """
 
 from __future__ import annotations
@@ -37,6 +43,44 @@ def pct(values, q):
     return float(np.percentile(np.asarray(values) * 1000, q))
 
 
+def api_calls(data: bytes, X: np.ndarray, calls: int) -> tuple[float, list[float]]:
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="custos-bench-explain-"))
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["CUSTOS_LEDGER_KEY_FILE"] = str(tmp / "ledger.key")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    from accounts.models import User
+    from catalog.models import MLModel, ModelVersion
+    from monitoring.explain import services
+
+    settings.MEDIA_ROOT = str(tmp / "media")
+    call_command("migrate", verbosity=0)
+    user = User.objects.create(username="bench-steward", role="steward", is_staff=True)
+    version = ModelVersion.objects.create(model=MLModel.objects.create(name="bench-forest"), version="1")
+    artifact = services.artifact_upload(actor=user, model_version=version, data=data)
+    services._CACHE.clear()
+    client = APIClient()
+    client.force_authenticate(user)
+    names = [f"f{i}" for i in range(X.shape[1])]
+    times = []
+    for i in range(calls + 1):
+        body = {"rows": [dict(zip(names, map(float, X[i]), strict=True))]}
+        t0 = time.perf_counter()
+        response = client.post(f"/api/v1/explain/artifacts/{artifact.pk}/explain", body, format="json")
+        times.append(time.perf_counter() - t0)
+        assert response.status_code == 201, response.content[:300]
+        assert abs(response.json()["max_abs_residual"]) < 1e-9
+    return times[0], times[1:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -58,8 +102,11 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     X = rng.normal(size=(args.rows, args.features))
     y = (X[:, 0] + X[:, 1] * X[:, 2] - X[:, 3] ** 2 + rng.normal(size=args.rows) > 0).astype(int)
+    import pandas as pd
+
     t0 = time.perf_counter()
-    model = RandomForestClassifier(n_estimators=args.trees, max_depth=args.depth, n_jobs=2, random_state=args.seed).fit(X, y)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(args.features)])  # named features, as an API client sends them
+    model = RandomForestClassifier(n_estimators=args.trees, max_depth=args.depth, n_jobs=2, random_state=args.seed).fit(frame, y)
     leaves = np.mean([e.tree_.n_leaves for e in model.estimators_])
     print(
         f"model: {args.trees} trees, max depth {args.depth}, {leaves:.0f} leaves per tree on average (fit {time.perf_counter() - t0:.1f} s)"
@@ -105,8 +152,12 @@ def main() -> int:
     print(
         f"one decision, cold (load skops + SHA-256 + convert + explain): p50 {pct(cold, 50):.0f} ms, p95 {pct(cold, 95):.0f} ms"
     )
+    print(f"one decision, warm (explainer kept per artifact):             p50 {pct(warm, 50):.1f} ms, p95 {pct(warm, 95):.1f} ms")
+    first, rest = api_calls(data, X, args.calls)
+    p95 = pct(rest, 95)
     print(
-        f"one decision, warm (explainer kept per artifact):             p50 {pct(warm, 50):.1f} ms, p95 {pct(warm, 95):.1f} ms  (target p95 < 200 ms)"
+        f"one decision through the API (POST .../explain, stored + audited): first call {first * 1000:.0f} ms (loads the model), "
+        f"then p50 {pct(rest, 50):.0f} ms, p95 {p95:.0f} ms (target p95 < 200 ms) -> {'met' if p95 < 200 else 'NOT met'}"
     )
     return 0
 

@@ -50,26 +50,29 @@ def leaf_contributions(z: np.ndarray, o: np.ndarray) -> np.ndarray:
     """Shapley values of the product game ``prod_j (o_j if j in S else z_j)`` for N leaves of one
     depth d: ``z`` and ``o`` are (N, d), the result (N, d) is per unit leaf value."""
     n, d = z.shape
-    f = np.zeros((n, d + 1))
-    f[:, 0] = 1.0
-    for q in range(d):  # multiply by (z_q + o_q y)
-        f[:, 1:] = f[:, 1:] * z[:, q : q + 1] + f[:, :-1] * o[:, q : q + 1]
-        f[:, 0] *= z[:, q]
+    zt, ot = np.ascontiguousarray(z.T), np.ascontiguousarray(o.T)  # (d, N): every step is a contiguous vector
+    f = np.zeros((d + 1, n))
+    f[0] = 1.0
+    for q in range(d):  # multiply by (z_q + o_q y), highest degree first so f[k-1] is still the old one
+        for k in range(q + 1, 0, -1):
+            f[k] = f[k] * zt[q] + f[k - 1] * ot[q]
+        f[0] *= zt[q]
     w = _weights(d)
-    out = np.empty((n, d))
+    off_sum = w @ f[:d]  # sum_k w_k f_k: with o_p = 0, g = F / z_p, so s = off_sum / z_p
+    out = np.empty((d, n))
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in range(d):
-            zp = z[:, p]
-            # o_p = 1: divide by (z_p + y) top-down; o_p = 0: divide by the constant z_p.
-            g = np.empty((n, d))
-            g[:, d - 1] = f[:, d]
+            zp = zt[p]
+            # o_p = 1: g = F / (z_p + y), top-down: g_{d-1} = f_d, g_{k-1} = f_k - z_p g_k; s = sum_k w_k g_k.
+            g = f[d].copy()
+            s_on = w[d - 1] * g
             for k in range(d - 1, 0, -1):
-                g[:, k - 1] = f[:, k] - zp * g[:, k]
-            g_zero = f[:, :d] / zp[:, None]
-            on = o[:, p] > 0
-            s = np.where(on, g @ w, g_zero @ w)
-            out[:, p] = np.where(on | (zp > 0), (o[:, p] - zp) * s, 0.0)
-    return out
+                g = f[k] - zp * g
+                s_on += w[k - 1] * g
+            on = ot[p] > 0
+            s = np.where(on, s_on, off_sum / zp)
+            out[p] = np.where(on | (zp > 0), (ot[p] - zp) * s, 0.0)
+    return out.T
 
 
 @dataclass
