@@ -20,3 +20,40 @@ def explanation_list(*, user: Actor) -> QuerySet[Explanation]:
 
 def fairness_list(*, user: Actor) -> QuerySet[FairnessAssessment]:
     return FairnessAssessment.objects.restrict(user, VIEW).select_related("model_version")
+
+
+# GDPR Art. 9/10 special categories (every category the gdpr pack marks sensitive) and CCPA's
+# "protected classifications" (category C); read from the loaded regulation packs, not hard-coded.
+PROTECTED_CATEGORIES = {"gdpr": None, "ccpa": {"C"}}  # pack code -> category codes (None: every sensitive one)
+
+
+def protected_entity_types() -> set[str]:
+    from compliance.policies.models import RegulationCategory
+
+    types: set[str] = set()
+    for category in RegulationCategory.objects.filter(pack__code__in=PROTECTED_CATEGORIES).select_related("pack"):
+        wanted = PROTECTED_CATEGORIES[category.pack.code]
+        if (wanted is None and category.sensitive) or (wanted is not None and category.code in wanted):
+            types.update(category.entity_types)
+    return types
+
+
+def protected_columns(*, asset, user: Actor) -> list[str]:
+    """Names of ``asset``'s columns with a confirmed classification in a protected category (see
+    PROTECTED_CATEGORIES), in column order; empty when the user may not see the asset."""
+    from catalog.choices import ClassificationState
+    from catalog.models import Column, DataAsset
+
+    if not DataAsset.objects.restrict(user, VIEW).filter(pk=asset.pk).exists():
+        return []
+    types = protected_entity_types()
+    return list(
+        Column.objects.filter(
+            asset=asset,
+            classifications__state=ClassificationState.CONFIRMED,
+            classifications__entity_type__in=types,
+        )
+        .order_by("position", "name")
+        .values_list("name", flat=True)
+        .distinct()
+    )

@@ -302,9 +302,10 @@ def _labels_like(values: pd.Series, classes) -> pd.Series:
 def fairness_assess(
     *,
     actor: Actor,
-    location: str,
+    location: str | None = None,
+    asset=None,
     prediction: str,
-    group: list[str],
+    group: list[str] | None = None,
     label: str | None = None,
     positive=None,
     model_version=None,
@@ -313,31 +314,52 @@ def fairness_assess(
     seed: int = 0,
     min_group_size: int = 30,
 ) -> FairnessAssessment:
-    """Assess the decisions stored at ``location`` (read through compliance.datasets, so its location
-    rule applies); the report is stored and audited."""
+    """Assess the decisions stored at ``location``, or in cataloged ``asset`` (read through
+    compliance.datasets, so its location rule applies); the report is stored and audited.
+
+    Without ``group``, the asset's protected columns are used: columns with a confirmed
+    classification in a GDPR Art. 9/10 special category or a CCPA protected classification
+    (selectors.protected_columns); each is assessed on its own and the reports are stored together,
+    keyed by column."""
     from compliance import datasets
 
+    from .selectors import protected_columns
+
     require(actor, ADD, "fairness assessments")
+    if (location is None) == (asset is None):
+        raise ValidationError("give a location or an asset")
+    if not group:
+        if asset is None:
+            raise ValidationError(
+                "group columns are required for a location (an asset's protected columns are found in the catalog)"
+            )
+        group = protected_columns(asset=asset, user=actor) if not isinstance(actor, str) else []
+        if not group:
+            raise ValidationError("the asset has no column confirmed as a protected attribute; name the group columns")
+        per_attribute = True
+    else:
+        per_attribute = False
     columns = [prediction, *group, *([label] if label else [])]
     try:
-        loc = datasets.resolve(location)
-        frame = datasets.read_frame(loc, columns=columns)
-        report = fairness_from_frame(
-            frame,
-            prediction=prediction,
-            group=group,
-            label=label,
-            positive=positive,
-            reference=reference,
-            n_boot=n_boot,
-            seed=seed,
-            min_group_size=min_group_size,
-        )
+        loc = datasets.resolve_asset(asset) if asset is not None else datasets.resolve(location)
+        frame = datasets.read_frame(loc, columns=list(dict.fromkeys(columns)))
+        options = {"prediction": prediction, "label": label, "positive": positive, "reference": reference}
+        options |= {"n_boot": n_boot, "seed": seed, "min_group_size": min_group_size}
+        if per_attribute:
+            reports = {col: fairness_from_frame(frame, group=[col], **options).as_dict() for col in group}
+            doc = {
+                "by_attribute": reports,
+                "n": len(frame),
+                "groups": [g for r in reports.values() for g in r["groups"]],
+                "four_fifths": {"flag": any(r["four_fifths"]["flag"] for r in reports.values())},
+                "protected_columns_from": "catalog classifications (GDPR Art. 9/10, CCPA protected classifications)",
+            }
+        else:
+            doc = fairness_from_frame(frame, group=group, **options).as_dict()
     except datasets.ReadError as exc:
         raise ValidationError(f"the data cannot be read ({type(exc).__name__})") from exc
     except FairnessInputError as exc:
         raise ValidationError(str(exc)) from exc
-    doc = report.as_dict()
     digest = frame_hash_any(frame)
     assessment = FairnessAssessment(
         model_version=model_version,
@@ -348,7 +370,7 @@ def fairness_assess(
         flagged=bool(doc["four_fifths"]["flag"]),
         dataset_sha256=digest,
         n=doc["n"],
-        location_label=loc.label[:300],
+        location_label=(f"asset {asset.pk}" if asset is not None else loc.label)[:300],
         created_by=actor if not isinstance(actor, str) else None,
     )
     assessment.full_clean()

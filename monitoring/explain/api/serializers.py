@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from catalog.models import ModelVersion
+from catalog.models import DataAsset, ModelVersion
 from monitoring.explain.engine import METHODS
 from monitoring.explain.models import Explanation, FairnessAssessment, ModelArtifact
 
@@ -55,9 +55,10 @@ class ExplanationSerializer(serializers.ModelSerializer):
 
 
 class FairnessRequestSerializer(serializers.Serializer):
-    location = serializers.CharField(max_length=1000)
+    location = serializers.CharField(max_length=1000, required=False)
+    asset = serializers.PrimaryKeyRelatedField(queryset=DataAsset.objects.all(), required=False)
     prediction = serializers.CharField(max_length=200)
-    group = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=5)
+    group = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=5, required=False)
     label = serializers.CharField(max_length=200, required=False)
     positive = serializers.CharField(max_length=200, required=False)
     reference = serializers.CharField(max_length=200, required=False)

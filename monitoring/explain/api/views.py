@@ -89,9 +89,10 @@ class FairnessAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         d = form.validated_data
         assessment = services.fairness_assess(
             actor=request.user,
-            location=d["location"],
+            location=d.get("location"),
+            asset=_visible_asset(request.user, d.get("asset")),
             prediction=d["prediction"],
-            group=d["group"],
+            group=d.get("group"),
             label=d.get("label"),
             positive=d.get("positive"),
             reference=d.get("reference"),
@@ -101,3 +102,17 @@ class FairnessAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
             min_group_size=d["min_group_size"],
         )
         return Response(s.FairnessAssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
+
+
+def _visible_asset(user, asset):
+    """The asset if the user may see it; an invisible one answers as unknown (no existence leak)."""
+    from django.http import Http404
+
+    from accounts.permissions import VIEW
+    from catalog.models import DataAsset
+
+    if asset is None:
+        return None
+    if not DataAsset.objects.restrict(user, VIEW).filter(pk=asset.pk).exists():
+        raise Http404("no such asset")
+    return asset

@@ -219,3 +219,13 @@ def test_fairness_report_refuses_a_missing_column_in_one_line(root):
     pd.DataFrame({"g": ["a", "b"], "p": [0, 1]}).to_csv(root / "d.csv", index=False)
     with pytest.raises(CommandError, match="column 'nope' is not in the data"):
         call_command("fairness_report", "--data", str(root / "d.csv"), "--prediction", "nope", "--group", "g")
+
+
+def test_a_skops_pipeline_naming_a_dangerous_function_is_refused():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _frame(n=50)
+    pipeline = make_pipeline(FunctionTransformer(func=os.system), LogisticRegression())
+    with pytest.raises(ArtifactRefused, match=r"outside the trusted list: posix\.system"):
+        load_bytes(sio.dumps(pipeline))

@@ -216,3 +216,33 @@ def test_the_api_stores_a_global_explanation_with_scikit_learns_numbers(api_as, 
     assert [d["mean"] for d in body["result"]["permutation_importance"]] == list(direct.importances_mean)
     assert body["result"]["partial_dependence"][0]["feature"] == "income"
     assert api_as("auditor").post(f"/api/v1/explain/artifacts/{artifact.pk}/global", {}, format="json").status_code == 403
+
+
+def test_protected_attributes_come_from_the_asset_s_confirmed_classifications(users, media):
+    from tests.factories import AssetFactory, ClassificationFactory, ColumnFactory
+
+    rng = np.random.default_rng(2)
+    n = 600
+    pd.DataFrame(
+        {
+            "sex": rng.choice(["f", "m"], n),
+            "ethnicity": rng.choice(["a", "b", "c"], n),
+            "zip": rng.choice(["1", "2"], n),
+            "approved": rng.integers(0, 2, n),
+        }
+    ).to_csv(media / "decisions.csv", index=False)
+    asset = AssetFactory(location=str(media / "decisions.csv"))
+    for name, entity, state in [
+        ("sex", "GENDER", "confirmed"),
+        ("ethnicity", "RACE_ETHNICITY", "confirmed"),
+        ("zip", "RACE_ETHNICITY", "suggested"),
+    ]:
+        ClassificationFactory(column=ColumnFactory(asset=asset, name=name), entity_type=entity, state=state)
+    ColumnFactory(asset=asset, name="approved")
+    assessment = services.fairness_assess(actor=users["steward"], asset=asset, prediction="approved", positive="1")
+    assert assessment.attributes == ["sex", "ethnicity"]  # the suggested-only column is not taken
+    assert set(assessment.report["by_attribute"]) == {"sex", "ethnicity"}
+    assert assessment.report["by_attribute"]["ethnicity"]["attributes"] == ["ethnicity"]
+    bare = AssetFactory(location=str(media / "decisions.csv"))
+    with pytest.raises(ValidationError, match="no column confirmed as a protected attribute"):
+        services.fairness_assess(actor=users["steward"], asset=bare, prediction="approved")
