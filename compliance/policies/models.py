@@ -57,6 +57,8 @@ class RegulationPack(models.Model):
 
     history = HistoricalRecords()
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
 
@@ -109,6 +111,8 @@ class RegulationRule(models.Model):
     original = models.JSONField(default=dict, blank=True)
 
     history = HistoricalRecords()
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["pack_id", "code"]

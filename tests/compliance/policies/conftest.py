@@ -18,6 +18,8 @@ RESTRICTED_ZIPS = ["03601", "05902", "06390", "10211", "20301", "55601", "69201"
 def key_ring(settings, tmp_path):
     """Each test gets its own key ring directory (never var/)."""
     settings.CUSTOS_POLICY_KEY_DIR = str(tmp_path / "keys")
+    # Data is reached only inside the configured roots (compliance.datasets): the test's own files.
+    settings.CUSTOS_DATA_ROOTS = [tmp_path]
     return tmp_path / "keys"
 
 
