@@ -246,3 +246,20 @@ def test_protected_attributes_come_from_the_asset_s_confirmed_classifications(us
     bare = AssetFactory(location=str(media / "decisions.csv"))
     with pytest.raises(ValidationError, match="no column confirmed as a protected attribute"):
         services.fairness_assess(actor=users["steward"], asset=bare, prediction="approved")
+
+
+def test_the_explain_endpoints_are_in_the_openapi_schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = schema["paths"]
+    for path in (
+        "/api/v1/explain/artifacts",
+        "/api/v1/explain/artifacts/{id}/explain",
+        "/api/v1/explain/artifacts/{id}/global",
+        "/api/v1/explain/explanations",
+        "/api/v1/explain/fairness",
+    ):
+        assert path in paths or f"{path}/" in paths, path  # the router serves both spellings
+    explain = (paths.get("/api/v1/explain/artifacts/{id}/explain") or paths["/api/v1/explain/artifacts/{id}/explain/"])["post"]
+    assert "rows" in str(explain["requestBody"]) or "ExplainRequest" in str(explain["requestBody"])
