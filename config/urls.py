@@ -28,5 +28,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("lineage/", include("lineage.urls")),
+    path("marquez/api/v1/", include("lineage.api.marquez")),  # Marquez clients: base URL http://HOST/marquez
     path("", include("catalog.urls")),
 ]
