@@ -112,7 +112,9 @@ def align_counts(ref: CategoricalDist, cur: CategoricalDist) -> tuple[list, np.n
 def binned_shares(ref: NumericDist | CategoricalDist, cur: NumericDist | CategoricalDist, *, smooth: bool) -> Binned:
     """Evidently's get_binned_data(reference, current, feature_type, n, feel_zeroes=smooth)."""
     if isinstance(ref, NumericDist) and isinstance(cur, NumericDist) and _ref_nunique(ref) >= STURGES_MIN_DISTINCT:
-        edges = sturges_edges(ref.n + cur.n, min(ref.minimum, cur.minimum), max(ref.maximum, cur.maximum), integer=ref.integer and cur.integer)
+        edges = sturges_edges(
+            ref.n + cur.n, min(ref.minimum, cur.minimum), max(ref.maximum, cur.maximum), integer=ref.integer and cur.integer
+        )
         r = histogram(ref, edges) / ref.n
         c = histogram(cur, edges) / cur.n
         rule, n_bins = "sturges", len(edges) - 1

@@ -51,7 +51,9 @@ class NumericDist:
         """The values taken as categories (only for an exact dist)."""
         if not self.exact:
             raise ValueError("an approximate distribution has no exact value counts")
-        return CategoricalDist(keys=self.values.astype(object), counts=self.counts.astype(np.int64), n=self.n, n_missing=self.n_missing)
+        return CategoricalDist(
+            keys=self.values.astype(object), counts=self.counts.astype(np.int64), n=self.n, n_missing=self.n_missing
+        )
 
 
 @dataclass(frozen=True)

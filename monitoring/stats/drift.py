@@ -130,7 +130,14 @@ def column_drift(
 ) -> ColumnDrift:
     """Drift of one column between two distributions of the same kind."""
     options = options or DriftOptions()
-    base = {"name": name, "kind": kind.value, "n_ref": ref.n, "n_cur": cur.n, "n_ref_missing": ref.n_missing, "n_cur_missing": cur.n_missing}
+    base = {
+        "name": name,
+        "kind": kind.value,
+        "n_ref": ref.n,
+        "n_cur": cur.n,
+        "n_ref_missing": ref.n_missing,
+        "n_cur_missing": cur.n_missing,
+    }
     if ref.n == 0 or cur.n == 0:
         side = "reference" if ref.n == 0 else "current"
         return _skipped(base, f"no non-null values in the {side} data")
@@ -167,7 +174,9 @@ def column_drift(
 
 
 def _skipped(base: dict, reason: str) -> ColumnDrift:
-    return ColumnDrift(**base, method=None, method_display=None, score=None, threshold=None, threshold_source=None, drifted=False, skipped=reason)
+    return ColumnDrift(
+        **base, method=None, method_display=None, score=None, threshold=None, threshold_source=None, drifted=False, skipped=reason
+    )
 
 
 def _corrected(columns: list[ColumnDrift], correction: Correction) -> list[ColumnDrift]:
@@ -222,7 +231,9 @@ def dist_of(series: pd.Series, kind: ColumnKind) -> NumericDist | CategoricalDis
     return categorical_from_series(series)
 
 
-def resolve_kinds(reference: pd.DataFrame, columns: Iterable[str], kinds: Mapping[str, ColumnKind | str] | None) -> dict[str, ColumnKind]:
+def resolve_kinds(
+    reference: pd.DataFrame, columns: Iterable[str], kinds: Mapping[str, ColumnKind | str] | None
+) -> dict[str, ColumnKind]:
     """Declared kinds where given, Evidently's inference (on the reference) elsewhere."""
     kinds = kinds or {}
     return {c: ColumnKind(kinds[c]) if c in kinds else infer_kind(reference[c]) for c in columns}

@@ -144,7 +144,13 @@ def _tvd(ref: Dist, cur: Dist, threshold: float) -> MethodResult:
         stat = _tvd_statistic(new_ref[present], new_cur[present])
         hits += observed <= abs(stat)
     p = hits / TVD_ITERATIONS
-    info = {"rule": "values", "bins": len(keys), "permutations": TVD_ITERATIONS, "seed": TVD_SEED, "pool_order": "rows" if in_row_order else "grouped by value"}
+    info = {
+        "rule": "values",
+        "bins": len(keys),
+        "permutations": TVD_ITERATIONS,
+        "seed": TVD_SEED,
+        "pool_order": "rows" if in_row_order else "grouped by value",
+    }
     return MethodResult(p, p < threshold, info)
 
 
@@ -183,7 +189,9 @@ def _wasserstein(ref: Dist, cur: Dist, threshold: float) -> MethodResult:
     norm = max(float(ref.std), 0.001)
     w = wasserstein_sorted(ref.values, ref.counts.astype(np.float64), cur.values, cur.counts.astype(np.float64))
     score = w / norm
-    return MethodResult(score, score >= threshold, {"normed_by": "reference std", "norm": norm}, approximate=not (ref.exact and cur.exact))
+    return MethodResult(
+        score, score >= threshold, {"normed_by": "reference std", "norm": norm}, approximate=not (ref.exact and cur.exact)
+    )
 
 
 def _binned(ref: Dist, cur: Dist, smooth: bool) -> Binned:
@@ -225,7 +233,9 @@ def _hellinger(ref: Dist, cur: Dist, threshold: float) -> MethodResult:
             n_keys = int(np.union1d(ref.values, cur.values).size)
         else:  # a sketch has no distinct values; continuous data has (nearly) one per row
             n_keys = (ref.nunique or ref.n) + (cur.nunique or cur.n)
-        edges = sturges_edges(n_keys, min(ref.minimum, cur.minimum), max(ref.maximum, cur.maximum), integer=ref.integer and cur.integer)
+        edges = sturges_edges(
+            n_keys, min(ref.minimum, cur.minimum), max(ref.maximum, cur.maximum), integer=ref.integer and cur.integer
+        )
         widths = np.array(np.diff(edges), float)
         h1 = histogram(ref, edges)
         h2 = histogram(cur, edges)
@@ -233,7 +243,12 @@ def _hellinger(ref: Dist, cur: Dist, threshold: float) -> MethodResult:
         d2 = h2 / widths / h2.sum()
         bin_width = (max(edges) - min(edges)) / (len(edges) - 1)
         total = float(np.sum(np.sqrt(d1 * d2) * bin_width))
-        info = {"rule": "sturges over distinct values", "bins": len(edges) - 1, "zero_smoothing": False, "range": [float(edges[0]), float(edges[-1])]}
+        info = {
+            "rule": "sturges over distinct values",
+            "bins": len(edges) - 1,
+            "zero_smoothing": False,
+            "range": [float(edges[0]), float(edges[-1])],
+        }
         approximate = not (ref.exact and cur.exact)
     score = math.sqrt(1 - float(np.clip(total, 0, 1)))
     return MethodResult(score, score >= threshold, info, approximate)
