@@ -38,6 +38,8 @@ class NumericDist:
     # the raw values in their original order, kept when the dist was built from a frame (KS needs a
     # sample; sorting it again would waste time)
     raw: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # the quantile sketch (monitoring.stats.sketch.Sketch) behind an approximate dist
+    sketch: object | None = field(default=None, repr=False, compare=False)
 
     def sample(self) -> np.ndarray:
         """The multiset of values as an array (only for an exact dist)."""
