@@ -194,9 +194,8 @@ SPECTACULAR_SETTINGS = {
         "SourceKindEnum": "catalog.choices.SourceKind",
         "AssetKindEnum": "catalog.choices.AssetKind",
         "AssetStatusEnum": "catalog.choices.AssetStatus",
-        "ScanStatusEnum": "compliance.scanning.choices.ScanStatus",
-        "ExportStatusEnum": "compliance.evidence.choices.ExportStatus",
-        "PolicyRunStatusEnum": "compliance.policies.choices.RunStatus",
+        # Scan, anonymization, retention and evidence runs share one status vocabulary.
+        "RunStatusEnum": "core.choices.RunStatus",
         "FindingStatusEnum": "compliance.policies.choices.FindingStatus",
     },
 }

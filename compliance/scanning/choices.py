@@ -2,14 +2,10 @@
 
 from django.db import models
 
+from core.choices import RunStatus
 
-class ScanStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
+# A scan's status is the one run vocabulary of ``core.choices`` under the name this app has always used.
+ScanStatus = RunStatus
 
 FINISHED = (ScanStatus.SUCCEEDED, ScanStatus.FAILED, ScanStatus.CANCELLED)
 

@@ -36,6 +36,8 @@ EXPECTED_ROLE_ACTIONS = {
     "service": {"view", "add", "change"},
     "viewer": {"view"},
 }
+for _actions in EXPECTED_ROLE_ACTIONS.values():
+    _actions.add("authenticated")
 STAFF_ROLES = {"admin", "steward", "auditor"}  # who may enter /admin at all
 
 METHOD_DEFAULT = {"get": "view", "post": "add", "put": "change", "patch": "change", "delete": "delete"}
@@ -53,12 +55,22 @@ API_ACTIONS: list[tuple[str, str, str]] = [
     (r"^/api/v1/regulation-rules/1/override$", "post", "decide"),
     (r"^/api/v1/regulation-packs$", "post", "decide"),
     (r"^/api/v1/lineage/edges/1/propagation$", "post", "decide"),
-    (r"^/api/v1/access/decide$", "post", "decide"),
+    # docs/policies.md "Access decisions": anyone signed in asks for themselves; deciding for
+    # others is checked on the object (steward, auditor, admin, service as enforcement point)
+    (r"^/api/v1/access/decide$", "post", "authenticated"),
+    # docs/policies.md "Grants": a request for yourself; approving it is the decision
+    (r"^/api/v1/access-grants$", "post", "authenticated"),
+    # docs/api.md: POST classifications assigns a *confirmed steward* classification
+    (r"^/api/v1/classifications$", "post", "decide"),
+    # docs/policies.md: policies and anonymization runs are steward decisions
+    (r"^/api/v1/policies", "post", "decide"),
+    (r"^/api/v1/policies/1$", "put", "decide"),
+    (r"^/api/v1/policies/1$", "patch", "decide"),
+    (r"^/api/v1/anonymization-runs$", "post", "decide"),
     (r"^/api/v1/tokens/reveal$", "post", "decide"),
     (r"^/api/v1/lineage(/batch)?$", "post", "add"),
     (r"^/api/v1/scans/1/cancel$", "post", "change"),
     (r"^/api/v1/retention-runs$", "post", "decide"),
-    (r"^/api/v1/anonymization-runs$", "post", "add"),
 ]
 
 # admin model label -> action name -> required role-matrix action

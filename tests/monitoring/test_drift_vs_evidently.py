@@ -73,7 +73,9 @@ def test_it_matches_evidently_for_every_method(case, method):
     ref, cur, kinds, golden = case
     expected = golden["methods"][method]
     cols = list(expected["columns"])
-    report = drift_frames(ref, cur, columns=cols, kinds=kinds, options=DriftOptions(per_column_method=dict.fromkeys(cols, method)))
+    report = drift_frames(
+        ref, cur, columns=cols, kinds=kinds, options=DriftOptions(per_column_method=dict.fromkeys(cols, method))
+    )
     _check(report, expected)
 
 

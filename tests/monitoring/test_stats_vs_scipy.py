@@ -92,7 +92,11 @@ def _col(name, p, method="ks", threshold=0.05):
 
 
 def test_it_applies_bonferroni_to_p_value_tests_only():
-    cols = [_col("a", 0.01), _col("b", 0.03), ColumnDrift("c", "num", "wasserstein", "W", 0.5, 0.1, "t", True, 10, 10, score_kind="distance")]
+    cols = [
+        _col("a", 0.01),
+        _col("b", 0.03),
+        ColumnDrift("c", "num", "wasserstein", "W", 0.5, 0.1, "t", True, 10, 10, score_kind="distance"),
+    ]
     report = dataset_drift(cols, DriftOptions(correction="bonferroni"))
     by = {c.name: c for c in report.columns}
     assert by["a"].drifted and by["a"].corrected_threshold == pytest.approx(0.025)

@@ -33,6 +33,7 @@ def ledger_key(tmp_path, settings):
 def demo_bundle(django_db_setup, django_db_blocker, tmp_path_factory):
     """(path, vkey, export) of an export of the demo data (demo_load with its PII scan, then the
     compliance evaluation), built once; the database is rolled back afterwards."""
+    from django.conf import settings as django_settings
     from django.db import connection
 
     from compliance.evidence import services
@@ -49,6 +50,8 @@ def demo_bundle(django_db_setup, django_db_blocker, tmp_path_factory):
             CUSTOS_LEDGER_TRUSTED_KEYS_FILE=str(base / "trusted"),
             MEDIA_ROOT=str(base / "media"),
             CUSTOS_POLICY_KEY_DIR=str(base / "policy-keys"),
+            # The demo's Safe Harbor run writes its output here: a data root like var/ (compliance.datasets).
+            CUSTOS_DATA_ROOTS=[*django_settings.CUSTOS_DATA_ROOTS, base],
         ),
         django_db_blocker.unblock(),
         transaction.atomic(),

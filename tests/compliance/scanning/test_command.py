@@ -68,7 +68,12 @@ def test_the_process_exits_non_zero_with_the_reason_on_stderr_and_nothing_on_std
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "CUSTOS_ENV": "test", "CUSTOS_VAR_DIR": str(tmp_path / "var"), "CUSTOS_DATA_ROOTS": str(tmp_path)},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CUSTOS_ENV": "test",
+            "CUSTOS_VAR_DIR": str(tmp_path / "var"),
+            "CUSTOS_DATA_ROOTS": str(tmp_path),
+        },
         timeout=120,
     )
     assert proc.returncode != 0 and proc.stdout == ""

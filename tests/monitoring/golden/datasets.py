@@ -40,7 +40,9 @@ def _frame(rng: np.random.Generator, n: int, drift: bool) -> pd.DataFrame:
             "int_twelve": rng.integers(0, 12, n),
             "num_15": rng.integers(0, 15, n).astype(float),
             "num_10": rng.integers(0, 10 - int(2 * s), n).astype(float),
-            "num_4": _with_gaps(rng, rng.choice([1.0, 2.0, 3.0, 4.0], n, p=[0.4, 0.3, 0.2, 0.1] if not drift else [0.3, 0.3, 0.2, 0.2]), 0.05),
+            "num_4": _with_gaps(
+                rng, rng.choice([1.0, 2.0, 3.0, 4.0], n, p=[0.4, 0.3, 0.2, 0.1] if not drift else [0.3, 0.3, 0.2, 0.2]), 0.05
+            ),
             "num_binary": rng.binomial(1, 0.3 + 0.08 * s, n).astype(float),
             "num_constant": np.full(n, 5.0),
             "cat_color": rng.choice(colors, n, p=p_colors),

@@ -83,7 +83,10 @@ def _dataset_metric(ref, cur, kinds, columns, share: float) -> dict:
     report = LegacyReport(metrics=[DatasetDriftMetric(columns=columns, drift_share=share)])
     report.run(reference_data=ref[columns].copy(), current_data=cur[columns].copy(), column_mapping=mapping)
     result = report.as_dict()["metrics"][0]["result"]
-    return {k: result[k] for k in ("drift_share", "number_of_columns", "number_of_drifted_columns", "share_of_drifted_columns", "dataset_drift")}
+    return {
+        k: result[k]
+        for k in ("drift_share", "number_of_columns", "number_of_drifted_columns", "share_of_drifted_columns", "dataset_drift")
+    }
 
 
 def run_case(name: str) -> dict:
@@ -111,7 +114,9 @@ def run_case(name: str) -> dict:
         num_stattest_threshold=0.01,
         per_column_stattest_threshold={"num_shift": 0.5, "cat_color": 0.001},
     )
-    out["options"]["methods"] = _table(ref, cur, kinds, columns, stattest="psi", cat_stattest="hellinger", per_column_stattest={"num_same": "ks"})
+    out["options"]["methods"] = _table(
+        ref, cur, kinds, columns, stattest="psi", cat_stattest="hellinger", per_column_stattest={"num_same": "ks"}
+    )
     # the new API on the same data, kinds declared the same way
     definition = DataDefinition(
         numerical_columns=[c for c in columns if kinds[c] == "num"], categorical_columns=[c for c in columns if kinds[c] == "cat"]

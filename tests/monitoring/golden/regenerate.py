@@ -39,7 +39,9 @@ def main() -> int:
     args = parser.parse_args()
     python = ensure_venv(args.venv)
     env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "DO_NOT_TRACK": "1"}  # Evidently's telemetry off
-    done = subprocess.run([str(python), "-W", "ignore", str(HERE / "oracle.py")], capture_output=True, text=True, check=True, env=env)
+    done = subprocess.run(
+        [str(python), "-W", "ignore", str(HERE / "oracle.py")], capture_output=True, text=True, check=True, env=env
+    )
     data = json.loads(done.stdout)
     args.out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.out} (evidently {data['evidently']}, pandas {data['pandas']})")
