@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # one schema entry per operation: the slash-less form of paths served both ways
+    "PREPROCESSING_HOOKS": ["core.api.schema.one_form_per_path"],
     "ENUM_NAME_OVERRIDES": {
         "SourceKindEnum": "catalog.choices.SourceKind",
         "AssetKindEnum": "catalog.choices.AssetKind",

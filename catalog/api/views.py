@@ -8,7 +8,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import DECIDE
 from catalog import selectors, services
@@ -22,6 +21,7 @@ from catalog.filters import (
     ModelVersionFilterSet,
 )
 from catalog.models import DataSource, Domain, GlossaryTerm, Tag
+from core.api.views import CustosAPIView
 from core.api.viewsets import RestrictedGenericViewSet, ServiceModelViewSet
 
 
@@ -180,7 +180,7 @@ class ModelVersionViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
     ordering_fields = ["created_at", "version", "stage"]
 
 
-class SearchView(APIView):
+class SearchView(CustosAPIView):
     """One query over asset, column, model, tag and glossary names and descriptions.
 
     Asset filters (owner, domain, source, tag, sensitivity, has_pii, entity_type, status) narrow

@@ -11,6 +11,7 @@ import json
 import zipfile
 
 import pytest
+from django.utils import timezone
 
 from accounts.choices import Role
 from compliance.evidence import services
@@ -67,6 +68,8 @@ def harbor_of(users, report: dict, profile: str = "hipaa-safe-harbor") -> dict:
         source_path="var/patients.csv",
         output_path="var/patients_deid.parquet",
         status="succeeded",
+        started_at=timezone.now(),  # as the services write it (core.Run: started_at is set when it runs)
+        finished_at=timezone.now(),
         rows=5000,
         report=report,
     )
