@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts.permissions import DECIDE
 from compliance.policies import services
 from compliance.policies.models import (
     AccessGrant,
@@ -21,6 +22,7 @@ from compliance.policies.models import (
     RegulationRule,
     RetentionRun,
 )
+from core.admin import ReadOnlyAdmin, RoleActionPermissionsMixin, service_action
 
 
 def _report(modeladmin, request, fn) -> None:
@@ -28,17 +30,6 @@ def _report(modeladmin, request, fn) -> None:
         fn()
     except (ValidationError, PermissionDenied) as exc:
         modeladmin.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), level=messages.ERROR)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CategoryInline(admin.TabularInline):
@@ -53,7 +44,7 @@ class CategoryInline(admin.TabularInline):
 
 
 @admin.register(RegulationPack)
-class RegulationPackAdmin(ReadOnlyAdmin):
+class RegulationPackAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
     list_display = ("code", "name", "version", "jurisdiction", "builtin", "enabled")
     inlines = [CategoryInline]
     actions = ["enable", "disable"]
@@ -61,15 +52,13 @@ class RegulationPackAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None  # list page actions only
 
-    @admin.action(description="Enable the selected packs")
-    def enable(self, request, queryset):
-        for pack in queryset:
-            _report(self, request, lambda p=pack: services.pack_set_enabled(pack=p, enabled=True, actor=request.user))
+    @service_action(description="Enable the selected packs", permissions=[DECIDE])
+    def enable(self, request, pack):
+        services.pack_set_enabled(pack=pack, enabled=True, actor=request.user, reason="enabled in admin")
 
-    @admin.action(description="Disable the selected packs")
-    def disable(self, request, queryset):
-        for pack in queryset:
-            _report(self, request, lambda p=pack: services.pack_set_enabled(pack=p, enabled=False, actor=request.user))
+    @service_action(description="Disable the selected packs", permissions=[DECIDE])
+    def disable(self, request, pack):
+        services.pack_set_enabled(pack=pack, enabled=False, actor=request.user, reason="disabled in admin")
 
 
 @admin.register(RegulationRule)
@@ -145,7 +134,7 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(admin.ModelAdmin):
+class LegalHoldAdmin(RoleActionPermissionsMixin, admin.ModelAdmin):
     list_display = ("reference", "asset", "created_by", "created_at", "released_at")
     list_filter = ("released_at",)
     fields = ("asset", "reference", "reason")
@@ -162,16 +151,13 @@ class LegalHoldAdmin(admin.ModelAdmin):
         obj.pk = hold.pk
         obj.refresh_from_db()
 
-    @admin.action(description="Release the selected holds")
-    def release(self, request, queryset):
-        for hold in queryset.filter(released_at__isnull=True):
-            _report(
-                self, request, lambda h=hold: services.legal_hold_release(hold=h, actor=request.user, reason="released in admin")
-            )
+    @service_action(description="Release the selected holds", permissions=[DECIDE])
+    def release(self, request, hold):
+        services.legal_hold_release(hold=hold, actor=request.user, reason="released in admin")
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(ReadOnlyAdmin):
+class AccessGrantAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
     list_display = ("pk", "user", "asset", "purpose", "effect", "state", "valid_from", "valid_until", "decided_by")
     list_filter = ("state", "purpose")
     actions = ["approve", "reject", "revoke"]
@@ -179,21 +165,17 @@ class AccessGrantAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None
 
-    def _decide(self, request, queryset, service):
-        for grant in queryset:
-            _report(self, request, lambda g=grant: service(grant=g, actor=request.user, reason="decided in admin"))
+    @service_action(description="Approve the selected grants", permissions=[DECIDE])
+    def approve(self, request, grant):
+        services.grant_approve(grant=grant, actor=request.user, reason="approved in admin")
 
-    @admin.action(description="Approve the selected grants")
-    def approve(self, request, queryset):
-        self._decide(request, queryset, services.grant_approve)
+    @service_action(description="Reject the selected grants", permissions=[DECIDE])
+    def reject(self, request, grant):
+        services.grant_reject(grant=grant, actor=request.user, reason="rejected in admin")
 
-    @admin.action(description="Reject the selected grants")
-    def reject(self, request, queryset):
-        self._decide(request, queryset, services.grant_reject)
-
-    @admin.action(description="Revoke the selected grants")
-    def revoke(self, request, queryset):
-        self._decide(request, queryset, services.grant_revoke)
+    @service_action(description="Revoke the selected grants", permissions=[DECIDE])
+    def revoke(self, request, grant):
+        services.grant_revoke(grant=grant, actor=request.user, reason="revoked in admin")
 
 
 @admin.register(Finding)

@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.permissions import DECIDE, role_of, user_can
+from accounts.permissions import DECIDE, require, role_of, user_can
 from audit.services import record
 from catalog.choices import AssetStatus, Sensitivity
 from catalog.models import DataAsset, ModelVersion
@@ -56,10 +56,7 @@ COMPONENT = "custos:policies"
 
 
 def _require(actor: Any, action: str, what: str) -> None:
-    if actor is None or isinstance(actor, str):
-        return  # system components act under their own name
-    if not user_can(actor, action):
-        raise PermissionDenied(f"{what} needs the {action} permission")
+    require(actor, action, what)
 
 
 # --- regulation packs ---------------------------------------------------------------------------
@@ -457,29 +454,48 @@ def key_rotate(*, actor: Any, reason: str = "") -> str:
     return kid
 
 
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def token_reveal_authorize(
+    *, actor: Any, purpose: str, reason: str = "", token: str = "", asset: DataAsset | None = None, role_only: bool = False
+) -> None:
+    """Refuse, and audit the refusal as ``policies.token.reveal_denied``, unless ``actor`` may reveal
+    tokens (``decide``) and -- unless ``role_only`` -- gives a purpose other than marketing and a
+    reason. :func:`token_reveal` calls it first; the API view calls it with ``role_only=True``
+    before it validates the request body, so a role without ``decide`` gets 403, never a 400."""
+    allowed = isinstance(actor, str) or user_can(actor, DECIDE)
+    purpose_ok = purpose in Purpose.values and purpose != Purpose.MARKETING and bool(reason.strip())
+    if allowed and (role_only or purpose_ok):
+        return
+    digest = _token_digest(token) if token else "-"
+    target = {"target": asset} if asset is not None else {"target_type": "policies.token", "target_id": digest}
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action="policies.token.reveal_denied",
+            reason=reason,
+            details={
+                "token_sha256_16": digest,
+                "purpose": purpose if purpose in Purpose.values else "(invalid)",
+                "role": role_of(actor),
+            },
+            **target,
+        )
+    require(actor, DECIDE, "tokens (revealing one is a steward decision)")
+    raise PermissionDenied("revealing a token needs a purpose other than marketing and a reason")
+
+
 def token_reveal(*, token: str, purpose: str, actor: Any, reason: str = "", asset: DataAsset | None = None) -> str:
     """Decrypt an ``siv:``/``gcm:`` token for an authorised user (admin or steward) with a purpose.
 
     Both the reveal and a refused attempt are audit events; the event holds a keyed hash of the
     token, never the plaintext."""
     ring = keys.keyring()
-    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
-    allowed = user_can(actor, DECIDE) and purpose in Purpose.values and purpose != Purpose.MARKETING and bool(reason.strip())
+    digest = _token_digest(token)
     target = {"target": asset} if asset is not None else {"target_type": "policies.token", "target_id": digest}
-    if not allowed:
-        with transaction.atomic():
-            record(
-                actor=actor,
-                action="policies.token.reveal_denied",
-                reason=reason,
-                details={
-                    "token_sha256_16": digest,
-                    "purpose": purpose if purpose in Purpose.values else "(invalid)",
-                    "role": role_of(actor),
-                },
-                **target,
-            )
-        raise PermissionDenied("revealing a token needs the steward or admin role, a purpose other than marketing and a reason")
+    token_reveal_authorize(actor=actor, purpose=purpose, reason=reason, token=token, asset=asset)
     try:
         plaintext = ring.decrypt(token)
     except keys.KeyError_ as exc:

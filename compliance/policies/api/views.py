@@ -13,13 +13,13 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.permissions import ADD, AUDIT, DECIDE, VIEW, user_can
+from accounts.permissions import ADD, AUDIT, DECIDE, VIEW, require, user_can
 from catalog.models import DataAsset
 from compliance.policies import anonymizer, selectors, services
 from compliance.policies.api import serializers as s
 from compliance.policies.models import AnonymizationRun, RegulationPack, RegulationRule, RetentionRun
+from core.api.views import CustosAPIView
 from core.api.viewsets import RestrictedGenericViewSet, ServiceModelViewSet
 
 User = get_user_model()
@@ -78,7 +78,7 @@ class FindingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         return selectors.finding_list(user=self.request.user)
 
 
-class PostureView(APIView):
+class PostureView(CustosAPIView):
     """Compliance posture per regulation: assets in scope and compliant, open findings by severity."""
 
     @extend_schema(
@@ -124,8 +124,7 @@ class AccessGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         serializer.instance = services.grant_request(actor=self.request.user, user=user, **data)
 
     def _decide(self, request, service):
-        if not user_can(request.user, DECIDE):
-            raise PermissionDenied()
+        require(request.user, DECIDE, "access grants (deciding one is a steward decision)")  # before the body
         form = s.ReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         grant = service(grant=self.get_object(), actor=request.user, reason=form.validated_data["reason"])
@@ -151,7 +150,7 @@ def _visible_asset(request, pk) -> DataAsset:
     return get_object_or_404(DataAsset.objects.restrict(request.user, VIEW), pk=pk)
 
 
-class AccessDecideView(APIView):
+class AccessDecideView(CustosAPIView):
     """``POST /api/v1/access/decide`` {user, asset, purpose} -> the decision and its reasons.
 
     Anyone may ask about themselves; stewards, admins, auditors and services (enforcement points)
@@ -178,7 +177,7 @@ class AccessDecideView(APIView):
         return Response({"user": subject.get_username(), "asset": asset.pk, **decision.as_dict()})
 
 
-class AssetSampleView(APIView):
+class AssetSampleView(CustosAPIView):
     """``GET /api/v1/assets/{id}/sample?purpose=...&limit=20``: rows as the access decision allows.
 
     ``allow``: rows as stored; ``allow_masked``: classified columns replaced by keyed tokens;
@@ -282,14 +281,24 @@ class RetentionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Rest
         return Response(s.RetentionRunSerializer(run, context={"request": request}).data, status=201)
 
 
-class TokenRevealView(APIView):
+class TokenRevealView(CustosAPIView):
     """``POST /api/v1/tokens/reveal`` {token, purpose, reason}: decrypt an siv:/gcm: token (stewards,
     admins), audited either way."""
 
-    permission_action = VIEW
+    permission_action = VIEW  # every role reaches the view so that a refused attempt is audited
 
     @extend_schema(request=s.TokenRevealSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
+        # The role (decide) is checked before the body: a viewer learns nothing from validation
+        # errors, and the refusal is an audit event (policies.token.reveal_denied).
+        raw = request.data if isinstance(request.data, dict) else {}
+        services.token_reveal_authorize(
+            actor=request.user,
+            purpose=raw.get("purpose") if isinstance(raw.get("purpose"), str) else "",
+            reason=raw.get("reason") if isinstance(raw.get("reason"), str) else "",
+            token=raw.get("token") if isinstance(raw.get("token"), str) else "",
+            role_only=True,
+        )
         form = s.TokenRevealSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
