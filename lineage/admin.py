@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from accounts.permissions import DECIDE
 from core.admin import ReadOnlyAdmin, RoleActionPermissionsMixin, service_action
 from lineage.choices import NodeType, Propagation
-from lineage.models import Edge, Job, LineageEvent, Run
+from lineage.models import DatasetAlias, DatasetFacets, Edge, Job, LineageEvent, Run
 from lineage.services import edge_set_propagation
 
 
@@ -34,6 +34,23 @@ class LineageEventAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "kind", "event_type", "job_name", "run_id", "producer")
     list_filter = ("kind", "event_type")
     search_fields = ("job_name", "run_id")
+
+
+@admin.register(DatasetFacets)
+class DatasetFacetsAdmin(ReadOnlyAdmin):
+    """The facets kept per asset; ``suggested_description`` is a documentation facet's text that
+    was not applied because a steward wrote the asset's description."""
+
+    list_display = ("asset", "suggested_description", "updated_at")
+    search_fields = ("asset__qualified_name",)
+    list_select_related = ("asset",)
+
+
+@admin.register(DatasetAlias)
+class DatasetAliasAdmin(ReadOnlyAdmin):
+    list_display = ("namespace", "name", "asset", "kind", "created_at")
+    search_fields = ("namespace", "name", "asset__qualified_name")
+    list_select_related = ("asset",)
 
 
 @admin.register(Edge)

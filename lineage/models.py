@@ -111,6 +111,12 @@ class DatasetFacets(models.Model):
     asset = models.OneToOneField(DataAsset, on_delete=models.CASCADE, related_name="lineage_facets")
     facets = models.JSONField(default=dict, blank=True)
     facet_times = models.JSONField(default=dict, blank=True)
+    # documentation facet -> asset description: what intake last wrote, so a steward's own text
+    # (anything else) is never overwritten; the facet's text then waits as a suggestion.
+    applied_description = models.TextField(blank=True, help_text="Description last written from the documentation facet.")
+    suggested_description = models.TextField(
+        blank=True, help_text="documentation facet text not applied because a steward wrote the description."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -119,6 +125,28 @@ class DatasetFacets(models.Model):
 
     def __str__(self) -> str:
         return f"facets of asset {self.asset_id}"
+
+
+class DatasetAlias(models.Model):
+    """Another OpenLineage identifier (``namespace`` + ``name``) of an asset, from a dataset's
+    ``symlinks`` facet: a job writing ``s3://bucket/path`` and another reading the Hive table that
+    names it meet on one asset. An identifier is an alias or an asset of its own, never both; an
+    alias names exactly one asset."""
+
+    namespace = models.CharField(max_length=500)
+    name = models.CharField(max_length=500)
+    asset = models.ForeignKey(DataAsset, on_delete=models.CASCADE, related_name="lineage_aliases")
+    kind = models.CharField(max_length=64, blank=True, help_text="The symlink identifier's type (TABLE, ...).")
+    producer = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["namespace", "name"]
+        verbose_name_plural = "dataset aliases"
+        constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="lineage_alias_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}:{self.name} -> asset {self.asset_id}"
 
 
 def edge_stops(kind: str, masking: bool, propagation: str, transformation_type: str = "") -> bool:

@@ -18,7 +18,7 @@ from catalog import services as catalog
 from catalog.models import MLModel, ModelVersion
 from lineage.choices import TERMINAL_STATES, EdgeKind, EventKind, NodeType, RunState
 from lineage.models import Edge, Job, Run
-from lineage.openlineage.columns import column_specs
+from lineage.openlineage.columns import column_lineage_of, column_specs, lineage_dataset_inputs
 from lineage.openlineage.context import EventStats, Intake
 from lineage.openlineage.facets import apply_dataset_facets, flatten_fields, merge_facets
 from lineage.openlineage.resolve import asset_for, job_for
@@ -156,14 +156,27 @@ def _close_stale(
     return edges_close(edges=stale, at=event.event_time, version=version, index=index)
 
 
+def _schema_names(facets: dict) -> list[str]:
+    schema = facets.get("schema")
+    return [f["name"] for f in flatten_fields(schema.get("fields") or [])] if schema and not schema.get("_deleted") else []
+
+
 def apply_event(intake: Intake, event: Event, *, stats: EventStats, version: int) -> EdgeChanges:
     """Merge ``event`` into the catalog and the graph at graph version ``version``; the edges changed."""
     actor = intake.actor
     changes = EdgeChanges()
+    stats.producer = event.producer
     if event.kind == EventKind.DATASET:
         ds = event.dataset
-        asset_id = asset_for(intake, ds["namespace"], ds["name"], stats=stats)
-        apply_dataset_facets(intake, asset_id, ds.get("facets") or {}, event, stats=stats)
+        facets = ds.get("facets") or {}
+        asset_id = asset_for(intake, ds["namespace"], ds["name"], stats=stats, facets=facets)
+        apply_dataset_facets(intake, asset_id, facets, event, stats=stats)
+        lineage = column_lineage_of(facets)
+        if lineage:  # a DatasetEvent's own column lineage: edges without a job or run
+            specs, _ = column_specs(intake, asset_id, lineage, schema_names=_schema_names(facets), stats=stats)
+            changes += edges_assert(
+                specs=specs, at=event.event_time, version=version, actor=actor, producer=event.producer, index=intake.edge_index
+            )
         return changes
     parent_job = None
     parent = event.run_facets.get("parent")
@@ -174,9 +187,16 @@ def apply_event(intake: Intake, event: Event, *, stats: EventStats, version: int
     run = apply_run(intake, event, job) if event.kind == EventKind.RUN else None
     input_ids = []
     for ds in event.inputs:
-        asset_id = asset_for(intake, ds["namespace"], ds["name"], stats=stats)
-        apply_dataset_facets(intake, asset_id, ds.get("facets") or {}, event, stats=stats)
+        facets = ds.get("facets") or {}
+        asset_id = asset_for(intake, ds["namespace"], ds["name"], stats=stats, facets=facets)
+        apply_dataset_facets(intake, asset_id, facets, event, stats=stats)
         input_ids.append(asset_id)
+    # Datasets an output's ``lineage`` facet names as its sources are inputs of this job too.
+    for ds in event.outputs:
+        for namespace, name in lineage_dataset_inputs(ds.get("facets") or {}):
+            asset_id = asset_for(intake, namespace, name, stats=stats)
+            if asset_id not in input_ids:
+                input_ids.append(asset_id)
     specs = [EdgeSpec(EdgeKind.CONSUMES, NodeType.ASSET, a, NodeType.JOB, job.pk) for a in input_ids]
     output_specs: list[EdgeSpec] = []
     col_specs: list[EdgeSpec] = []
@@ -187,17 +207,13 @@ def apply_event(intake: Intake, event: Event, *, stats: EventStats, version: int
         if model_spec is not None:
             models.append(model_spec)
             continue
-        asset_id = asset_for(intake, ds["namespace"], ds["name"], stats=stats)
         facets = ds.get("facets") or {}
+        asset_id = asset_for(intake, ds["namespace"], ds["name"], stats=stats, facets=facets)
         apply_dataset_facets(intake, asset_id, facets, event, stats=stats)
         output_specs.append(EdgeSpec(EdgeKind.PRODUCES, NodeType.JOB, job.pk, NodeType.ASSET, asset_id))
-        lineage = facets.get("columnLineage")
-        if lineage and not lineage.get("_deleted"):
-            schema = facets.get("schema")
-            schema_names = (
-                [f["name"] for f in flatten_fields(schema.get("fields") or [])] if schema and not schema.get("_deleted") else []
-            )
-            more, out_column_ids = column_specs(intake, asset_id, lineage, schema_names=schema_names, stats=stats)
+        lineage = column_lineage_of(facets)
+        if lineage:
+            more, out_column_ids = column_specs(intake, asset_id, lineage, schema_names=_schema_names(facets), stats=stats)
             col_specs += more
             lineage_outputs |= out_column_ids
     common = {

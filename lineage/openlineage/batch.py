@@ -21,7 +21,7 @@ from core.types import Actor
 from lineage.choices import NodeType
 from lineage.models import LineageEvent, Run
 from lineage.openlineage.apply import RUN_MERGED_FIELDS, apply_event
-from lineage.openlineage.columns import load_columns
+from lineage.openlineage.columns import column_lineage_of, load_columns
 from lineage.openlineage.context import BatchState, EventStats, Intake, IntakeCaches, process_caches
 from lineage.openlineage.validation import Event, EventInvalid, digest_of, validate_event
 from lineage.services import EdgeChanges, EdgeIndex, _after_commit_propagate, graph_version_bump
@@ -58,6 +58,10 @@ def _summary(raw: LineageEvent, event: Event, stats: EventStats, changes: EdgeCh
         "edges_created": len(changes.created),
         "edges_closed": len(changes.closed),
         "datasets_registered": stats.datasets_registered,
+        "aliases_created": stats.aliases_created,
+        "alias_conflicts": stats.alias_conflicts,
+        "descriptions_set": stats.descriptions,
+        "descriptions_suggested": stats.description_suggestions,
         "model_version_ids": stats.model_versions,
     }
 
@@ -242,9 +246,7 @@ def _prefetch(intake: Intake, items: list[Item]) -> None:
     for _, event, *_ in items:
         for ds in [*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])]:
             datasets.add((ds["namespace"], ds["name"]))
-            lineage = (ds.get("facets") or {}).get("columnLineage") or {}
-            if lineage.get("_deleted"):
-                continue
+            lineage = column_lineage_of(ds.get("facets") or {}) or {}
             wide = lineage.get("dataset") or []
             for item in [i for spec in (lineage.get("fields") or {}).values() for i in spec.get("inputFields", [])] + wide:
                 datasets.add((item["namespace"], item["name"]))

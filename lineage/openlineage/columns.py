@@ -1,4 +1,12 @@
-"""The ``columnLineage`` facet -> column derivation edge specs (and the columns they need)."""
+"""The ``columnLineage`` facet -> column derivation edge specs (and the columns they need).
+
+The spec's dataset ``lineage`` facet (LineageDatasetFacet) says the same in another shape and
+becomes the same edges (:func:`column_lineage_of` merges both): ``fields.<f>.inputs`` DATASET
+entries with a ``field`` are ``columnLineage.fields.<f>.inputFields``; top-level ``inputs`` with a
+``field`` are ``columnLineage.dataset`` (dataset-wide); DATASET entries without a ``field`` are
+whole-dataset inputs (:func:`lineage_dataset_inputs`: the event's job consumes them). JOB entries
+are kept with the facet and not interpreted.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,53 @@ from lineage.openlineage.context import EventStats, Intake
 from lineage.openlineage.resolve import asset_for
 from lineage.services import EdgeSpec
 from lineage.transformations import normalise, summarise
+
+
+def _live(facets: dict, name: str) -> dict | None:
+    facet = facets.get(name)
+    return facet if isinstance(facet, dict) and not facet.get("_deleted") else None
+
+
+def _as_input_field(item: dict) -> dict:
+    return {
+        "namespace": item["namespace"],
+        "name": item["name"],
+        "field": item["field"],
+        "transformations": item.get("transformations") or [],
+    }
+
+
+def column_lineage_of(facets: dict) -> dict | None:
+    """The dataset's column lineage in ``columnLineage``'s shape: that facet merged with the
+    ``lineage`` facet's field-level entries (``None`` when neither is there)."""
+    column_lineage, explicit = _live(facets, "columnLineage"), _live(facets, "lineage")
+    if explicit is None:
+        return column_lineage
+    fields = {
+        out: dict(spec, inputFields=list(spec.get("inputFields", [])))
+        for out, spec in ((column_lineage or {}).get("fields") or {}).items()
+    }
+    wide = list((column_lineage or {}).get("dataset") or [])
+    for out, entry in (explicit.get("fields") or {}).items():
+        for item in entry.get("inputs") or []:
+            if item.get("type") == "DATASET" and item.get("field"):
+                fields.setdefault(out, {"inputFields": []})["inputFields"].append(_as_input_field(item))
+    wide += [_as_input_field(i) for i in explicit.get("inputs") or [] if i.get("type") == "DATASET" and i.get("field")]
+    if not fields and not wide:
+        return column_lineage
+    return {"fields": fields, "dataset": wide}
+
+
+def lineage_dataset_inputs(facets: dict) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of the ``lineage`` facet's DATASET entries without a field, and of
+    every dataset it names at field level (each feeds the dataset as a whole too)."""
+    explicit = _live(facets, "lineage")
+    if explicit is None:
+        return []
+    items = list(explicit.get("inputs") or [])
+    for entry in (explicit.get("fields") or {}).values():
+        items += entry.get("inputs") or []
+    return list(dict.fromkeys((i["namespace"], i["name"]) for i in items if i.get("type") == "DATASET"))
 
 
 def column_specs(

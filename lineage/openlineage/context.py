@@ -77,7 +77,12 @@ class BatchState:
 class EventStats:
     """Counts and ids one event's intake gathers (for its response and audit summary)."""
 
+    producer: str = ""  # the event's producer URI (recorded on the aliases it creates)
     datasets_registered: int = 0
+    aliases_created: int = 0
+    alias_conflicts: int = 0  # symlinks naming an identifier that is already another asset
+    descriptions: int = 0  # asset descriptions written from documentation facets
+    description_suggestions: int = 0  # ... kept as suggestions (a steward wrote the description)
     classifications_imported: int = 0
     model_versions: list[int] = field(default_factory=list)
     job_id: int | None = None

@@ -1,7 +1,9 @@
 """Dataset facets an event carries -> the catalog: ``schema`` registers columns, ``ownership``
 sets owners that match Custos users, ``tags`` tag assets and columns (a ``pii`` tag becomes an
-imported classification). Every facet, interpreted or not, is kept on :class:`DatasetFacets`
-(newest event wins per facet name)."""
+imported classification), ``symlinks`` identifiers become aliases of the asset
+(:func:`lineage.openlineage.resolve.aliases_ensure`), ``documentation`` sets the asset's
+description -- unless a steward wrote one, then it is kept as a suggestion. Every facet,
+interpreted or not, is kept on :class:`DatasetFacets` (newest event wins per facet name)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from catalog.choices import ClassificationSource
 from catalog.models import Classification, Column, DataAsset
 from lineage.models import DatasetFacets
 from lineage.openlineage.context import EventStats, Intake
+from lineage.openlineage.resolve import aliases_ensure, symlink_identifiers
 from lineage.openlineage.validation import Event, digest_of, tag_name
 
 ENTITY_TYPE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
@@ -69,10 +72,31 @@ def apply_dataset_facets(intake: Intake, asset_id: int, facets: dict, event: Eve
         columns = intake.batch_columns
         if columns is not None:
             columns[asset_id] = synced
+    if "symlinks" in changed:
+        aliases_ensure(intake, asset_id, symlink_identifiers(holder.facets), stats=stats)
+    if "documentation" in changed and "documentation" in holder.facets:
+        _apply_documentation(intake, holder, holder.facets["documentation"].get("description", ""), stats=stats)
     if "ownership" in changed and "ownership" in holder.facets:
         _apply_ownership(intake, asset_id, holder.facets["ownership"].get("owners", []))
     if "tags" in changed and "tags" in holder.facets:
         _apply_tags(intake, asset_id, holder.facets["tags"].get("tags", []), event, stats=stats)
+
+
+def _apply_documentation(intake: Intake, holder: DatasetFacets, text: str, *, stats: EventStats) -> None:
+    """The facet's text becomes the asset's description (``catalog.asset_update``, audited) when
+    the description is empty or is what intake last wrote; otherwise a steward wrote it, and the
+    text is kept as ``suggested_description`` for them to take or leave."""
+    asset = DataAsset.objects.get(pk=holder.asset_id)
+    if asset.description == text:
+        holder.applied_description, holder.suggested_description = text, ""
+    elif asset.description in ("", holder.applied_description):
+        catalog.asset_update(asset=asset, actor=intake.actor, description=text, reason="OpenLineage documentation facet")
+        holder.applied_description, holder.suggested_description = text, ""
+        stats.descriptions += 1
+    else:
+        holder.suggested_description = text
+        stats.description_suggestions += 1
+    holder.save(update_fields=["applied_description", "suggested_description", "updated_at"])
 
 
 def _owner_usernames(owners: list[dict]) -> set[str]:

@@ -1,10 +1,17 @@
-"""OpenLineage datasets and jobs -> catalog assets and lineage jobs, through the intake's caches."""
+"""OpenLineage datasets and jobs -> catalog assets and lineage jobs, through the intake's caches.
+
+A dataset identifier resolves, in this order, to the asset an alias names (``DatasetAlias``,
+from ``symlinks`` facets), to the asset registered under it, or -- when it is new and one of the
+``symlinks`` identifiers it carries already names an asset -- to that asset (the new identifier
+becomes its alias); only otherwise is a new asset registered.
+"""
 
 from __future__ import annotations
 
 from catalog import services as catalog
 from catalog.choices import AssetKind, SourceKind
-from lineage.models import Job
+from catalog.models import DataAsset
+from lineage.models import DatasetAlias, Job
 from lineage.openlineage.context import EventStats, Intake
 
 SCHEME_KINDS = {
@@ -32,11 +39,41 @@ def source_kind_for(namespace: str) -> str:
     return SCHEME_KINDS.get(scheme, SourceKind.OTHER)
 
 
-def asset_for(intake: Intake, namespace: str, name: str, *, stats: EventStats) -> int:
-    """The catalog asset id for an OpenLineage dataset, registering source and asset if unknown."""
+def symlink_identifiers(facets: dict | None) -> list[tuple[str, str, str]]:
+    """The ``(namespace, name, type)`` identifiers of a dataset's ``symlinks`` facet (validated)."""
+    facet = (facets or {}).get("symlinks")
+    if not isinstance(facet, dict) or facet.get("_deleted"):
+        return []
+    return [(i["namespace"], i["name"], str(i.get("type", ""))) for i in facet.get("identifiers") or []]
+
+
+def known_asset(namespace: str, name: str) -> int | None:
+    """The asset an identifier names, through an alias or directly (no registration)."""
+    alias = DatasetAlias.objects.filter(namespace=namespace, name=name).values_list("asset_id", flat=True).first()
+    if alias is not None:
+        return alias
+    return DataAsset.objects.filter(source__namespace=namespace, qualified_name=name).values_list("pk", flat=True).first()
+
+
+def asset_for(intake: Intake, namespace: str, name: str, *, stats: EventStats, facets: dict | None = None) -> int:
+    """The catalog asset id for an OpenLineage dataset, registering source and asset if unknown.
+
+    ``facets``: the dataset's facets, whose ``symlinks`` identifiers may name the asset already."""
     cached = intake.cached("asset", (namespace, name))
     if cached is not None:
         return cached
+    symlinks = symlink_identifiers(facets)
+    found = known_asset(namespace, name)
+    if found is None and symlinks:
+        for other_ns, other_name, kind in symlinks:
+            found = intake.cached("asset", (other_ns, other_name)) or known_asset(other_ns, other_name)
+            if found is not None:
+                DatasetAlias.objects.create(namespace=namespace, name=name, asset_id=found, kind=kind, producer=stats.producer)
+                stats.aliases_created += 1
+                break
+    if found is not None:
+        intake.remember("asset", (namespace, name), found)
+        return found
     kind = source_kind_for(namespace)
     source = catalog.source_ensure(namespace=namespace, actor=intake.actor, kind=kind)
     asset, created = catalog.asset_ensure(
@@ -45,6 +82,22 @@ def asset_for(intake: Intake, namespace: str, name: str, *, stats: EventStats) -
     stats.datasets_registered += int(created)
     intake.remember("asset", (namespace, name), asset.pk)
     return asset.pk
+
+
+def aliases_ensure(intake: Intake, asset_id: int, identifiers: list[tuple[str, str, str]], *, stats: EventStats) -> None:
+    """Make each ``symlinks`` identifier an alias of ``asset_id`` unless it already names an asset
+    (its own, or another through an alias): two assets that both exist are never merged
+    (counted in ``stats.alias_conflicts``)."""
+    for namespace, name, kind in identifiers:
+        found = intake.cached("asset", (namespace, name)) or known_asset(namespace, name)
+        if found == asset_id:
+            continue
+        if found is not None:
+            stats.alias_conflicts += 1
+            continue
+        DatasetAlias.objects.create(namespace=namespace, name=name, asset_id=asset_id, kind=kind, producer=stats.producer)
+        stats.aliases_created += 1
+        intake.remember("asset", (namespace, name), asset_id)
 
 
 def job_for(intake: Intake, namespace: str, name: str) -> Job:

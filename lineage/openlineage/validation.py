@@ -49,14 +49,46 @@ def _optional(obj: dict, name: str, kind: type, path: str, default: Any = None) 
     return _typed(obj[name], kind, f"{path}.{name}")
 
 
+# RFC 3339 section 5.6 ``date-time`` (``T``/``Z`` in either case, as its ABNF says; fraction of any
+# length; offset ``Z`` or ``+hh:mm``). ISO 8601 forms RFC 3339 does not allow -- ``+0000``, a
+# space separator, basic format -- are rejected, with the reason, although Python parses them.
+RFC3339 = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})(?P<sep>.)(?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?",
+    re.ASCII,
+)
+
+
+def _rfc3339_problem(value: str) -> str | None:
+    """Why ``value`` is not an RFC 3339 date-time (``None`` when it is one)."""
+    match = RFC3339.fullmatch(value)
+    if match is None:
+        compact = re.fullmatch(r"\d{4}-\d{2}-\d{2}.\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{4}|[+-]\d{2})", value, re.ASCII)
+        if compact:
+            return "the offset must be Z or +hh:mm with a colon (e.g. +00:00, not +0000)"
+        return "expected YYYY-MM-DDThh:mm:ss[.fraction] followed by Z or +hh:mm"
+    if match["sep"] not in "Tt":
+        return "date and time must be separated by T (a space is ISO 8601, not RFC 3339)"
+    if match["offset"] is None:
+        return "a time-zone offset (Z or +hh:mm) is required"
+    return None
+
+
 def parse_time(value: Any, path: str) -> datetime:
+    """An RFC 3339 date-time (``eventTime``, ``at``) as an aware UTC datetime; :class:`EventInvalid`
+    saying what RFC 3339 does not allow otherwise."""
     _typed(value, str, path)
+    problem = _rfc3339_problem(value)
+    if problem is not None:
+        if problem.startswith("a time-zone"):
+            raise EventInvalid(f"{path}: must be an RFC 3339 date-time with a time-zone offset")
+        raise EventInvalid(f"{path}: must be an RFC 3339 date-time: {problem}")
+    match = RFC3339.fullmatch(value)
+    frac = (match["frac"] or "")[:7]  # Python keeps microseconds; producers send up to nanoseconds
+    offset = match["offset"].upper()
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}{frac}{'+00:00' if offset == 'Z' else offset}")
     except ValueError:
-        raise EventInvalid(f"{path}: must be an RFC 3339 date-time") from None
-    if parsed.tzinfo is None:
-        raise EventInvalid(f"{path}: must be an RFC 3339 date-time with a time-zone offset")
+        raise EventInvalid(f"{path}: must be an RFC 3339 date-time: a field is out of range") from None
     return parsed.astimezone(UTC)
 
 
@@ -147,6 +179,23 @@ def _check_dataset_facets(facets: dict, path: str) -> None:
                 _input_field(item, f"{where}.inputFields[{i}]")
         for i, item in enumerate(_optional(lineage, "dataset", list, f"{path}.columnLineage", default=[])):
             _input_field(item, f"{path}.columnLineage.dataset[{i}]")
+    symlinks = facets.get("symlinks")
+    if symlinks and not symlinks.get("_deleted"):
+        for i, item in enumerate(_optional(symlinks, "identifiers", list, f"{path}.symlinks", default=[])):
+            where = f"{path}.symlinks.identifiers[{i}]"
+            _typed(item, dict, where)
+            for name in ("namespace", "name", "type"):
+                _require(item, name, str, where)
+            if not item["namespace"] or not item["name"]:
+                raise EventInvalid(f"{where}: namespace and name must not be empty")
+            _fits(item["namespace"], f"{where}.namespace", *DATASET_NAMESPACE)
+            _fits(item["name"], f"{where}.name", *DATASET_NAME)
+    documentation = facets.get("documentation")
+    if documentation and not documentation.get("_deleted"):
+        _require(documentation, "description", str, f"{path}.documentation")
+    explicit = facets.get("lineage")
+    if explicit and not explicit.get("_deleted"):
+        _check_lineage_facet(explicit, f"{path}.lineage")
     for facet_name, list_name in (("ownership", "owners"), ("tags", "tags")):
         facet = facets.get(facet_name)
         if facet and not facet.get("_deleted"):
@@ -170,13 +219,44 @@ def _check_fields(fields: list, path: str, prefix: str = "") -> None:
         _check_fields(_optional(item, "fields", list, f"{path}[{i}]", default=[]), f"{path}[{i}].fields", f"{name}.")
 
 
-def _input_field(item: Any, path: str) -> None:
+def _check_lineage_facet(facet: dict, path: str) -> None:
+    """The dataset ``lineage`` facet (LineageDatasetFacet): ``inputs`` and ``fields.<f>.inputs``
+    list LineageInputs -- a DATASET (namespace, name, optional field) or a JOB."""
+    for i, item in enumerate(_optional(facet, "inputs", list, path, default=[])):
+        _lineage_input(item, f"{path}.inputs[{i}]")
+    for out_name, entry in _optional(facet, "fields", dict, path, default={}).items():
+        _fits(out_name, f"{path}.fields", *FIELD_NAME, what="field names must be")
+        where = f"{path}.fields.{out_name}"
+        _typed(entry, dict, where)
+        for i, item in enumerate(_require(entry, "inputs", list, where)):
+            _lineage_input(item, f"{where}.inputs[{i}]")
+
+
+def _lineage_input(item: Any, path: str) -> None:
     _typed(item, dict, path)
-    for name in ("namespace", "name", "field"):
-        _require(item, name, str, path)
-    _fits(item["namespace"], f"{path}.namespace", *DATASET_NAMESPACE)
-    _fits(item["name"], f"{path}.name", *DATASET_NAME)
-    _fits(item["field"], f"{path}.field", *FIELD_NAME)
+    kind = _require(item, "type", str, path)
+    if kind == "DATASET":
+        for name in ("namespace", "name"):
+            _require(item, name, str, path)
+        _fits(item["namespace"], f"{path}.namespace", *DATASET_NAMESPACE)
+        _fits(item["name"], f"{path}.name", *DATASET_NAME)
+        _fits(_optional(item, "field", str, path), f"{path}.field", *FIELD_NAME)
+    elif kind == "JOB":
+        if ("namespace" in item) != ("name" in item):
+            raise EventInvalid(f"{path}: namespace and name go together")
+        _optional(item, "namespace", str, path)
+        _optional(item, "name", str, path)
+        if "runId" in item:
+            try:
+                uuid.UUID(_typed(item["runId"], str, f"{path}.runId"))
+            except ValueError:
+                raise EventInvalid(f"{path}.runId: must be a UUID") from None
+    else:
+        raise EventInvalid(f"{path}.type: must be DATASET or JOB")
+    _transformations(item, path)
+
+
+def _transformations(item: dict, path: str) -> None:
     for j, transformation in enumerate(_optional(item, "transformations", list, path, default=[])):
         where = f"{path}.transformations[{j}]"
         _typed(transformation, dict, where)
@@ -184,6 +264,16 @@ def _input_field(item: Any, path: str) -> None:
         _fits(_optional(transformation, "subtype", str, where), f"{where}.subtype", (Edge, "transformation_subtype"))
         _optional(transformation, "description", str, where)
         _optional(transformation, "masking", bool, where)
+
+
+def _input_field(item: Any, path: str) -> None:
+    _typed(item, dict, path)
+    for name in ("namespace", "name", "field"):
+        _require(item, name, str, path)
+    _fits(item["namespace"], f"{path}.namespace", *DATASET_NAMESPACE)
+    _fits(item["name"], f"{path}.name", *DATASET_NAME)
+    _fits(item["field"], f"{path}.field", *FIELD_NAME)
+    _transformations(item, path)
 
 
 def _job(obj: Any, path: str) -> dict:
@@ -253,8 +343,10 @@ def validate_event(payload: Any) -> Event:
         if parent and not parent.get("_deleted"):
             _job(_require(parent, "job", dict, "event.run.facets.parent"), "event.run.facets.parent.job")
             parent_run = _require(parent, "run", dict, "event.run.facets.parent")
+            # required/type first: a missing runId is reported as missing, not as a bad UUID
+            parent_run_id = _require(parent_run, "runId", str, "event.run.facets.parent.run")
             try:
-                uuid.UUID(_require(parent_run, "runId", str, "event.run.facets.parent.run"))
+                uuid.UUID(parent_run_id)
             except ValueError:
                 raise EventInvalid("event.run.facets.parent.run.runId: must be a UUID") from None
     if kind == EventKind.DATASET:
