@@ -1,0 +1,30 @@
+"""Services of the monitoring app: each checks the actor's permission (accounts.permissions.require),
+validates, writes and appends its audit event in the same transaction. Audit details hold ids, counts,
+digests and method names only.
+
+* ``reference_profile_create`` ADD     profile a reference once and store it
+* ``monitor_create``           ADD     what a model version's monitor watches
+* ``monitor_update``           CHANGE
+* ``batch_log``                ADD     production inputs/predictions or late labels (files via compliance.datasets)
+* ``monitor_run``              ADD     drift, data quality, performance over the current window; opens/resolves alerts
+* ``alert_acknowledge``        CHANGE  open -> acknowledged, a reason required
+* ``alert_resolve``            CHANGE  -> resolved, a reason required
+"""
+
+from .alerts import alert_acknowledge, alert_resolve, sync_alerts
+from .batches import batch_log
+from .monitors import monitor_create, monitor_update
+from .profiles import reference_profile_create
+from .runs import monitor_run, new_batches
+
+__all__ = [
+    "alert_acknowledge",
+    "alert_resolve",
+    "batch_log",
+    "monitor_create",
+    "monitor_run",
+    "monitor_update",
+    "new_batches",
+    "reference_profile_create",
+    "sync_alerts",
+]

@@ -1,0 +1,242 @@
+"""``monitor_run`` (ADD): one run of a monitor over its current window, with results, alerts and audit.
+
+The window is the prediction batches named, or by default those logged for the model version since the
+monitor's last successful run. The run row is written first (status running, audited), the statistics are
+computed outside any transaction, then results, the run's outcome, the alerts it opens or resolves and
+their audit events are written in one transaction. A failure on bad data leaves a failed run whose
+``error`` names what was wrong (columns, rules), never values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.permissions import ADD, require
+from audit import services as audit
+from compliance import datasets
+from core.choices import RunStatus
+from core.types import Actor
+from monitoring.choices import BatchKind, ResultKind
+from monitoring.data import read_typed_frame
+from monitoring.models import LoggedBatch, Monitor, MonitorResult, MonitorRun
+from monitoring.stats.drift import DatasetDrift, drift_frames
+from monitoring.stats.profile import DatasetProfile, drift_against_profile
+
+from ._common import check_visible, digest_of, drift_options, library_versions, user_or_none
+from .alerts import sync_alerts
+
+
+class RunInputError(ValueError):
+    """The data cannot be evaluated (a column missing, no rows); the message names no value."""
+
+
+@dataclass
+class Reference:
+    label: str
+    sha256: str
+    frame: pd.DataFrame | None = None
+    profile: DatasetProfile | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns) if self.frame is not None else list(self.profile.columns)
+
+
+@dataclass
+class Outcome:
+    results: list[MonitorResult] = field(default_factory=list)
+    dataset_drift: bool | None = None
+    share_drifted: float | None = None
+    summary: dict = field(default_factory=dict)
+
+
+def new_batches(monitor: Monitor) -> list[LoggedBatch]:
+    """Prediction batches of the monitor's model version not covered by its last successful run."""
+    last = monitor.runs.filter(status=RunStatus.SUCCEEDED).order_by("-created_at", "-id").first()
+    after = max(last.batch_ids) if last is not None and last.batch_ids else 0
+    return list(
+        LoggedBatch.objects.filter(model_version=monitor.model_version, kind=BatchKind.PREDICTIONS, pk__gt=after).order_by("pk")
+    )
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+
+
+def load_reference(monitor: Monitor, columns: list[str] | None = None) -> Reference:
+    if monitor.reference_profile_id:
+        p = monitor.reference_profile
+        return Reference(f"profile {p.pk}", p.dataset_sha256, profile=DatasetProfile.from_json(p.profile))
+    try:
+        frame = read_typed_frame(datasets.resolve_asset(monitor.reference_asset), columns=columns)
+    except datasets.ReadError as exc:
+        raise RunInputError(f"the reference could not be read: {type(exc).__name__}") from None
+    return Reference(f"asset {monitor.reference_asset_id}", frame_sha256(frame), frame=frame)
+
+
+def load_batches(batches: list[LoggedBatch]) -> pd.DataFrame:
+    frames = []
+    for b in batches:
+        try:
+            frames.append(read_typed_frame(b.location))
+        except (datasets.ReadError, OSError) as exc:
+            raise RunInputError(f"logged batch {b.pk} could not be read: {type(exc).__name__}") from None
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def feature_columns(monitor: Monitor, reference: Reference) -> list[str]:
+    if monitor.columns:
+        return list(monitor.columns)
+    outputs = {monitor.prediction_column, monitor.probability_column, monitor.id_column, monitor.label_column}
+    return [c for c in reference.columns if c not in outputs]
+
+
+def drift_results(report: DatasetDrift) -> list[MonitorResult]:
+    out = []
+    for c in report.columns:
+        details = {
+            "kind": c.kind,
+            "n_ref": c.n_ref,
+            "n_cur": c.n_cur,
+            "n_ref_missing": c.n_ref_missing,
+            "n_cur_missing": c.n_cur_missing,
+            "score_kind": c.score_kind,
+            "selection": c.selection,
+            "binning": c.binning,
+            "approximate": c.approximate,
+            "corrected_threshold": c.corrected_threshold,
+        }
+        if c.skipped:
+            details["skipped"] = c.skipped
+        score = None if c.score is None or pd.isna(c.score) else float(c.score)
+        out.append(
+            MonitorResult(
+                kind=ResultKind.DRIFT,
+                name=c.name,
+                method=c.method or "",
+                score=score,
+                threshold=c.threshold,
+                threshold_source=c.threshold_source or "",
+                flagged=bool(c.drifted),
+                details=details,
+            )
+        )
+    out.append(
+        MonitorResult(
+            kind=ResultKind.DATASET_DRIFT,
+            name="dataset",
+            method=f"share of drifted features ({report.correction} correction)",
+            score=float(report.share_drifted),
+            threshold=float(report.drift_share),
+            threshold_source="monitor's drift_share" if report.drift_share != 0.5 else "Evidently default (0.5)",
+            flagged=bool(report.dataset_drift),
+            details={"columns": report.number_of_columns, "drifted": report.number_of_drifted_columns},
+        )
+    )
+    return out
+
+
+# evaluators after drift: (monitor, reference, current frame, batches) -> list of results; the
+# data-quality and performance modules register themselves here
+EXTRA_EVALUATORS: list = []
+
+
+def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batches: list[LoggedBatch]) -> Outcome:
+    columns = feature_columns(monitor, reference)
+    missing = [c for c in columns if c not in current.columns]
+    if missing:
+        raise RunInputError(f"the logged data has no column(s) {', '.join(missing)}")
+    options = drift_options(monitor.drift_options)
+    if reference.profile is not None:
+        report = drift_against_profile(reference.profile, current, columns=columns, options=options)
+    else:
+        absent = [c for c in columns if c not in reference.frame.columns]
+        if absent:
+            raise RunInputError(f"the reference has no column(s) {', '.join(absent)}")
+        report = drift_frames(reference.frame, current, columns=columns, kinds=monitor.kinds or None, options=options)
+    outcome = Outcome(drift_results(report), bool(report.dataset_drift), float(report.share_drifted))
+    for evaluator in EXTRA_EVALUATORS:
+        outcome.results.extend(evaluator(monitor, reference, current, batches))
+    outcome.summary = {
+        "features": len(columns),
+        "drifted": report.number_of_drifted_columns,
+        "flagged": sum(r.flagged for r in outcome.results),
+        "results": len(outcome.results),
+    }
+    return outcome
+
+
+def monitor_run(
+    *, actor: Actor | str, monitor: Monitor, batches: list[LoggedBatch] | None = None, trigger: str = "manual"
+) -> MonitorRun:
+    """Run ``monitor`` over ``batches`` (default: the new ones); returns the finished (or failed) run."""
+    require(actor, ADD, "monitor runs")
+    check_visible(actor, model_version=monitor.model_version, asset=monitor.reference_asset)
+    batches = list(batches) if batches is not None else new_batches(monitor)
+    if not batches:
+        raise ValidationError("no logged predictions since the monitor's last run")
+    if any(b.model_version_id != monitor.model_version_id or b.kind != BatchKind.PREDICTIONS for b in batches):
+        raise ValidationError("a run covers prediction batches of the monitor's own model version")
+    with transaction.atomic():
+        run = MonitorRun.objects.create(
+            monitor=monitor,
+            trigger=trigger,
+            status=RunStatus.RUNNING,
+            started_by=user_or_none(actor),
+            started_at=timezone.now(),
+            batch_ids=[b.pk for b in batches],
+            rows=sum(b.rows for b in batches),
+            current_sha256=digest_of(sorted(b.sha256 for b in batches)),
+            library_versions=library_versions(),
+        )
+        audit.record(
+            actor=actor,
+            action="monitoring.run_start",
+            target=run,
+            details={"monitor": monitor.pk, "batches": len(batches), "rows": run.rows, "trigger": trigger},
+        )
+    try:
+        reference = load_reference(monitor)
+        current = load_batches(batches)
+        outcome = evaluate(monitor, reference, current, batches)
+    except (RunInputError, ValueError) as exc:
+        message = str(exc).splitlines()[0][:500]
+        with transaction.atomic():
+            run.mark_failed(message)
+            audit.record(actor=actor, action="monitoring.run_fail", target=run, details={"monitor": monitor.pk})
+        return run
+    with transaction.atomic():
+        for r in outcome.results:
+            r.run = run
+            r.full_clean(exclude=["run"])
+        MonitorResult.objects.bulk_create(outcome.results)
+        run.reference_label = reference.label
+        run.dataset_drift = outcome.dataset_drift
+        run.share_drifted = outcome.share_drifted
+        run.summary = {**outcome.summary, "reference_sha256": reference.sha256}
+        run.save(update_fields=["reference_label", "dataset_drift", "share_drifted", "summary"])
+        run.mark_succeeded()
+        Monitor.objects.filter(pk=monitor.pk).update(last_run_at=run.finished_at)
+        results = list(run.results.all())
+        alerts = sync_alerts(actor=actor, run=run, results=results)
+        audit.record(
+            actor=actor,
+            action="monitoring.run_finish",
+            target=run,
+            details={
+                "monitor": monitor.pk,
+                "results": len(results),
+                "flagged": outcome.summary["flagged"],
+                "dataset_drift": bool(outcome.dataset_drift),
+                "alerts": len(alerts),
+                "current_sha256": run.current_sha256,
+                "reference_sha256": reference.sha256,
+            },
+        )
+    return run
