@@ -1,14 +1,17 @@
-"""Admin for scan runs: read-only (scans are started from the API or the command), with a cancel
-action that goes through the service so it is audited. Stewards confirm or reject the suggested
+"""Admin for scan runs: read-only pages (scans are started from the API, the command or a task),
+with a cancel action that is a thin caller of ``services.scan_cancel`` (role-checked and audited
+there). ``permissions=["change"]`` hides the action from roles without ``change`` (auditors,
+viewers): Django asks ``has_change_permission``, answered from the role matrix by
+``accounts.backends.RolePermissionBackend``. Stewards confirm or reject the suggested
 classifications a scan writes in the catalog admin (Classifications)."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 
 from compliance.scanning import services
 from compliance.scanning.models import ScanRun
+from core.admin import service_action
 
 
 @admin.register(ScanRun)
@@ -21,7 +24,7 @@ class ScanRunAdmin(admin.ModelAdmin):
         "progress",
         "rows_total",
         "rows_sampled",
-        "created_by",
+        "started_by",
         "created_at",
         "seconds",
     ]
@@ -33,19 +36,16 @@ class ScanRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # the list page's cancel action only: a run's page is read-only for everyone
+        return obj is None and super().has_change_permission(request)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).restrict(request.user).select_related("asset", "created_by")
+        return super().get_queryset(request).restrict(request.user).select_related("asset", "started_by")
 
-    @admin.action(description="Cancel the selected scans")
-    def cancel_scans(self, request, queryset):
-        cancelled = 0
-        for run in queryset:
-            try:
-                services.scan_cancel(run=run, actor=request.user, reason="cancelled in admin")
-                cancelled += 1
-            except ValidationError:
-                continue
-        self.message_user(request, f"{cancelled} scan(s) cancelled", messages.SUCCESS)
+    @service_action(description="Cancel the selected scans", permissions=["change"])
+    def cancel_scans(self, request, run):
+        services.scan_cancel(run=run, actor=request.user, reason="cancelled in admin")

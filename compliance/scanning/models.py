@@ -10,7 +10,6 @@ killed worker's chunk is recomputed without being counted twice. Written only by
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -19,14 +18,20 @@ from accounts.querysets import RestrictedQuerySet
 from catalog.choices import Sensitivity
 from catalog.models import DataAsset
 from compliance.scanning.choices import ChunkStatus, ScanStatus
+from core.models import Run
 
 
-class ScanRun(models.Model):
-    """One PII scan: what was scanned, how (sample size, seed), where it stands, what it found."""
+class ScanRun(Run):
+    """One PII scan: what was scanned, how (sample size, seed), where it stands, what it found.
+
+    Status, progress, error, ``started_by``, ``started_at`` and ``finished_at`` come from
+    ``core.models.Run`` (one run vocabulary, ``core.choices.RunStatus``). ``started_by`` is the
+    user who asked for the scan (null for a system caller such as ``manage.py scan`` without
+    ``--user``); the API still shows it as ``created_by``.
+    """
 
     asset = models.ForeignKey(DataAsset, null=True, blank=True, on_delete=models.SET_NULL, related_name="scan_runs")
     location = models.CharField(max_length=1000, help_text="File path or URL#table scanned (never with credentials).")
-    status = models.CharField(max_length=16, choices=ScanStatus.choices, default=ScanStatus.QUEUED, db_index=True)
     sample_size = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(1), MaxValueValidator(1_000_000)])
     seed = models.BigIntegerField(default=0)
     column_hints = models.BooleanField(default=True)
@@ -36,14 +41,9 @@ class ScanRun(models.Model):
     rows_sampled = models.BigIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
-    progress = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     findings = models.JSONField(default=list, blank=True, help_text="Per column: entities found (no cell values).")
     classifications_written = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, help_text="What went wrong (never cell values).")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True, help_text="Wall time from start to finish.")
 
     objects = RestrictedQuerySet.as_manager()
@@ -63,10 +63,6 @@ class ScanRun(models.Model):
     @classmethod
     def restricted_q(cls) -> Q:
         return Q(asset__sensitivity=Sensitivity.RESTRICTED)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (ScanStatus.SUCCEEDED, ScanStatus.FAILED, ScanStatus.CANCELLED)
 
 
 class ScanChunk(models.Model):

@@ -10,4 +10,4 @@ from compliance.scanning.models import ScanRun
 
 
 def scan_list(*, user: Any) -> QuerySet[ScanRun]:
-    return ScanRun.objects.restrict(user).select_related("asset", "asset__source", "created_by")
+    return ScanRun.objects.restrict(user).select_related("asset", "asset__source", "started_by")

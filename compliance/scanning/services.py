@@ -1,5 +1,13 @@
 """Every write of PII scanning. Each function validates, saves and appends its audit event in one
-transaction; Celery tasks and views only call these.
+transaction; the API views, the admin action, ``manage.py scan`` and the Celery tasks only call these
+(one service per operation: a scan is ``scan_start`` then ``scan_execute``, whoever asks).
+
+Permissions are checked here, with the actor as an argument (``accounts.permissions.require``):
+``scan_start`` needs ``add`` and an asset the actor may see (a restricted asset needs
+``view_restricted``); ``scan_cancel`` needs ``change`` on a run the actor may see;
+``scan_execute`` checks the user who started the run again when a worker picks it up (a role
+withdrawn meanwhile fails the run instead of scanning). A ``str`` actor is a system component run
+by an operator (``"command:scan"``, ``"system:demo"``) and is allowed.
 
 Audited actions: ``scanning.scan.start``, ``.run`` (the source was opened and split), ``.chunk``
 (one chunk's sample analysed), ``.finish``, ``.fail``, ``.cancel``; the catalog writes a scan makes
@@ -17,16 +25,17 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.permissions import ADD, CHANGE, VIEW, require
 from audit.services import record
 from catalog import services as catalog_services
 from catalog.choices import ClassificationSource, ClassificationState, Sensitivity
@@ -34,6 +43,7 @@ from catalog.models import Classification, DataAsset
 from compliance import datasets
 from compliance.scanning.choices import FINISHED, ChunkStatus, ScanStatus
 from compliance.scanning.models import ScanChunk, ScanRun
+from core.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +97,15 @@ def _check_location(location: str) -> None:
 
 
 def _actor_of(run: ScanRun) -> Any:
-    return run.created_by if run.created_by_id else SCANNER
+    return run.started_by if run.started_by_id else SCANNER
+
+
+def _require_scan(actor: Actor | str, asset: DataAsset | None) -> None:
+    """``add`` on scans, and (for a user) an asset the user may see; refusals never name the asset."""
+    require(actor, ADD, "scans")
+    visible = DataAsset.objects.restrict(actor, VIEW) if not isinstance(actor, str) else None
+    if asset is not None and visible is not None and not visible.filter(pk=asset.pk).exists():
+        raise PermissionDenied("you may not scan this asset")
 
 
 # --- start, cancel --------------------------------------------------------------------------------
@@ -95,7 +113,7 @@ def _actor_of(run: ScanRun) -> Any:
 
 def scan_start(
     *,
-    actor: Any,
+    actor: Actor | str,
     asset: DataAsset | None = None,
     location: str = "",
     sample_size: int = 1000,
@@ -107,7 +125,9 @@ def scan_start(
     """Queue a scan of ``asset`` (its location) or of ``location``; the Celery task starts after commit.
 
     With ``dispatch=False`` the caller runs it (``scan_execute``) in-process, e.g. the command.
+    Raises ``PermissionDenied`` (see the module doc) or ``ValidationError`` (a refused location).
     """
+    _require_scan(actor, asset)
     if asset is not None:
         # By asset, the asset's own location is the one read (a caller cannot name another one).
         try:
@@ -127,7 +147,7 @@ def scan_start(
             seed=seed,
             column_hints=column_hints,
             chunk_rows=chunk_rows or default_chunk_rows(),
-            created_by=actor if getattr(actor, "pk", None) else None,
+            started_by=actor if getattr(actor, "pk", None) else None,
         )
         run.full_clean()
         run.save()
@@ -145,8 +165,14 @@ def scan_start(
     return run
 
 
-def scan_cancel(*, run: ScanRun, actor: Any, reason: str = "") -> ScanRun:
-    """Stop a queued or running scan: pending chunks are skipped, a chunk being read stops at its next batch."""
+def scan_cancel(*, run: ScanRun, actor: Actor | str, reason: str = "") -> ScanRun:
+    """Stop a queued or running scan: pending chunks are skipped, a chunk being read stops at its next batch.
+
+    Needs ``change``; a run the actor may not see (its asset is restricted) is refused as not found.
+    """
+    require(actor, CHANGE, "scans")
+    if not isinstance(actor, str) and not ScanRun.objects.restrict(actor, CHANGE).filter(pk=run.pk).exists():
+        raise PermissionDenied("no such scan")
     with transaction.atomic():
         run = ScanRun.objects.select_for_update().get(pk=run.pk)
         if run.status in FINISHED:
@@ -186,16 +212,22 @@ def scan_fail(*, run_id: int, error: str, actor: Any = SCANNER) -> ScanRun | Non
 # --- execution ------------------------------------------------------------------------------------
 
 
-def scan_execute(*, run_id: int, fan_out: bool = True) -> ScanRun:
+def scan_execute(*, run_id: int, fan_out: bool = True, progress: Callable[[int, int | None], None] | None = None) -> ScanRun:
     """Open the run's source, split it into chunks and scan them: as Celery tasks (``fan_out``) or here.
 
     Idempotent: a redelivered task finds the run already split and only re-dispatches pending chunks.
+    ``progress(rows_read, rows_total)`` is called after each batch when the chunks run here.
     """
     from compliance.datasets.sources import SourceError, open_source
 
-    run = ScanRun.objects.get(pk=run_id)
+    run = ScanRun.objects.select_related("asset", "started_by").get(pk=run_id)
     if run.status in FINISHED:
         return run
+    try:
+        # the starter is checked again: a role withdrawn since the run was queued stops it here
+        _require_scan(_actor_of(run), run.asset)
+    except PermissionDenied as exc:
+        return scan_fail(run_id=run_id, error=f"refused: {exc}")
     try:
         source = open_source(run_location(run))
         specs = source.chunks(target_rows=run.chunk_rows)
@@ -227,12 +259,12 @@ def scan_execute(*, run_id: int, fan_out: bool = True) -> ScanRun:
             transaction.on_commit(lambda: [tasks.scan_chunk.delay(run_id, index) for index in pending])
     if not fan_out:
         for index in pending:
-            scan_chunk_execute(run_id=run_id, index=index)
+            scan_chunk_execute(run_id=run_id, index=index, progress=progress)
         run.refresh_from_db()
     return run
 
 
-def scan_chunk_execute(*, run_id: int, index: int) -> ScanChunk | None:
+def scan_chunk_execute(*, run_id: int, index: int, progress: Callable[[int, int | None], None] | None = None) -> ScanChunk | None:
     """Scan one chunk and store its result once; the last chunk to finish merges the run.
 
     A task redelivered after a worker died either finds the chunk done (nothing to do) or recomputes
@@ -260,8 +292,12 @@ def scan_chunk_execute(*, run_id: int, index: int) -> ScanChunk | None:
         )
     started = time.perf_counter()
     last_check = [time.monotonic()]
+    rows_read = [0]
 
-    def check_cancelled(_rows: int) -> None:
+    def check_cancelled(rows: int) -> None:
+        if progress is not None:
+            rows_read[0] += rows
+            progress(rows_read[0], run.rows_total)
         if time.monotonic() - last_check[0] >= 1.0:
             last_check[0] = time.monotonic()
             if ScanRun.objects.filter(pk=run_id, status=ScanStatus.CANCELLED).exists():
@@ -429,45 +465,3 @@ def _safe_error(exc: Exception) -> str:
     if isinstance(exc, SourceError | ValidationError):
         return str(exc.messages[0] if isinstance(exc, ValidationError) else exc)
     return f"{type(exc).__name__} while reading the source"
-
-
-def scan_record_local(*, actor: Any, result, asset: DataAsset | None = None) -> ScanRun:
-    """Record a scan already run in-process (``manage.py scan PATH``): a finished ScanRun, audited."""
-    _check_location(result.source)
-    with transaction.atomic():
-        now = timezone.now()
-        run = ScanRun(
-            asset=asset,
-            location=result.source[:1000],
-            status=ScanStatus.SUCCEEDED,
-            sample_size=result.sample_size,
-            seed=result.seed,
-            rows_total=result.rows_total,
-            rows_scanned=result.rows_total or 0,
-            rows_sampled=result.rows_sampled,
-            chunks_total=1,
-            chunks_done=1,
-            progress=1.0,
-            findings=result.as_findings(),
-            created_by=actor if getattr(actor, "pk", None) else None,
-            started_at=now - timedelta(seconds=result.seconds),
-            finished_at=now,
-            seconds=round(result.seconds, 3),
-        )
-        run.full_clean()
-        run.save()
-        record(
-            actor=actor,
-            action="scanning.scan.finish",
-            target=run,
-            details={
-                "asset_id": None,
-                "rows_total": run.rows_total,
-                "rows_sampled": run.rows_sampled,
-                "columns": len(result.columns),
-                "columns_with_pii": sum(1 for c in result.columns if c.entities),
-                "entity_types": sorted({e.type for c in result.columns for e in c.entities}),
-                "in_process": True,
-            },
-        )
-    return run

@@ -9,7 +9,8 @@ from compliance.scanning.models import ScanRun
 
 
 class ScanRunSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # the API has always called the starter ``created_by``; the model field is core.Run's ``started_by``
+    created_by = serializers.SlugRelatedField(source="started_by", slug_field="username", read_only=True)
     # a plain string in the schema: another "status" enum would collide in drf-spectacular's naming
     status = serializers.CharField(read_only=True, help_text="queued, running, succeeded, failed or cancelled")
 

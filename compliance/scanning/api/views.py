@@ -1,9 +1,15 @@
-"""PII scanning API: start a scan (202, runs on Celery workers), follow it, cancel it."""
+"""PII scanning API: start a scan (202, runs on Celery workers), follow it, cancel it.
+
+Built on core's ``RestrictedGenericViewSet``: list, detail and ``cancel`` are scoped by
+``restrict(user, action)`` (a scan of a restricted asset is 404 to a role without
+``view_restricted``). Writes are thin calls of ``compliance.scanning.services``, which check the
+actor again and audit.
+"""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -11,18 +17,17 @@ from accounts.permissions import CHANGE
 from compliance.scanning import selectors, services
 from compliance.scanning.api import serializers as s
 from compliance.scanning.filters import ScanRunFilterSet
+from core.api.viewsets import RestrictedGenericViewSet, mixins
 
 
-class ScanRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ScanRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
     """``POST /scans`` queues a scan and answers 202 at once; ``GET /scans/{id}`` shows its progress and findings."""
 
+    selector = staticmethod(selectors.scan_list)
     serializer_class = s.ScanRunSerializer
     filterset_class = ScanRunFilterSet
     ordering_fields = ["created_at", "finished_at", "status"]
     permission_action = None  # set per @action (cancel needs "change"); DRF only accepts declared attributes
-
-    def get_queryset(self):
-        return selectors.scan_list(user=self.request.user)
 
     @extend_schema(request=s.ScanStartSerializer, responses={202: s.ScanRunSerializer})
     def create(self, request):
