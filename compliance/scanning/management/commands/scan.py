@@ -1,10 +1,16 @@
-"""``manage.py scan PATH [--json] [--sample N] [--seed S] [--asset ID]``
+"""``manage.py scan PATH [--json] [--sample N] [--seed S] [--asset ID] [--user NAME]``
 
-Scans a CSV, Parquet or JSON-lines file (or a ``sqlite:///file.db#table`` / ``postgresql://...#table``
-location) in this process. Progress goes to stderr; stdout carries the report only -- with
-``--json`` exactly one JSON document (see docs/scanning.md). With ``--asset`` the scan is recorded
-on that cataloged asset (PATH defaults to the asset's location) and writes suggested
-classifications. Every scan is recorded as a ScanRun and audited when the database is reachable.
+Scans a CSV, Parquet or JSON-lines file (or a ``sqlite:///file.db#table`` / ``source:<name>#table``
+location) in this process, through the same services as the API and the Celery task
+(``services.scan_start`` then ``services.scan_execute``): the same checks, the same ScanRun, the
+same audit events, the same suggested classifications. Progress goes to stderr; stdout carries the
+report only -- with ``--json`` exactly one JSON document (see docs/scanning.md). With ``--asset``
+the scan is recorded on that cataloged asset (PATH defaults to the asset's location) and writes
+suggested classifications. ``--user NAME`` scans as that user under the role matrix (a refusal is a
+one-line ``refused: ...`` error, exit status 1); without it the command is a trusted system caller.
+
+When the database is unreachable (not migrated) and no ``--user`` is given, a file is still scanned
+and reported with the same analysis (``scanner.scan_path``), not recorded, with a note on stderr.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ from __future__ import annotations
 import json
 import time
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 ACTOR = "command:scan"
+# In one process there are no workers to share chunks with: the whole source is one chunk, the
+# same single pass ``scanner.scan_path`` makes.
+IN_PROCESS_CHUNK_ROWS = 2_000_000_000
 
 
 class Command(BaseCommand):
@@ -29,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--sample", type=int, default=1000, help="cells sampled per column (default 1000)")
         parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
         parser.add_argument("--asset", type=int, help="id of the cataloged asset to scan and classify")
+        parser.add_argument("--user", help="scan as this user, under the same role matrix as the API")
 
     def handle(self, *args, **options):
         path, sample, seed = options["path"], options["sample"], options["seed"]
@@ -37,10 +47,9 @@ class Command(BaseCommand):
         if not path and not options["asset"]:
             raise CommandError("give a PATH to scan, or --asset ID")
         progress = _Progress(self.stderr)
-        if options["asset"]:
-            document = self._scan_asset(options["asset"], path, sample, seed)
-        else:
-            document = self._scan_file(path, sample, seed, progress)
+        actor = self._actor(options["user"])
+        asset = self._asset(options["asset"], actor) if options["asset"] else None
+        document = self._scan(actor, asset, path, sample, seed, progress)
         progress.done(document)
         if options["json"]:
             self.stdout.write(json.dumps(document, ensure_ascii=False))
@@ -48,44 +57,60 @@ class Command(BaseCommand):
         else:
             self._print_table(document)
 
-    def _scan_file(self, path: str, sample: int, seed: int, progress) -> dict:
-        from compliance.datasets.sources import SourceError
-        from compliance.scanning import services
-        from compliance.scanning.scanner import scan_path
+    def _actor(self, username: str | None):
+        if not username:
+            return ACTOR
+        from accounts.models import User
 
         try:
-            result = scan_path(path, sample_size=sample, seed=seed, progress=progress)
-        except SourceError as exc:
-            raise CommandError(str(exc)) from None
-        except ValidationError as exc:  # the datasets rule refused the location
-            raise CommandError("; ".join(exc.messages)) from None
-        except ValueError as exc:
-            raise CommandError(f"cannot scan {path}: {type(exc).__name__}") from None
-        try:
-            services.scan_record_local(actor=ACTOR, result=result)
-        except (DatabaseError, ValidationError) as exc:
-            self.stderr.write(f"scan: not recorded in the catalog ({type(exc).__name__}); run migrate to record scans")
-        return result.as_json()
+            user = User.objects.filter(username=username, is_active=True).first()
+        except DatabaseError as exc:
+            raise CommandError(f"--user needs the database ({type(exc).__name__}); run migrate") from None
+        if user is None:
+            raise CommandError("no such active user (--user)")
+        return user
 
-    def _scan_asset(self, asset_id: int, path: str | None, sample: int, seed: int) -> dict:
+    def _asset(self, asset_id: int, actor):
         from catalog.models import DataAsset
+
+        assets = DataAsset.objects.all() if isinstance(actor, str) else DataAsset.objects.restrict(actor, "view")
+        try:
+            asset = assets.filter(pk=asset_id).first()
+        except DatabaseError as exc:
+            raise CommandError(f"--asset needs the database ({type(exc).__name__}); run migrate") from None
+        if asset is None:  # missing and not visible to --user read the same
+            raise CommandError(f"no asset with id {asset_id}")
+        return asset
+
+    def _scan(self, actor, asset, path: str | None, sample: int, seed: int, progress) -> dict:
         from compliance.scanning import services
 
-        asset = DataAsset.objects.filter(pk=asset_id).first()
-        if asset is None:
-            raise CommandError(f"no asset with id {asset_id}")
         started = time.perf_counter()
         try:
             run = services.scan_start(
-                actor=ACTOR, asset=asset, location=path or "", sample_size=sample, seed=seed, dispatch=False
+                actor=actor,
+                asset=asset,
+                location=path or "",
+                sample_size=sample,
+                seed=seed,
+                chunk_rows=IN_PROCESS_CHUNK_ROWS,
+                dispatch=False,
             )
+        except PermissionDenied as exc:
+            raise CommandError(f"refused: {exc}") from None
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        self.stderr.write(f"scan {run.pk}: scanning asset {asset.pk} ({run.location})")
-        run = services.scan_execute(run_id=run.pk, fan_out=False)
+        except DatabaseError as exc:
+            if asset is not None or not isinstance(actor, str):
+                raise CommandError(f"the database is unreachable ({type(exc).__name__}); run migrate") from None
+            self.stderr.write(f"scan: not recorded in the catalog ({type(exc).__name__}); run migrate to record scans")
+            return self._scan_unrecorded(path, sample, seed, progress)
+        self.stderr.write(f"scan {run.pk}: scanning {run.location}")
+        run = services.scan_execute(run_id=run.pk, fan_out=False, progress=progress)
         if run.status != "succeeded":
             raise CommandError(f"scan {run.pk} {run.status}: {run.error}")
-        self.stderr.write(f"scan {run.pk}: {run.classifications_written} suggested classifications written")
+        if asset is not None:
+            self.stderr.write(f"scan {run.pk}: {run.classifications_written} suggested classifications written")
         return {
             "source": run.location,
             "rows_total": run.rows_total,
@@ -99,6 +124,20 @@ class Command(BaseCommand):
                 for c in run.findings
             ],
         }
+
+    def _scan_unrecorded(self, path: str, sample: int, seed: int, progress) -> dict:
+        from compliance.datasets.sources import SourceError
+        from compliance.scanning.scanner import scan_path
+
+        try:
+            result = scan_path(path, sample_size=sample, seed=seed, progress=progress)
+        except SourceError as exc:
+            raise CommandError(str(exc)) from None
+        except ValidationError as exc:  # the datasets rule refused the location
+            raise CommandError("; ".join(exc.messages)) from None
+        except ValueError as exc:
+            raise CommandError(f"cannot scan {path}: {type(exc).__name__}") from None
+        return result.as_json()
 
     def _print_table(self, document: dict) -> None:
         self.stdout.write(f"{document['source']}: {document['rows_total']} rows, {document['rows_sampled']} sampled")
