@@ -12,7 +12,7 @@ digests and method names only.
 """
 
 from .alerts import alert_acknowledge, alert_resolve, sync_alerts
-from .batches import batch_log
+from .batches import batch_log, batch_log_file
 from .monitors import monitor_create, monitor_update
 from .profiles import reference_profile_create
 from .runs import monitor_run, new_batches
@@ -21,6 +21,7 @@ __all__ = [
     "alert_acknowledge",
     "alert_resolve",
     "batch_log",
+    "batch_log_file",
     "monitor_create",
     "monitor_run",
     "monitor_update",

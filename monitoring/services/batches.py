@@ -92,3 +92,26 @@ def batch_log(
         if after_commit is not None:
             transaction.on_commit(lambda: after_commit(batch))
     return batch
+
+
+UPLOAD_FORMATS = {"csv", "parquet"}
+
+
+def batch_log_file(*, actor: Actor | str, model_version, data: bytes, file_format: str, **kwargs) -> LoggedBatch:
+    """``batch_log`` for an uploaded CSV or Parquet file: the bytes are put inside the data roots (the
+    location rule checked first), read back through compliance.datasets, logged, and the upload removed."""
+    from monitoring.data import read_typed_frame
+
+    require(actor, ADD, "logged batches")
+    if file_format not in UPLOAD_FORMATS:
+        raise ValidationError({"file": "a CSV or Parquet file"})
+    target = datasets.resolve_output(f"{batch_dir(model_version)}/upload-{uuid.uuid4().hex}.{file_format}")
+    target.path.parent.mkdir(parents=True, exist_ok=True)
+    target.path.write_bytes(data)
+    try:
+        rows = read_typed_frame(target)
+    except (datasets.ReadError, ValueError, OSError) as exc:
+        raise ValidationError({"file": f"the file could not be read as {file_format}: {type(exc).__name__}"}) from None
+    finally:
+        target.path.unlink(missing_ok=True)
+    return batch_log(actor=actor, model_version=model_version, rows=rows, source=BatchSource.UPLOAD, **kwargs)
