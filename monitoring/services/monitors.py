@@ -11,6 +11,7 @@ from accounts.permissions import ADD, CHANGE, require
 from audit import services as audit
 from core.types import Actor
 from monitoring.models import Monitor
+from monitoring.stats.quality import QualityConfig
 
 from ._common import check_visible, drift_options, user_or_none
 
@@ -33,6 +34,10 @@ EDITABLE = (
 
 def _validate(monitor: Monitor) -> None:
     drift_options(monitor.drift_options)
+    try:
+        QualityConfig.from_json(monitor.quality_checks)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"quality_checks": str(exc).splitlines()[0]}) from None
     bad = {k: v for k, v in monitor.kinds.items() if v not in ("num", "cat")}
     if bad:
         raise ValidationError({"kinds": "a declared kind is num or cat"})

@@ -142,9 +142,11 @@ def drift_results(report: DatasetDrift) -> list[MonitorResult]:
     return out
 
 
-# evaluators after drift: (monitor, reference, current frame, batches) -> list of results; the
-# data-quality and performance modules register themselves here
-EXTRA_EVALUATORS: list = []
+def _extra_evaluators() -> list:
+    """Evaluators after drift: (monitor, reference, current frame, batches) -> results."""
+    from .quality import quality_results
+
+    return [quality_results]
 
 
 def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batches: list[LoggedBatch]) -> Outcome:
@@ -161,7 +163,7 @@ def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batc
             raise RunInputError(f"the reference has no column(s) {', '.join(absent)}")
         report = drift_frames(reference.frame, current, columns=columns, kinds=monitor.kinds or None, options=options)
     outcome = Outcome(drift_results(report), bool(report.dataset_drift), float(report.share_drifted))
-    for evaluator in EXTRA_EVALUATORS:
+    for evaluator in _extra_evaluators():
         outcome.results.extend(evaluator(monitor, reference, current, batches))
     outcome.summary = {
         "features": len(columns),

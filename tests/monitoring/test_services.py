@@ -152,3 +152,23 @@ def test_restricted_training_data_hides_the_monitor_from_viewers_and_services_bu
     assert Monitor.objects.restrict(owner, "view").get() == monitor
     with pytest.raises(ValidationError, match="no such model version"):
         services.batch_log(actor=users["service"], model_version=version, rows=make_frame(5, seed=2))
+
+
+def test_a_run_stores_quality_results_and_alerts_on_a_failed_check(users, version, reference_asset):
+    monitor = _monitor(users, version, reference_asset, quality_checks={"null_share": {"max": 0.1}})
+    current = make_frame(500, seed=7)
+    current.loc[:99, "income"] = None  # 20 % missing
+    current["region"] = current["region"].replace({"east": "west"})  # a category the reference never had
+    services.batch_log(actor=users["service"], model_version=version, rows=current)
+    run = services.monitor_run(actor=users["service"], monitor=monitor)
+    q = {r.name: r for r in run.results.filter(kind=ResultKind.QUALITY)}
+    assert q["null_share:income"].score == pytest.approx(0.2) and q["null_share:income"].flagged
+    assert q["new_categories:region"].flagged and q["new_categories:region"].score == pytest.approx(
+        (current["region"] == "west").mean()
+    )
+    assert not q["schema"].flagged and not q["uniqueness:prediction_id"].flagged and not q["freshness"].flagged
+    assert q["row_count"].score == 500
+    subjects = set(Alert.objects.filter(monitor=monitor, kind=ResultKind.QUALITY).values_list("subject", flat=True))
+    assert {"null_share:income", "new_categories:region"} <= subjects
+    with pytest.raises(ValidationError, match="unknown quality check"):
+        services.monitor_update(actor=users["steward"], monitor=monitor, quality_checks={"nul": 1})

@@ -1,0 +1,298 @@
+"""Data-quality checks of current data against its reference (the checks people write in Great
+Expectations or OpenMetadata test suites), each with a threshold and the rule it applied.
+
+Checks (``QualityConfig``, stored as a monitor's ``quality_checks`` JSON; every key optional):
+
+=================  ===============================================================  =====================
+check              score                                                            fails when
+=================  ===============================================================  =====================
+``schema``         number of changes: reference column missing, column added, type  score > ``max_changes``
+                   family changed (numeric / text / bool / datetime)                 (default 0)
+``null_share``     share of missing values in a column                              score > reference share
+                                                                                    + ``tolerance`` (0.05),
+                                                                                    or > ``max`` if given
+``out_of_range``   share of a numeric column's values outside the reference's       score > ``max`` (0.01)
+                   [min, max]
+``new_categories`` share of a categorical column's values in categories the         score > ``max`` (0.0)
+                   reference never had
+``uniqueness``     distinct share (distinct / non-missing) of the listed columns    score < ``min`` (1.0)
+                   (default: the prediction id, when present)
+``row_count``      rows in the current window                                       outside [``min``, ``max``]
+                                                                                    (default [1, none])
+``freshness``      minutes since the newest data (``timestamp_column``'s latest     score > ``max_age_minutes``
+                   value, else the newest batch's arrival)                           (default 1440)
+=================  ===============================================================  =====================
+
+Set a check to ``false`` to switch it off; ``per_column`` maps a column to its own threshold. The
+reference is summarised from a frame or from a stored profile (``ReferenceSummary``), so a check never
+re-reads a large reference. Results name columns and counts, never values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .kinds import ColumnKind
+
+CHECKS = ("schema", "null_share", "out_of_range", "new_categories", "uniqueness", "row_count", "freshness")
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "schema": {"max_changes": 0},
+    "null_share": {"tolerance": 0.05, "max": None},
+    "out_of_range": {"max": 0.01},
+    "new_categories": {"max": 0.0},
+    "uniqueness": {"min": 1.0, "columns": None},
+    "row_count": {"min": 1, "max": None},
+    "freshness": {"max_age_minutes": 1440, "timestamp_column": None},
+}
+KNOWN_KEYS = {check: set(d) | {"per_column"} for check, d in DEFAULTS.items()}
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    checks: dict[str, dict[str, Any] | None]  # check -> parameters; None: switched off
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> QualityConfig:
+        data = dict(data or {})
+        unknown = set(data) - set(CHECKS)
+        if unknown:
+            raise ValueError(f"unknown quality check(s): {', '.join(sorted(unknown))}")
+        checks: dict[str, dict[str, Any] | None] = {}
+        for name in CHECKS:
+            given = data.get(name, True)
+            if given is False:
+                checks[name] = None
+                continue
+            params = dict(DEFAULTS[name])
+            if isinstance(given, Mapping):
+                bad = set(given) - KNOWN_KEYS[name]
+                if bad:
+                    raise ValueError(f"quality check {name}: unknown parameter(s) {', '.join(sorted(bad))}")
+                params.update(given)
+            elif given is not True:
+                raise ValueError(f"quality check {name}: true, false or an object of parameters")
+            for key, value in params.items():
+                if key in ("columns", "timestamp_column", "per_column") or value is None:
+                    continue
+                if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"quality check {name}: {key} must be a non-negative number")
+            checks[name] = params
+        return cls(checks)
+
+
+@dataclass(frozen=True)
+class ColumnSummary:
+    kind: ColumnKind
+    family: str  # numeric, text, bool, datetime
+    null_share: float
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: frozenset | None = None  # None: unknown (too many to keep)
+
+
+@dataclass(frozen=True)
+class ReferenceSummary:
+    columns: dict[str, ColumnSummary]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> ReferenceSummary:
+        out = {}
+        for name, kind in kinds.items():
+            s = frame[name]
+            share = float(s.isna().mean()) if len(s) else 0.0
+            if kind == ColumnKind.NUMERICAL:
+                v = pd.to_numeric(s, errors="coerce")
+                out[name] = ColumnSummary(kind, family_of(s), share, float(v.min()), float(v.max()))
+            else:
+                out[name] = ColumnSummary(kind, family_of(s), share, categories=frozenset(s.dropna().unique().tolist()))
+        return cls(out)
+
+    @classmethod
+    def from_profile(cls, profile) -> ReferenceSummary:
+        out = {}
+        for name, p in profile.columns.items():
+            total = p.n + p.n_missing
+            share = p.n_missing / total if total else 0.0
+            if p.kind == ColumnKind.NUMERICAL:
+                out[name] = ColumnSummary(p.kind, "numeric", share, p.minimum, p.maximum)
+            else:
+                cats = None if p.overflow else frozenset(p.counts)
+                family = "bool" if cats and all(isinstance(k, bool | np.bool_) for k in cats) else "text"
+                out[name] = ColumnSummary(p.kind, family, share, categories=cats)
+        return cls(out)
+
+
+def family_of(series: pd.Series) -> str:
+    dt = series.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dt):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "datetime"
+    return "text"
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    check: str
+    column: str | None
+    score: float
+    threshold: float
+    failed: bool
+    rule: str
+    details: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.check if self.column is None else f"{self.check}:{self.column}"
+
+
+def run_checks(
+    reference: ReferenceSummary,
+    current: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    config: QualityConfig,
+    ignore_added: Sequence[str] = (),
+    id_column: str | None = None,
+    newest_arrival: datetime | None = None,
+    now: datetime | None = None,
+) -> list[QualityResult]:
+    """Every switched-on check on ``current`` (the window) against ``reference`` for ``features``."""
+    out: list[QualityResult] = []
+    c = config.checks
+    present = [f for f in features if f in current.columns and f in reference.columns]
+    if c["schema"] is not None:
+        removed = [f for f in features if f in reference.columns and f not in current.columns]
+        known = set(reference.columns) | set(ignore_added) | set(features)
+        added = [col for col in current.columns if col not in known]
+        changed = [f for f in present if family_of(current[f]) != reference.columns[f].family and not current[f].isna().all()]
+        limit = float(c["schema"]["max_changes"])
+        n = len(removed) + len(added) + len(changed)
+        out.append(
+            QualityResult(
+                "schema",
+                None,
+                float(n),
+                limit,
+                n > limit,
+                f"columns removed, added or changed type > {limit:g}",
+                {"removed": removed, "added": added, "type_changed": changed},
+            )
+        )
+    for f in present:
+        ref = reference.columns[f]
+        s = current[f]
+        rows = len(s)
+        if c["null_share"] is not None and rows:
+            p = c["null_share"]
+            share = float(s.isna().mean())
+            per = (p.get("per_column") or {}).get(f)
+            if per is not None:
+                limit, rule = float(per), "null share > per-column maximum"
+            elif p.get("max") is not None:
+                limit, rule = float(p["max"]), "null share > maximum"
+            else:
+                limit, rule = ref.null_share + float(p["tolerance"]), f"null share > reference share + {p['tolerance']:g}"
+            out.append(
+                QualityResult("null_share", f, share, limit, share > limit, rule, {"reference": ref.null_share, "rows": rows})
+            )
+        values = s.dropna()
+        if not len(values):
+            continue
+        if ref.kind == ColumnKind.NUMERICAL and c["out_of_range"] is not None and ref.minimum is not None:
+            p = c["out_of_range"]
+            v = pd.to_numeric(values, errors="coerce")
+            outside = int(((v < ref.minimum) | (v > ref.maximum)).sum())
+            share = outside / len(v)
+            limit = float((p.get("per_column") or {}).get(f, p["max"]))
+            out.append(
+                QualityResult(
+                    "out_of_range",
+                    f,
+                    share,
+                    limit,
+                    share > limit,
+                    f"share outside the reference range > {limit:g}",
+                    {"outside": outside, "values": int(len(v)), "range": [ref.minimum, ref.maximum]},
+                )
+            )
+        if ref.kind == ColumnKind.CATEGORICAL and c["new_categories"] is not None and ref.categories is not None:
+            p = c["new_categories"]
+            new = ~values.isin(list(ref.categories))
+            share = float(new.mean())
+            limit = float((p.get("per_column") or {}).get(f, p["max"]))
+            out.append(
+                QualityResult(
+                    "new_categories",
+                    f,
+                    share,
+                    limit,
+                    share > limit,
+                    f"share of values in categories the reference never had > {limit:g}",
+                    {"new_values": int(new.sum()), "new_categories": int(values[new].nunique()), "values": int(len(values))},
+                )
+            )
+    if c["uniqueness"] is not None:
+        p = c["uniqueness"]
+        cols = p.get("columns") or ([id_column] if id_column and id_column in current.columns else [])
+        for col in cols:
+            if col not in current.columns:
+                out.append(QualityResult("uniqueness", col, 0.0, float(p["min"]), True, "column missing", {}))
+                continue
+            values = current[col].dropna()
+            share = float(values.nunique() / len(values)) if len(values) else 1.0
+            limit = float((p.get("per_column") or {}).get(col, p["min"]))
+            out.append(
+                QualityResult(
+                    "uniqueness",
+                    col,
+                    share,
+                    limit,
+                    share < limit,
+                    f"distinct share < {limit:g}",
+                    {"duplicates": int(len(values) - values.nunique()), "values": int(len(values))},
+                )
+            )
+    if c["row_count"] is not None:
+        p = c["row_count"]
+        lo, hi = float(p["min"]), (None if p.get("max") is None else float(p["max"]))
+        n = float(len(current))
+        failed = n < lo or (hi is not None and n > hi)
+        out.append(
+            QualityResult(
+                "row_count",
+                None,
+                n,
+                lo,
+                failed,
+                f"rows outside [{lo:g}, {'none' if hi is None else f'{hi:g}'}]",
+                {"min": lo, "max": hi},
+            )
+        )
+    if c["freshness"] is not None:
+        p = c["freshness"]
+        now = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
+        ts_col = p.get("timestamp_column")
+        newest, basis = None, None
+        if ts_col and ts_col in current.columns:
+            ts = pd.to_datetime(current[ts_col], utc=True, errors="coerce").max()
+            newest, basis = (None if pd.isna(ts) else ts.to_pydatetime()), f"latest {ts_col}"
+        elif newest_arrival is not None:
+            newest, basis = newest_arrival, "newest batch's arrival"
+        if newest is not None:
+            age = max((now - newest).total_seconds() / 60.0, 0.0)
+            limit = float(p["max_age_minutes"])
+            out.append(
+                QualityResult(
+                    "freshness", None, age, limit, age > limit, f"minutes since the {basis} > {limit:g}", {"basis": basis}
+                )
+            )
+    return out
