@@ -1,7 +1,8 @@
 """Admin for stewards: packs, rules (override), policies, legal holds, grants, findings and runs.
 
-Every write goes through ``compliance.policies.services`` so the admin leaves the same audit trail
-as the API. Findings and runs are read-only here (they are produced by evaluation and runs).
+Every write goes through the same services as the API (``compliance.policies.actions``,
+``compliance.access``, ``compliance.retention``), which check the actor's role themselves; bulk
+actions are ``core.admin.service_action``s declaring ``permissions=[decide]``. Findings and runs are read-only here (they are produced by evaluation and runs).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.permissions import DECIDE
-from compliance.policies import services
+from compliance.access import grants
+from compliance.policies.actions import packs, policies
 from compliance.policies.models import (
     AccessGrant,
     AnonymizationRun,
@@ -22,6 +24,7 @@ from compliance.policies.models import (
     RegulationRule,
     RetentionRun,
 )
+from compliance.retention import holds
 from core.admin import ReadOnlyAdmin, RoleActionPermissionsMixin, service_action
 
 
@@ -54,11 +57,11 @@ class RegulationPackAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
 
     @service_action(description="Enable the selected packs", permissions=[DECIDE])
     def enable(self, request, pack):
-        services.pack_set_enabled(pack=pack, enabled=True, actor=request.user, reason="enabled in admin")
+        packs.pack_set_enabled(pack=pack, enabled=True, actor=request.user, reason="enabled in admin")
 
     @service_action(description="Disable the selected packs", permissions=[DECIDE])
     def disable(self, request, pack):
-        services.pack_set_enabled(pack=pack, enabled=False, actor=request.user, reason="disabled in admin")
+        packs.pack_set_enabled(pack=pack, enabled=False, actor=request.user, reason="disabled in admin")
 
 
 @admin.register(RegulationRule)
@@ -96,7 +99,7 @@ class RegulationRuleAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fresh = RegulationRule.objects.get(pk=obj.pk)
         data = {k: form.cleaned_data[k] for k in ("severity", "enabled", "params") if k in form.changed_data}
-        services.rule_override(
+        packs.rule_override(
             rule=fresh, actor=request.user, reason=form.cleaned_data.get("override_reason") or "admin edit", **data
         )
         obj.refresh_from_db()
@@ -114,19 +117,19 @@ class PolicyAdmin(admin.ModelAdmin):
         if change:
             fresh = Policy.objects.get(pk=obj.pk)
             changed = {k: v for k, v in plain.items() if k in form.changed_data}
-            services.policy_update(policy=fresh, actor=request.user, **changed)
+            policies.policy_update(policy=fresh, actor=request.user, **changed)
         else:
-            created = services.policy_create(actor=request.user, **plain)
+            created = policies.policy_create(actor=request.user, **plain)
             obj.pk = created.pk
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change):
         m2m = {k: form.cleaned_data[k] for k in ("assets", "domains") if k in form.changed_data}
         if m2m:
-            services.policy_update(policy=Policy.objects.get(pk=form.instance.pk), actor=request.user, **m2m)
+            policies.policy_update(policy=Policy.objects.get(pk=form.instance.pk), actor=request.user, **m2m)
 
     def delete_model(self, request, obj):
-        _report(self, request, lambda: services.policy_delete(policy=obj, actor=request.user))
+        _report(self, request, lambda: policies.policy_delete(policy=obj, actor=request.user))
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -147,13 +150,13 @@ class LegalHoldAdmin(RoleActionPermissionsMixin, admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        hold = services.legal_hold_place(actor=request.user, **form.cleaned_data)
+        hold = holds.legal_hold_place(actor=request.user, **form.cleaned_data)
         obj.pk = hold.pk
         obj.refresh_from_db()
 
     @service_action(description="Release the selected holds", permissions=[DECIDE])
     def release(self, request, hold):
-        services.legal_hold_release(hold=hold, actor=request.user, reason="released in admin")
+        holds.legal_hold_release(hold=hold, actor=request.user, reason="released in admin")
 
 
 @admin.register(AccessGrant)
@@ -167,15 +170,15 @@ class AccessGrantAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
 
     @service_action(description="Approve the selected grants", permissions=[DECIDE])
     def approve(self, request, grant):
-        services.grant_approve(grant=grant, actor=request.user, reason="approved in admin")
+        grants.grant_approve(grant=grant, actor=request.user, reason="approved in admin")
 
     @service_action(description="Reject the selected grants", permissions=[DECIDE])
     def reject(self, request, grant):
-        services.grant_reject(grant=grant, actor=request.user, reason="rejected in admin")
+        grants.grant_reject(grant=grant, actor=request.user, reason="rejected in admin")
 
     @service_action(description="Revoke the selected grants", permissions=[DECIDE])
     def revoke(self, request, grant):
-        services.grant_revoke(grant=grant, actor=request.user, reason="revoked in admin")
+        grants.grant_revoke(grant=grant, actor=request.user, reason="revoked in admin")
 
 
 @admin.register(Finding)

@@ -40,11 +40,12 @@ class AnonymizeError(ValueError):
     """Bad input: unknown format, unreadable file, missing column. The message names no value."""
 
 
-DB_URL = re.compile(r"^(sqlite|postgres|postgresql|postgresql\+psycopg)://")
+DB_URL = re.compile(r"^(sqlite|postgres|postgresql|postgresql\+psycopg)://|^source:[^#]+#")
 
 
 def is_table(location: str | Path) -> bool:
-    """A database table location ``URL#table`` (``sqlite:///data.db#patients``), as the scanner reads it."""
+    """A database table location ``URL#table`` (``sqlite:///data.db#patients``) or a registered
+    source's table (``source:<name>#table``), as :mod:`compliance.datasets` reads it."""
     return bool(DB_URL.match(str(location)))
 
 
@@ -296,8 +297,12 @@ class _SqliteTableWriter:
             raise AnonymizeError("a table output is sqlite:///file.db#table (letters, digits, underscores)")
         import sqlite3
 
+        from compliance.datasets import resolve_output
+
+        # Never Custos's own database (defect 14: a ledger table was dropped this way), whoever calls.
+        self.loc = resolve_output(url)
         self.table = table
-        self.conn = sqlite3.connect(base.removeprefix("sqlite:///"))
+        self.conn = sqlite3.connect(str(self.loc.path))
         self.first = True
 
     def write(self, frame: pd.DataFrame, transformed: set[str]) -> None:
@@ -305,6 +310,9 @@ class _SqliteTableWriter:
         self.first = False
 
     def commit(self) -> None:
+        from compliance.datasets import check
+
+        check(self.loc)
         self.conn.execute(f'DROP TABLE IF EXISTS "{self.table}"')
         self.conn.execute(f'ALTER TABLE "{self.table}__partial" RENAME TO "{self.table}"')
         self.conn.commit()

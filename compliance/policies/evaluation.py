@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 from django.utils import timezone
 
 from catalog.choices import SENSITIVITY_RANK, AssetStatus, ClassificationSource, ClassificationState, ModelStage, Sensitivity
@@ -252,31 +251,35 @@ def check_retention_exceeded(rule, facts):
 
 def _rows_past_retention(asset: DataAsset, cutoff) -> dict[str, Any] | None:
     """Rows of a file asset whose every date column is older than ``cutoff`` (a record's age is its
-    latest activity). Reads only the date columns, once per file version and day (cached: the check
-    runs for every pack and on every classification change); None when it cannot say."""
+    latest activity). Reads only the date columns, through :mod:`compliance.datasets` (a location
+    the rule refuses means this check cannot say), once per file version and day (cached: the
+    check runs for every pack and on every classification change); None when it cannot say."""
+    from compliance import datasets
     from compliance.policies.profiles import name_hint
-    from compliance.policies.services import resolve_location
 
     columns = tuple(
         c for c in Column.objects.filter(asset=asset).values_list("name", flat=True) if name_hint(c)[1] == "DATE_TIME"
     )
-    path = resolve_location(asset.location)
-    if not columns or not isinstance(path, Path) or not path.is_file():
+    if not columns or not asset.location:
         return None
-    stat = path.stat()
-    return _count_stale(str(path), stat.st_mtime_ns, stat.st_size, columns, cutoff.date().isoformat())
+    try:
+        loc = datasets.resolve_asset(asset)
+    except datasets.LocationRefused:
+        return None
+    if loc.kind != "file" or not Path(loc.path).is_file():
+        return None
+    stat = Path(loc.path).stat()
+    return _count_stale(loc, stat.st_mtime_ns, stat.st_size, columns, cutoff.date().isoformat())
 
 
 @functools.lru_cache(maxsize=128)
-def _count_stale(path: str, mtime_ns: int, size: int, columns: tuple[str, ...], cutoff_day: str) -> dict[str, Any] | None:
-    from compliance.policies.anonymizer import file_format
+def _count_stale(loc, mtime_ns: int, size: int, columns: tuple[str, ...], cutoff_day: str) -> dict[str, Any] | None:
+    from compliance import datasets
 
     try:
-        if file_format(Path(path)) == "csv":
-            frame = pd.read_csv(path, usecols=lambda c: c in columns, dtype=str, keep_default_na=False)
-        else:
-            frame = pq.read_table(path, columns=[c for c in columns if c in pq.read_schema(path).names]).to_pandas()
-    except Exception:  # noqa: BLE001 - a missing or odd file only means this check cannot say
+        present = [c.name for c in datasets.read_schema(loc) if c.name in columns]
+        frame = datasets.read_frame(loc, columns=present) if present else pd.DataFrame()
+    except Exception:  # noqa: BLE001 - a missing, refused or odd file only means this check cannot say
         return None
     if frame.empty or not len(frame.columns):
         return None

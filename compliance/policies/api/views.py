@@ -11,14 +11,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.permissions import ADD, AUDIT, DECIDE, VIEW, require, user_can
+from accounts.permissions import DECIDE, VIEW, require
 from catalog.models import DataAsset
-from compliance.policies import anonymizer, selectors, services
+from compliance.access import decisions, grants, sample, tokens
+from compliance.anonymization import services as anonymization
+from compliance.policies import selectors
+from compliance.policies.actions import packs, policies
 from compliance.policies.api import serializers as s
 from compliance.policies.models import AnonymizationRun, RegulationPack, RegulationRule, RetentionRun
+from compliance.retention import holds
+from compliance.retention.services import retention_enforce
 from core.api.views import CustosAPIView
 from core.api.viewsets import RestrictedGenericViewSet, ServiceModelViewSet
 
@@ -36,7 +41,7 @@ class RegulationPackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
     def create(self, request):
         form = s.PackInstallSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        pack = services.pack_install(document=form.validated_data["document"], actor=request.user)
+        pack = packs.pack_install(document=form.validated_data["document"], actor=request.user)
         return Response(s.RegulationPackSerializer(pack).data, status=201)
 
 
@@ -51,7 +56,7 @@ class RegulationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
     def override(self, request, pk=None):
         form = s.RuleOverrideSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        rule = services.rule_override(rule=self.get_object(), actor=request.user, **form.validated_data)
+        rule = packs.rule_override(rule=self.get_object(), actor=request.user, **form.validated_data)
         return Response(s.RegulationRuleSerializer(rule).data)
 
 
@@ -61,9 +66,9 @@ class PolicyViewSet(ServiceModelViewSet, viewsets.ModelViewSet):
     serializer_class = s.PolicySerializer
     permission_actions = {"POST": DECIDE, "PUT": DECIDE, "PATCH": DECIDE, "DELETE": DECIDE}
     selector = staticmethod(selectors.policy_list)
-    create_service = staticmethod(services.policy_create)
-    update_service = staticmethod(services.policy_update)
-    delete_service = staticmethod(services.policy_delete)
+    create_service = staticmethod(policies.policy_create)
+    update_service = staticmethod(policies.policy_update)
+    delete_service = staticmethod(policies.policy_delete)
     instance_kwarg = "policy"
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["name", "priority", "created_at"]
@@ -97,14 +102,14 @@ class LegalHoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         return selectors.LegalHold.objects.restrict(self.request.user, VIEW).select_related("asset", "created_by", "released_by")
 
     def perform_create(self, serializer):
-        serializer.instance = services.legal_hold_place(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = holds.legal_hold_place(actor=self.request.user, **serializer.validated_data)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.LegalHoldSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         form = s.ReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        hold = services.legal_hold_release(hold=self.get_object(), actor=request.user, reason=form.validated_data["reason"])
+        hold = holds.legal_hold_release(hold=self.get_object(), actor=request.user, reason=form.validated_data["reason"])
         return Response(s.LegalHoldSerializer(hold).data)
 
 
@@ -121,7 +126,7 @@ class AccessGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         user = data.pop("user", None) or self.request.user
-        serializer.instance = services.grant_request(actor=self.request.user, user=user, **data)
+        serializer.instance = grants.grant_request(actor=self.request.user, user=user, **data)
 
     def _decide(self, request, service):
         require(request.user, DECIDE, "access grants (deciding one is a steward decision)")  # before the body
@@ -133,20 +138,21 @@ class AccessGrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     @extend_schema(request=s.ReasonSerializer, responses=s.AccessGrantSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._decide(request, services.grant_approve)
+        return self._decide(request, grants.grant_approve)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.AccessGrantSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        return self._decide(request, services.grant_reject)
+        return self._decide(request, grants.grant_reject)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.AccessGrantSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        return self._decide(request, services.grant_revoke)
+        return self._decide(request, grants.grant_revoke)
 
 
 def _visible_asset(request, pk) -> DataAsset:
+    """The asset through ``restrict(user, "view")``: 404 when the user may not see it."""
     return get_object_or_404(DataAsset.objects.restrict(request.user, VIEW), pk=pk)
 
 
@@ -166,14 +172,13 @@ class AccessDecideView(CustosAPIView):
         data = form.validated_data
         subject = request.user
         if data.get("user") and data["user"] not in (request.user.get_username(), str(request.user.pk)):
-            if not (user_can(request.user, DECIDE) or user_can(request.user, AUDIT) or user_can(request.user, ADD)):
-                raise PermissionDenied("only stewards, auditors, admins and services may ask about another user")
+            decisions.require_may_ask_for_others(request.user)  # before the lookup: no probing for usernames
             lookup = {"pk": int(data["user"])} if data["user"].isdigit() else {"username": data["user"]}
             subject = User.objects.filter(**lookup).first()
             if subject is None:
                 raise ValidationError({"user": "unknown user"})
         asset = _visible_asset(request, data["asset"])
-        decision = services.access_decide(user=subject, asset=asset, purpose=data["purpose"], actor=request.user)
+        decision = decisions.access_decide(user=subject, asset=asset, purpose=data["purpose"], actor=request.user)
         return Response({"user": subject.get_username(), "asset": asset.pk, **decision.as_dict()})
 
 
@@ -199,8 +204,8 @@ class AssetSampleView(CustosAPIView):
             limit = int(request.query_params.get("limit", 20))
         except ValueError:
             raise ValidationError({"limit": "must be an integer"})
-        decision, frame = services.asset_sample_read(
-            user=request.user, asset=asset, purpose=request.query_params.get("purpose", ""), limit=limit
+        decision, frame = sample.asset_sample_read(
+            actor=request.user, asset=asset, purpose=request.query_params.get("purpose", ""), limit=limit
         )
         if frame is None:
             return Response(
@@ -253,15 +258,11 @@ class AnonymizationRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         form.is_valid(raise_exception=True)
         data = form.validated_data
         asset = _visible_asset(request, data["asset"])
-        if not asset.location:
-            raise ValidationError({"asset": "the asset has no file location"})
-        suffix = ".parquet" if anonymizer.is_table(asset.location) else ("".join(Path(asset.location).suffixes) or ".csv")
-        default = Path(settings.VAR_DIR) / "anonymized" / str(asset.pk) / f"{asset.name}__{data['policy']}{suffix}"
-        output = Path(data.get("output_path") or default)
-        if not output.resolve().is_relative_to(Path(settings.VAR_DIR).resolve()):
+        output = data.get("output_path") or anonymization.default_output(asset, data["policy"])
+        if not Path(output).resolve().is_relative_to(Path(settings.VAR_DIR).resolve()):
             raise ValidationError({"output_path": "outputs are written under the var directory"})
-        output.parent.mkdir(parents=True, exist_ok=True)
-        run = services.anonymization_start(actor=request.user, policy=data["policy"], source_asset=asset, output_path=output)
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        run = anonymization.anonymization_start(actor=request.user, policy=data["policy"], source_asset=asset, output_path=output)
         run.refresh_from_db()  # eager Celery (development, tests) has already finished it
         return Response(s.AnonymizationRunSerializer(run).data, status=201 if run.status == "succeeded" else 202)
 
@@ -277,7 +278,7 @@ class RetentionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Rest
     def create(self, request):
         form = s.RetentionStartSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        run = services.retention_enforce(actor=request.user, dry_run=form.validated_data["dry_run"])
+        run = retention_enforce(actor=request.user, dry_run=form.validated_data["dry_run"])
         return Response(s.RetentionRunSerializer(run, context={"request": request}).data, status=201)
 
 
@@ -292,7 +293,7 @@ class TokenRevealView(CustosAPIView):
         # The role (decide) is checked before the body: a viewer learns nothing from validation
         # errors, and the refusal is an audit event (policies.token.reveal_denied).
         raw = request.data if isinstance(request.data, dict) else {}
-        services.token_reveal_authorize(
+        tokens.token_reveal_authorize(
             actor=request.user,
             purpose=raw.get("purpose") if isinstance(raw.get("purpose"), str) else "",
             reason=raw.get("reason") if isinstance(raw.get("reason"), str) else "",
@@ -303,7 +304,7 @@ class TokenRevealView(CustosAPIView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         asset = _visible_asset(request, data["asset"]) if data.get("asset") else None
-        value = services.token_reveal(
+        value = tokens.token_reveal(
             token=data["token"], purpose=data["purpose"], reason=data["reason"], actor=request.user, asset=asset
         )
         return Response({"value": value})

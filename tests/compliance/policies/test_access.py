@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from audit.models import AuditEvent
+from compliance.access import grants
+from compliance.access.rules import decide
 from compliance.policies import services
-from compliance.policies.access import decide
 from tests.factories import AssetFactory, ColumnFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +33,15 @@ EXPECTED = {
 
 
 def classified_asset(sensitivity: str, entity_type: str = "EMAIL_ADDRESS", **fields):
+    """A consistent asset: its confirmed classification implies no more than its own sensitivity
+    (a decision never uses less than that floor; see test_masking_follows_classified_columns.py)."""
     asset = AssetFactory(sensitivity=sensitivity, **fields)
     column = ColumnFactory(asset=asset, name="contact")
     from catalog.models import Classification
 
-    Classification.objects.create(column=column, entity_type=entity_type, source="steward", state="confirmed")
+    Classification.objects.create(
+        column=column, entity_type=entity_type, source="steward", state="confirmed", sensitivity=sensitivity
+    )
     return asset
 
 
@@ -105,7 +110,7 @@ def test_an_approved_grant_lifts_a_deny_until_it_expires_or_is_revoked(users):
     decision = decide(user=viewer, asset=asset, purpose="research")
     assert decision.effect == A and decision.grant_id == grant.pk
     assert decide(user=viewer, asset=asset, purpose="analytics").effect == D  # the grant is for research only
-    services.grant_revoke(grant=grant, actor=steward, reason="study closed")
+    grants.grant_revoke(grant=grant, actor=steward, reason="study closed")
     assert decide(user=viewer, asset=asset, purpose="research").effect == D
     grant_events = AuditEvent.objects.filter(target_type="policies.accessgrant", target_id=str(grant.pk))
     assert list(grant_events.order_by("id").values_list("action", flat=True)) == [
@@ -206,7 +211,11 @@ def sample_asset(file_asset):
         from catalog.models import Classification
 
         Classification.objects.create(
-            column=asset.columns.get(name="email"), entity_type="EMAIL_ADDRESS", source="steward", state="confirmed"
+            column=asset.columns.get(name="email"),
+            entity_type="EMAIL_ADDRESS",
+            source="steward",
+            state="confirmed",
+            sensitivity=sensitivity,
         )
         return asset
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEvent
-from compliance.policies import services
+from compliance.policies.actions import packs
 from compliance.policies.models import RegulationCategory, RegulationPack, RegulationRule
 
 pytestmark = pytest.mark.django_db
@@ -80,35 +80,35 @@ def test_an_organisation_installs_its_own_pack_audited(users):
             }
         ],
     }
-    pack = services.pack_install(document=document, actor=users["steward"])
+    pack = packs.pack_install(document=document, actor=users["steward"])
     assert not pack.builtin and pack.rules.get().code == "acme.retention"
     assert AuditEvent.objects.filter(action="policies.pack.install", target_id=str(pack.pk)).exists()
 
 
 def test_it_refuses_to_replace_a_builtin_pack_and_malformed_packs(users):
     with pytest.raises(ValidationError):
-        services.pack_install(
+        packs.pack_install(
             document={"code": "gdpr", "name": "x", "version": "9", "categories": [], "rules": []}, actor=users["steward"]
         )
     with pytest.raises(ValidationError):
-        services.pack_install(document={"code": "x", "name": "x"}, actor=users["steward"])
+        packs.pack_install(document={"code": "x", "name": "x"}, actor=users["steward"])
 
 
 def test_a_viewer_cannot_install_a_pack(users):
     with pytest.raises(PermissionDenied):
-        services.pack_install(
+        packs.pack_install(
             document={"code": "x", "name": "x", "version": "1", "categories": [], "rules": []}, actor=users["viewer"]
         )
 
 
 def test_overriding_a_rule_keeps_the_pack_value_and_is_audited(users):
     rule = RegulationRule.objects.get(code="gdpr.purpose-missing")
-    services.rule_override(rule=rule, actor=users["steward"], severity="high", reason="regulator focus this year")
+    packs.rule_override(rule=rule, actor=users["steward"], severity="high", reason="regulator focus this year")
     rule.refresh_from_db()
     assert rule.severity == "high" and rule.overridden and rule.original["severity"] == "medium"
     event = AuditEvent.objects.get(action="policies.rule.override", target_id=str(rule.pk))
     assert event.details["changes"]["severity"] == {"from": "medium", "to": "high"}
-    services.rule_override_clear(rule=rule, actor=users["steward"])
+    packs.rule_override_clear(rule=rule, actor=users["steward"])
     rule.refresh_from_db()
     assert rule.severity == "medium" and not rule.overridden
 
@@ -117,7 +117,7 @@ def test_reloading_the_packs_keeps_an_override(users):
     from compliance.policies.pack_loader import load_builtin
 
     rule = RegulationRule.objects.get(code="hipaa.phi-public")
-    services.rule_override(rule=rule, actor=users["steward"], enabled=False, reason="covered by network controls")
+    packs.rule_override(rule=rule, actor=users["steward"], enabled=False, reason="covered by network controls")
     load_builtin()
     rule.refresh_from_db()
     assert rule.overridden and rule.enabled is False

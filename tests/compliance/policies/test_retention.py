@@ -11,8 +11,11 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import AuditEvent
+from compliance import datasets
 from compliance.policies import services
 from compliance.policies.models import RetentionRun
+from compliance.retention import holds
+from compliance.retention import services as retention
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +58,7 @@ def retention_setup(file_asset, users):
 
 
 def read(asset) -> pd.DataFrame:
-    path = services.resolve_location(asset.location)
+    path = datasets.resolve_asset(asset).path
     if path.suffix == ".csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     return pd.read_parquet(path)
@@ -66,7 +69,7 @@ def test_a_retention_run_deletes_exactly_the_expired_rows(retention_setup, users
     frame, asset, policy = retention_setup(fmt=fmt)
     expired, kept = expected_ids(frame, 180)
     assert expired and kept and "E9999" in kept  # an unparseable date is never treated as expired
-    run = services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    run = retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
     remaining = read(asset)
     assert set(remaining["event_id"]) == kept
     assert len(remaining) == len(kept)
@@ -81,9 +84,9 @@ def test_a_retention_run_deletes_exactly_the_expired_rows(retention_setup, users
 
 def test_a_dry_run_counts_and_changes_nothing(retention_setup, users):
     frame, asset, _ = retention_setup()
-    before = services.resolve_location(asset.location).read_bytes()
-    run = services.retention_enforce(actor=users["steward"], dry_run=True, now=NOW)
-    assert services.resolve_location(asset.location).read_bytes() == before
+    before = datasets.resolve_asset(asset).path.read_bytes()
+    run = retention.retention_enforce(actor=users["steward"], dry_run=True, now=NOW)
+    assert datasets.resolve_asset(asset).path.read_bytes() == before
     expired, _ = expected_ids(frame, 180)
     assert run.report["items"][0]["expired_rows"] == len(expired) and run.report["items"][0]["outcome"] == "would_delete_rows"
     assert not AuditEvent.objects.filter(action="policies.retention.delete_rows").exists()
@@ -92,14 +95,14 @@ def test_a_dry_run_counts_and_changes_nothing(retention_setup, users):
 
 def test_a_legal_hold_blocks_deletion_and_the_block_is_recorded(retention_setup, users):
     frame, asset, _ = retention_setup()
-    hold = services.legal_hold_place(asset=asset, reference="CASE-2026-17", actor=users["steward"], reason="litigation")
-    before = services.resolve_location(asset.location).read_bytes()
-    run = services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
-    assert services.resolve_location(asset.location).read_bytes() == before
+    hold = holds.legal_hold_place(asset=asset, reference="CASE-2026-17", actor=users["steward"], reason="litigation")
+    before = datasets.resolve_asset(asset).path.read_bytes()
+    run = retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    assert datasets.resolve_asset(asset).path.read_bytes() == before
     assert run.report["items"][0]["outcome"] == "blocked_by_legal_hold"
     assert AuditEvent.objects.filter(action="policies.retention.blocked", target_id=str(asset.pk)).exists()
-    services.legal_hold_release(hold=hold, actor=users["steward"], reason="case closed")
-    services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    holds.legal_hold_release(hold=hold, actor=users["steward"], reason="case closed")
+    retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
     assert len(read(asset)) == len(expected_ids(frame, 180)[1])
 
 
@@ -107,7 +110,7 @@ def test_archive_moves_the_expired_rows_out_and_keeps_them(retention_setup, user
     settings.VAR_DIR = tmp_path / "var"
     frame, asset, _ = retention_setup(action="archive", days=90)
     expired, kept = expected_ids(frame, 90)
-    services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
     assert set(read(asset)["event_id"]) == kept
     event = AuditEvent.objects.get(action="policies.retention.archive")
     archived = pd.read_csv(settings.VAR_DIR / event.details["archive"], dtype=str)
@@ -117,7 +120,7 @@ def test_archive_moves_the_expired_rows_out_and_keeps_them(retention_setup, user
 def test_anonymize_rows_keeps_the_rows_but_not_their_identifiers(retention_setup, users):
     frame, asset, _ = retention_setup(action="anonymize_rows", days=180, profile="hipaa-safe-harbor")
     expired, kept = expected_ids(frame, 180)
-    run = services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    run = retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
     assert run.report["items"][0]["outcome"] == "done", run.report
     after = read(asset)
     assert len(after) == len(frame)
@@ -167,9 +170,9 @@ def test_retention_deletes_exactly_the_expired_rows_of_a_sqlite_table(tmp_path, 
         assets=[asset],
     )
     expired, kept = expected_ids(frame, 180)
-    dry = services.retention_enforce(actor=users["steward"], dry_run=True, now=NOW)
+    dry = retention.retention_enforce(actor=users["steward"], dry_run=True, now=NOW)
     assert dry.report["items"][0]["expired_rows"] == len(expired)
-    services.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
     with sqlite3.connect(db) as conn:
         remaining = {row[0] for row in conn.execute("SELECT event_id FROM events")}
     assert remaining == kept
@@ -178,7 +181,7 @@ def test_retention_deletes_exactly_the_expired_rows_of_a_sqlite_table(tmp_path, 
 
 def test_a_system_component_can_place_a_hold_and_request_a_grant(file_asset, users):
     asset = file_asset(pd.DataFrame({"a": ["1"]}), "sys")
-    hold = services.legal_hold_place(asset=asset, reference="AUTO-1", actor="custos:ediscovery", reason="imported hold")
+    hold = holds.legal_hold_place(asset=asset, reference="AUTO-1", actor="custos:ediscovery", reason="imported hold")
     assert (
         hold.created_by is None
         and AuditEvent.objects.filter(action="policies.legal_hold.place", actor_id="custos:ediscovery").exists()

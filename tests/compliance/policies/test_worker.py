@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from catalog import services as catalog_services
+from compliance import datasets
+from compliance.anonymization import services as anonymization
 from compliance.policies import tasks
 from compliance.policies.models import Finding, RetentionRun
 
@@ -47,13 +49,14 @@ def test_the_beat_retention_task_runs_on_a_worker(celery_worker_process, transac
 
 
 def test_a_worker_runs_a_queued_anonymization_and_registers_the_copy(celery_worker_process, transactional_db, file_asset, users):
-    from compliance.policies import services
     from compliance.policies.models import AnonymizationRun
     from tests.compliance.policies.conftest import make_patients
 
     asset = file_asset(make_patients(30), "patients_worker", sensitivity="confidential")
-    out = services.resolve_location(asset.location).with_name("patients_worker_deid.csv")
-    run = services.anonymization_start(actor=users["steward"], policy="hipaa-safe-harbor", source_asset=asset, output_path=out)
+    out = datasets.resolve_asset(asset).path.with_name("patients_worker_deid.csv")
+    run = anonymization.anonymization_start(
+        actor=users["steward"], policy="hipaa-safe-harbor", source_asset=asset, output_path=out
+    )
     done = wait_until(lambda: AnonymizationRun.objects.filter(pk=run.pk, status__in=["succeeded", "failed"]).first(), timeout=180)
     assert done.status == "succeeded", done.error
     assert done.report["passed"] and done.target_asset_id and out.exists()

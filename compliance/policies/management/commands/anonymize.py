@@ -1,5 +1,12 @@
-"""``manage.py anonymize SRC --policy POLICY --out DST``: anonymize a CSV or Parquet file.
+"""``manage.py anonymize SRC|--asset ID --policy POLICY --out DST [--user NAME]``: anonymize a
+file, a table or a cataloged asset.
 
+The same service as the API and the task (``compliance.anonymization.services.anonymization_run``):
+SRC and DST are resolved by ``compliance.datasets`` (inside the data roots, never Custos's own
+database -- ``--out sqlite:///<app db>#audit_ledgerentry`` is refused on one line, defect 14).
+``--asset ID`` anonymizes a cataloged asset with its classifications and registers the output,
+exactly as ``POST /api/v1/anonymization-runs`` does; ``--user`` acts as that user (role matrix:
+``decide``), without it the command is the system caller ``cli:anonymize``.
 POLICY is ``hipaa-safe-harbor``, ``gdpr-pseudonymize`` or the name of an anonymization policy.
 The output has the input's format. Prints the run report (operators per column, identifier check,
 re-scan, k-anonymity; never data values). Exits non-zero with a message on bad input, and with
@@ -11,11 +18,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.permissions import VIEW
+from catalog.models import DataAsset
+from compliance.anonymization.services import anonymization_run
 from compliance.policies import anonymizer, keys, operators
-from compliance.policies.services import COMPONENT, anonymization_run
+from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
 
 
 class Command(BaseCommand):
@@ -23,8 +32,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "src", help="input file (.csv or .parquet) or table (sqlite:///file.db#table, postgresql://.../db#table)"
+            "src",
+            nargs="?",
+            help="input file (.csv or .parquet) or table (sqlite:///file.db#table, source:<data source>#table)",
         )
+        parser.add_argument("--asset", type=int, help="anonymize this cataloged asset (instead of SRC)")
+        add_user_argument(parser)
         parser.add_argument("--policy", required=True, help="hipaa-safe-harbor, gdpr-pseudonymize or a policy name")
         parser.add_argument(
             "--out",
@@ -34,23 +47,37 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-rows", type=int, default=100_000)
         parser.add_argument("--json", action="store_true", help="print the full report as JSON")
 
-    def handle(self, *args, src, policy, out, chunk_rows, json: bool = False, **options):
-        source = src if anonymizer.is_table(src) else Path(src)
+    def handle(self, *args, src, policy, out, chunk_rows, json: bool = False, asset=None, user=None, **options):
+        actor = actor_for(user, "anonymize")
+        if (src is None) == (asset is None):
+            raise CommandError("give SRC or --asset ID (not both)")
+        source_asset = None
+        if asset is not None:
+            visible = DataAsset.objects.all() if isinstance(actor, str) else DataAsset.objects.restrict(actor, VIEW)
+            source_asset = visible.filter(pk=asset).first()
+            if source_asset is None:
+                raise CommandError("no such asset (--asset)")
         target = out if anonymizer.is_table(out) else Path(out)
-        if isinstance(source, Path) and not source.is_file():
-            raise CommandError(f"{src}: no such file")
-        try:
-            in_fmt, out_fmt = anonymizer.location_format(source), anonymizer.location_format(target)
-        except anonymizer.AnonymizeError as exc:
-            raise CommandError(str(exc)) from exc
-        if in_fmt != "sql" and in_fmt != out_fmt:
-            raise CommandError("--out must have the same format as SRC (.csv -> .csv, .parquet -> .parquet)")
+        if src is not None:
+            source = src if anonymizer.is_table(src) else Path(src)
+            try:
+                in_fmt, out_fmt = anonymizer.location_format(source), anonymizer.location_format(target)
+            except anonymizer.AnonymizeError as exc:
+                raise CommandError(str(exc)) from exc
+            if in_fmt != "sql" and in_fmt != out_fmt:
+                raise CommandError("--out must have the same format as SRC (.csv -> .csv, .parquet -> .parquet)")
         if isinstance(target, Path) and target.parent and not target.parent.exists():
-            raise CommandError(f"{target.parent}: output directory does not exist")
+            raise CommandError("the output directory does not exist")
         try:
-            run = anonymization_run(actor=COMPONENT, policy=policy, source_path=source, output_path=target, chunk_rows=chunk_rows)
-        except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+            with one_line_errors():
+                run = anonymization_run(
+                    actor=actor,
+                    policy=policy,
+                    source_asset=source_asset,
+                    source_path=None if source_asset is not None else src,
+                    output_path=out,
+                    chunk_rows=chunk_rows,
+                )
         except (anonymizer.AnonymizeError, operators.OperatorError, keys.KeyError_) as exc:
             raise CommandError(str(exc)) from exc
         report = run.report

@@ -8,9 +8,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.policies import selectors
+from compliance.policies.actions.evaluate import evaluate_all
 from compliance.policies.choices import SEVERITY_RANK, FindingStatus
+from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
 from compliance.policies.models import Finding, RegulationPack
-from compliance.policies.services import COMPONENT, evaluate_all
 
 
 class Command(BaseCommand):
@@ -20,20 +21,23 @@ class Command(BaseCommand):
         parser.add_argument("--regulation", help="gdpr, hipaa, ccpa or an installed pack's code")
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--no-refresh", action="store_true", help="print the stored findings without re-evaluating")
+        add_user_argument(parser)
 
-    def handle(self, *args, regulation=None, json=False, no_refresh=False, **options):
+    def handle(self, *args, regulation=None, json=False, no_refresh=False, user=None, **options):
+        actor = actor_for(user, "compliance_evaluate")
         if regulation and not RegulationPack.objects.filter(code=regulation).exists():
             codes = ", ".join(RegulationPack.objects.values_list("code", flat=True))
             raise CommandError(f"unknown regulation {regulation!r}; installed: {codes}")
         if not no_refresh:
-            evaluate_all(actor=COMPONENT)
+            with one_line_errors():
+                evaluate_all(actor=actor)
         findings = Finding.objects.filter(status=FindingStatus.OPEN).select_related(
             "rule", "asset__source", "model_version__model"
         )
         if regulation:
             findings = findings.filter(regulation=regulation)
         rows = sorted(findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.regulation, f.rule.code, f.pk))
-        posture = selectors.posture(regulation=regulation)
+        posture = selectors.posture(regulation=regulation, user=None if isinstance(actor, str) else actor)
         if json:
             self.stdout.write(_dumps({"posture": posture, "findings": [_finding(f) for f in rows]}))
             return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from compliance.access.tokens import key_rotate
 from compliance.policies import keys
-from compliance.policies.services import COMPONENT, key_rotate
+from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
 
 
 class Command(BaseCommand):
@@ -13,11 +14,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--rotate", action="store_true")
+        add_user_argument(parser)
 
-    def handle(self, *args, rotate=False, **options):
+    def handle(self, *args, rotate=False, user=None, **options):
         ring = keys.keyring()
         if rotate:
-            kid = key_rotate(actor=COMPONENT, reason="manage.py policy_keys --rotate")
+            with one_line_errors():
+                kid = key_rotate(actor=actor_for(user, "policy_keys"), reason="manage.py policy_keys --rotate")
             self.stdout.write(self.style.SUCCESS(f"new active key {kid}"))
         try:
             active = ring.active_kid()

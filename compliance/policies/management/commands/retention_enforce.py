@@ -11,7 +11,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from compliance.policies.services import COMPONENT, retention_enforce
+from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
+from compliance.retention.services import retention_enforce
 
 
 class Command(BaseCommand):
@@ -20,9 +21,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count and report only")
         parser.add_argument("--json", action="store_true")
+        add_user_argument(parser)
 
-    def handle(self, *args, dry_run=False, json=False, **options):
-        run = retention_enforce(actor=COMPONENT, dry_run=dry_run)
+    def handle(self, *args, dry_run=False, json=False, user=None, **options):
+        actor = actor_for(user, "retention_enforce")
+        with one_line_errors():
+            run = retention_enforce(actor=actor, dry_run=dry_run)
         report = run.report
         if json:
             self.stdout.write(_dumps({"run": run.pk, "dry_run": dry_run, **report}))

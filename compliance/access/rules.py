@@ -13,7 +13,11 @@ Order of evaluation (the first three are final):
 7. an approved, unexpired grant for this user, asset and purpose lifts the result to the grant's
    effect unless a policy rule denied.
 
-``services.access_decide`` wraps this and records every decision in the audit ledger.
+The sensitivity used is never below the asset's confirmed classifications
+(:func:`compliance.access.masking.effective_sensitivity`), and ``masked_columns`` names every
+name a classified column of the asset has had (:func:`compliance.access.masking.classified_columns`),
+so lowering ``sensitivity``, renaming or moving a classified column unmasks nothing (issue 12,
+defect 13). ``compliance.access.decisions.access_decide`` wraps this and audits every decision.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from accounts.choices import Role
 from accounts.permissions import role_of
 from catalog.choices import AssetStatus, Sensitivity
 from catalog.models import DataAsset
+from compliance.access.masking import classified_columns, effective_sensitivity
 from compliance.policies import selectors
 from compliance.policies.choices import EFFECT_RANK, Effect, PolicyKind, Purpose
 
@@ -78,8 +83,9 @@ def _rule_matches(
 def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
     """The decision for ``user`` reading ``asset`` for ``purpose`` (pure: no writes)."""
     role = role_of(user)
-    columns = selectors.asset_entity_types(asset)
+    columns = classified_columns(asset)
     entity_types = {e for es in columns.values() for e in es}
+    sensitivity = effective_sensitivity(asset)
     cats = selectors.categories_for(entity_types)
     sensitive = sorted(c for c, v in cats.items() if v["sensitive"])
     decision = Decision(
@@ -87,7 +93,7 @@ def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
         reasons=[],
         role=role,
         purpose=purpose,
-        sensitivity=asset.sensitivity,
+        sensitivity=sensitivity,
         entity_types=sorted(entity_types),
         categories=sorted(cats),
     )
@@ -111,8 +117,10 @@ def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
         decision.reasons.append("auditors read data for the audit purpose only")
         return decision
 
-    effect = BASELINE[role][asset.sensitivity]
-    decision.reasons.append(f"baseline for role {role} on {asset.sensitivity} data: {effect}")
+    effect = BASELINE[role][sensitivity]
+    decision.reasons.append(f"baseline for role {role} on {sensitivity} data: {effect}")
+    if sensitivity != asset.sensitivity:
+        decision.reasons.append(f"the asset's confirmed classifications imply {sensitivity} (it says {asset.sensitivity})")
     # Purpose limitation applies when the asset records its purposes in our vocabulary.
     recorded = {str(p).strip().lower() for p in asset.processing_purposes} & set(Purpose.values)
     if entity_types and recorded and purpose not in recorded and purpose != Purpose.AUDIT and effect == A:
@@ -125,7 +133,7 @@ def decide(*, user: Any, asset: DataAsset, purpose: str) -> Decision:
     for policy in selectors.policies_for_asset(asset, PolicyKind.ACCESS, entity_types=entity_types):
         for rule in policy.config.get("rules", []):
             if _rule_matches(
-                rule, role=role, purpose=purpose, sensitivity=asset.sensitivity, entity_types=entity_types, categories=set(cats)
+                rule, role=role, purpose=purpose, sensitivity=sensitivity, entity_types=entity_types, categories=set(cats)
             ):
                 effect = rule["effect"]
                 policy_denied = effect == D
