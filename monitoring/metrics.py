@@ -1,0 +1,183 @@
+"""``GET /metrics``: Prometheus exposition (prometheus-client) of every monitor's latest results, read
+from the database at scrape time, so every worker's runs show whatever process answers.
+
+Families (prefix ``custos_``; ratios are 0..1; no row, prediction or batch ids as labels). Labels
+``model``, ``model_version``, ``monitor`` on all monitor families:
+
+* ``custos_drift_score{feature, method}``            latest drift score (p-value or distance)
+* ``custos_drift_threshold{feature, method}``        the threshold it was judged against
+* ``custos_drift_detected{feature, method}``         1 when the feature drifted
+* ``custos_dataset_drift_share``                     share of drifted features (ratio)
+* ``custos_dataset_drift``                           1 when the dataset drifted
+* ``custos_data_quality_score{check, column}``       the check's score (shares are ratios; rows, minutes)
+* ``custos_data_quality_failed{check, column}``      1 when the check failed
+* ``custos_performance{metric, estimated}``          realized or CBPE-estimated metric
+* ``custos_performance_failed{metric, estimated}``   1 outside the reference bounds
+* ``custos_concept_drift{detector}``                 1 when the detector fired in the latest run
+* ``custos_alerts{state}``                           alerts per state (open, acknowledged, resolved)
+* ``custos_monitor_last_run_timestamp_seconds``      when the latest successful run finished
+* ``custos_monitor_runs{status}``                    runs per status (all monitors)
+* ``custos_metrics_database_seconds``                time this scrape spent reading the database
+
+Access: ``CUSTOS_METRICS_TOKEN`` (``Authorization: Bearer <token>``) or ``CUSTOS_METRICS_ALLOW`` (client
+addresses or CIDR blocks, comma separated), from settings or the environment; with neither set the
+endpoint answers 404 (closed by default).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import time
+from collections import defaultdict
+
+from django.conf import settings
+from django.db.models import Count, Max
+from django.http import Http404, HttpResponse
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from core.choices import RunStatus
+
+from .choices import AlertState, ResultKind
+
+MONITOR_LABELS = ["model", "model_version", "monitor"]
+
+
+def _setting(name: str) -> str:
+    return str(getattr(settings, name, None) or os.environ.get(name, "") or "")
+
+
+def allowed(request) -> bool:
+    """The request carries the metrics token, or comes from an allowed address."""
+    token = _setting("CUSTOS_METRICS_TOKEN")
+    if token:
+        given = request.headers.get("Authorization", "")
+        if given.startswith("Bearer ") and hmac.compare_digest(given[7:].strip().encode(), token.encode()):
+            return True
+    allow = [a.strip() for a in _setting("CUSTOS_METRICS_ALLOW").split(",") if a.strip()]
+    if allow:
+        try:
+            client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return False
+        return any(client in ipaddress.ip_network(a, strict=False) for a in allow)
+    return False
+
+
+def configured() -> bool:
+    return bool(_setting("CUSTOS_METRICS_TOKEN") or _setting("CUSTOS_METRICS_ALLOW"))
+
+
+class DatabaseCollector:
+    """Builds every family from a handful of queries: the latest successful run per monitor, its
+    results, alert counts, run counts."""
+
+    def collect(self):
+        from .models import Alert, Monitor, MonitorResult, MonitorRun
+
+        t0 = time.perf_counter()
+        labels = {
+            pk: (model, version, name)
+            for pk, name, version, model in Monitor.objects.values_list(
+                "pk", "name", "model_version__version", "model_version__model__name"
+            ).order_by()
+        }
+        latest = dict(
+            MonitorRun.objects.filter(status=RunStatus.SUCCEEDED)
+            .values("monitor")
+            .annotate(last=Max("pk"))
+            .order_by()
+            .values_list("last", "monitor")
+        )
+        finished = dict(MonitorRun.objects.filter(pk__in=list(latest)).values_list("monitor", "finished_at").order_by())
+        results = list(
+            MonitorResult.objects.filter(run_id__in=list(latest))
+            .values_list("run_id", "kind", "name", "method", "score", "threshold", "flagged")
+            .order_by()
+        )
+        alerts = list(Alert.objects.values_list("monitor", "state").annotate(n=Count("pk")).order_by())
+        runs = list(MonitorRun.objects.values_list("status").annotate(n=Count("pk")).order_by())
+        db_seconds = time.perf_counter() - t0
+
+        feat = MONITOR_LABELS + ["feature", "method"]
+        score = GaugeMetricFamily("custos_drift_score", "Latest drift score per feature (p-value or distance).", labels=feat)
+        thr = GaugeMetricFamily("custos_drift_threshold", "Threshold the drift score was judged against.", labels=feat)
+        det = GaugeMetricFamily("custos_drift_detected", "1 when the feature drifted in the latest run.", labels=feat)
+        share = GaugeMetricFamily("custos_dataset_drift_share", "Share of drifted features (0-1).", labels=MONITOR_LABELS)
+        ddrift = GaugeMetricFamily("custos_dataset_drift", "1 when the dataset drifted in the latest run.", labels=MONITOR_LABELS)
+        ql = MONITOR_LABELS + ["check", "column"]
+        qscore = GaugeMetricFamily("custos_data_quality_score", "Latest data-quality check score.", labels=ql)
+        qfail = GaugeMetricFamily("custos_data_quality_failed", "1 when the data-quality check failed.", labels=ql)
+        pl = MONITOR_LABELS + ["metric", "estimated"]
+        perf = GaugeMetricFamily("custos_performance", "Latest realized or estimated (CBPE) performance metric.", labels=pl)
+        pfail = GaugeMetricFamily("custos_performance_failed", "1 when the metric is outside its reference bounds.", labels=pl)
+        concept = GaugeMetricFamily(
+            "custos_concept_drift",
+            "1 when the concept-drift detector fired in the latest run.",
+            labels=MONITOR_LABELS + ["detector"],
+        )
+        add_score, add_thr, add_det = score.add_metric, thr.add_metric, det.add_metric
+        for run_id, kind, name, method, value, threshold, flagged in results:
+            mon = labels.get(latest[run_id])
+            if mon is None or value is None:
+                continue
+            flag = 1.0 if flagged else 0.0
+            if kind == ResultKind.DRIFT:
+                lv = [*mon, name, method]
+                add_score(lv, value)
+                if threshold is not None:
+                    add_thr(lv, threshold)
+                add_det(lv, flag)
+            elif kind == ResultKind.DATASET_DRIFT:
+                share.add_metric(list(mon), value)
+                ddrift.add_metric(list(mon), flag)
+            elif kind == ResultKind.QUALITY:
+                check, _, column = name.partition(":")
+                qscore.add_metric([*mon, check, column], value)
+                qfail.add_metric([*mon, check, column], flag)
+            elif kind in (ResultKind.PERFORMANCE, ResultKind.ESTIMATED):
+                lv = [*mon, name, "true" if kind == ResultKind.ESTIMATED else "false"]
+                perf.add_metric(lv, value)
+                pfail.add_metric(lv, flag)
+            elif kind == ResultKind.CONCEPT:
+                concept.add_metric([*mon, name], flag)
+        yield from (score, thr, det, share, ddrift, qscore, qfail, perf, pfail, concept)
+
+        counts: dict[tuple, dict[str, int]] = defaultdict(dict)
+        for monitor, state, n in alerts:
+            counts[monitor][state] = n
+        al = GaugeMetricFamily("custos_alerts", "Alerts per state.", labels=MONITOR_LABELS + ["state"])
+        last = GaugeMetricFamily(
+            "custos_monitor_last_run_timestamp_seconds", "When the latest successful run finished.", labels=MONITOR_LABELS
+        )
+        for pk, mon in labels.items():
+            for state in AlertState.values:
+                al.add_metric([*mon, state], counts.get(pk, {}).get(state, 0))
+            if finished.get(pk) is not None:
+                last.add_metric(list(mon), finished[pk].timestamp())
+        yield al
+        yield last
+        rs = GaugeMetricFamily("custos_monitor_runs", "Monitor runs per status.", labels=["status"])
+        by_status = dict(runs)
+        for status in RunStatus.values:
+            rs.add_metric([status], by_status.get(status, 0))
+        yield rs
+        yield GaugeMetricFamily(
+            "custos_metrics_database_seconds", "Time this scrape spent reading the database.", value=db_seconds
+        )
+
+
+def exposition() -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector())
+    return generate_latest(registry)
+
+
+def metrics_view(request):
+    """GET /metrics (token or allow-list; 404 when neither is configured or the caller is not allowed)."""
+    if request.method != "GET" or not configured() or not allowed(request):
+        raise Http404
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
