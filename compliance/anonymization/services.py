@@ -88,12 +88,21 @@ def default_output(asset: DataAsset, policy: str) -> Path:
     return Path(settings.VAR_DIR) / "anonymized" / str(asset.pk) / f"{asset.name}__{policy}{suffix}"
 
 
-def _run_create(*, actor, policy: str, source_asset, source_path, output_path, status: str) -> AnonymizationRun:
-    profile, policy_obj = anonymization_profile(policy)
-    src = _source(source_asset, source_path)
+def check_locations(
+    *, output_path: str | Path, source_asset: DataAsset | None = None, source_path: str | Path | None = None
+) -> tuple[str, str]:
+    """(source, output) as the anonymizer opens them, after the datasets rule accepted both;
+    ``LocationRefused`` (a ``ValidationError`` naming the rule, never the place) otherwise."""
     dst = _output(output_path)
+    src = _source(source_asset, source_path)
     if src == dst:
         raise ValidationError({"output_path": "the output must not overwrite the input"})
+    return src, dst
+
+
+def _run_create(*, actor, policy: str, source_asset, source_path, output_path, status: str) -> AnonymizationRun:
+    profile, policy_obj = anonymization_profile(policy)
+    src, dst = check_locations(output_path=output_path, source_asset=source_asset, source_path=source_path)
     with transaction.atomic():
         run = AnonymizationRun(
             source_asset=source_asset,

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.permissions import VIEW
 from catalog.models import DataAsset
-from compliance.anonymization.services import anonymization_run
+from compliance.anonymization.services import anonymization_run, check_locations
 from compliance.policies import anonymizer, keys, operators
 from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
 
@@ -57,6 +57,8 @@ class Command(BaseCommand):
             source_asset = visible.filter(pk=asset).first()
             if source_asset is None:
                 raise CommandError("no such asset (--asset)")
+        with one_line_errors():  # the datasets rule first: never Custos's own database, never outside the roots
+            check_locations(output_path=out, source_asset=source_asset, source_path=src)
         target = out if anonymizer.is_table(out) else Path(out)
         if src is not None:
             source = src if anonymizer.is_table(src) else Path(src)
