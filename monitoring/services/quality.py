@@ -10,7 +10,9 @@ from monitoring.stats.drift import resolve_kinds
 from monitoring.stats.quality import QualityConfig, ReferenceSummary, run_checks
 
 
-def quality_results(monitor: Monitor, reference, current: pd.DataFrame, batches: list[LoggedBatch]) -> list[MonitorResult]:
+def quality_results(
+    monitor: Monitor, reference, current: pd.DataFrame, batches: list[LoggedBatch], outcome=None
+) -> list[MonitorResult]:
     from .runs import feature_columns
 
     config = QualityConfig.from_json(monitor.quality_checks)

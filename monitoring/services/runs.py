@@ -143,10 +143,11 @@ def drift_results(report: DatasetDrift) -> list[MonitorResult]:
 
 
 def _extra_evaluators() -> list:
-    """Evaluators after drift: (monitor, reference, current frame, batches) -> results."""
+    """Evaluators after drift: (monitor, reference, current frame, batches, outcome so far) -> results."""
+    from .performance import performance_results
     from .quality import quality_results
 
-    return [quality_results]
+    return [quality_results, performance_results]
 
 
 def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batches: list[LoggedBatch]) -> Outcome:
@@ -164,7 +165,7 @@ def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batc
         report = drift_frames(reference.frame, current, columns=columns, kinds=monitor.kinds or None, options=options)
     outcome = Outcome(drift_results(report), bool(report.dataset_drift), float(report.share_drifted))
     for evaluator in _extra_evaluators():
-        outcome.results.extend(evaluator(monitor, reference, current, batches))
+        outcome.results.extend(evaluator(monitor, reference, current, batches, outcome))
     outcome.summary = {
         "features": len(columns),
         "drifted": report.number_of_drifted_columns,

@@ -15,7 +15,9 @@ def roots(tmp_path, settings):
     return tmp_path
 
 
-def make_frame(n: int, *, seed: int, shift: float = 0.0, with_outputs: bool = True) -> pd.DataFrame:
+def make_frame(n: int, *, seed: int, shift: float = 0.0, with_outputs: bool = True, label: bool = False) -> pd.DataFrame:
+    """Seeded inputs; with outputs, a calibrated probability (sigmoid of `score`), the prediction at 0.5,
+    a prediction id and, with `label`, a label drawn from the probability."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
@@ -30,13 +32,15 @@ def make_frame(n: int, *, seed: int, shift: float = 0.0, with_outputs: bool = Tr
         frame["probability"] = p
         frame["prediction"] = (p >= 0.5).astype(int)
         frame["prediction_id"] = [f"p{seed}-{i}" for i in range(n)]
+        if label:
+            frame["label"] = (rng.random(n) < p).astype(int)
     return frame
 
 
 @pytest.fixture
 def reference_asset(roots, db):
     path = roots / "reference.parquet"
-    make_frame(3000, seed=1).drop(columns=["prediction_id"]).to_parquet(path)
+    make_frame(3000, seed=1, label=True).drop(columns=["prediction_id"]).to_parquet(path)
     return AssetFactory(location=str(path), qualified_name="files.reference")
 
 

@@ -79,3 +79,18 @@ def test_ddm_detects_a_jump_in_the_error_rate():
 def test_it_suspects_concept_drift_only_when_inputs_are_stable():
     assert concept_drift_suspected(performance_failed=True, dataset_drift=False)
     assert not concept_drift_suspected(performance_failed=True, dataset_drift=True)
+
+
+def test_the_runs_page_hinkley_settings_stay_quiet_on_stable_errors_and_catch_a_jump():
+    from monitoring.services.performance import CLASSIFICATION_PH
+
+    delays = []
+    for seed in range(20):
+        rng = np.random.default_rng(50 + seed)
+        stable = (rng.random(3000) < 0.3).astype(float)
+        assert PageHinkley(**CLASSIFICATION_PH).run(stable) == [], seed
+        jump = np.concatenate([stable[:1500], (rng.random(500) < 0.7).astype(float)])
+        hits = PageHinkley(**CLASSIFICATION_PH).run(jump)
+        assert hits and hits[0] >= 1500
+        delays.append(hits[0] - 1500)
+    assert np.median(delays) < 120
