@@ -150,19 +150,24 @@ def _extra_evaluators() -> list:
     return [quality_results, performance_results]
 
 
-def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batches: list[LoggedBatch]) -> Outcome:
+def monitor_drift(monitor: Monitor, reference: Reference, current: pd.DataFrame) -> DatasetDrift:
+    """The per-feature drift report of ``current`` against the monitor's reference, with its options."""
     columns = feature_columns(monitor, reference)
     missing = [c for c in columns if c not in current.columns]
     if missing:
         raise RunInputError(f"the logged data has no column(s) {', '.join(missing)}")
     options = drift_options(monitor.drift_options)
     if reference.profile is not None:
-        report = drift_against_profile(reference.profile, current, columns=columns, options=options)
-    else:
-        absent = [c for c in columns if c not in reference.frame.columns]
-        if absent:
-            raise RunInputError(f"the reference has no column(s) {', '.join(absent)}")
-        report = drift_frames(reference.frame, current, columns=columns, kinds=monitor.kinds or None, options=options)
+        return drift_against_profile(reference.profile, current, columns=columns, options=options)
+    absent = [c for c in columns if c not in reference.frame.columns]
+    if absent:
+        raise RunInputError(f"the reference has no column(s) {', '.join(absent)}")
+    return drift_frames(reference.frame, current, columns=columns, kinds=monitor.kinds or None, options=options)
+
+
+def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batches: list[LoggedBatch]) -> Outcome:
+    columns = feature_columns(monitor, reference)
+    report = monitor_drift(monitor, reference, current)
     outcome = Outcome(drift_results(report), bool(report.dataset_drift), float(report.share_drifted))
     for evaluator in _extra_evaluators():
         outcome.results.extend(evaluator(monitor, reference, current, batches, outcome))

@@ -90,3 +90,30 @@ def test_it_exits_non_zero_with_one_line_from_the_shell(files):
     )
     assert done.returncode != 0 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.django_db
+def test_it_reports_a_model_versions_monitor_on_its_logged_batches(users, version, reference_asset):
+    from monitoring import services
+    from monitoring.stats.drift import drift_frames
+    from tests.monitoring.conftest import make_frame
+
+    features = ["age", "income", "region", "score"]
+    services.monitor_create(
+        actor=users["steward"], model_version=version, name="inputs", reference_asset=reference_asset, columns=features
+    )
+    current = make_frame(1200, seed=21, shift=0.6)
+    services.batch_log(actor=users["service"], model_version=version, rows=current)
+    doc = json.loads(_run("--model-version", str(version.pk), "--json"))
+    from compliance import datasets as cd
+
+    expected = drift_frames(cd.read_frame(reference_asset), current, columns=features)
+    assert [c["name"] for c in doc["columns"]] == features
+    for col, exp in zip(doc["columns"], expected.columns, strict=True):
+        assert (col["method"], col["drifted"]) == (exp.method, exp.drifted)
+        assert col["score"] == pytest.approx(exp.score, abs=1e-12)
+    assert doc["dataset_drift"] == expected.dataset_drift
+    with pytest.raises(CommandError, match="no active monitor"):
+        _run("--model-version", str(version.pk), "--monitor", "other", "--json")
+    with pytest.raises(CommandError, match="give --reference and --current"):
+        _run("--current", "x.csv")
