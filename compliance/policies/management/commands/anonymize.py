@@ -20,9 +20,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.permissions import VIEW
+from accounts.permissions import DECIDE, VIEW, require
 from catalog.models import DataAsset
-from compliance.anonymization.services import anonymization_run, check_locations
+from compliance.anonymization.services import WHAT, anonymization_run, check_locations
 from compliance.policies import anonymizer, keys, operators
 from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
 
@@ -49,6 +49,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, src, policy, out, chunk_rows, json: bool = False, asset=None, user=None, **options):
         actor = actor_for(user, "anonymize")
+        with one_line_errors():  # the role first: a refused user learns nothing about files or assets
+            require(actor, DECIDE, WHAT)
         if (src is None) == (asset is None):
             raise CommandError("give SRC or --asset ID (not both)")
         source_asset = None
