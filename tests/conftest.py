@@ -133,8 +133,13 @@ def _broker_is_real() -> bool:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real ``celery worker`` subprocess on the configured broker, using the test database.
+
+    The worker's data roots are this run's pytest base directory, under which every test's
+    ``tmp_path`` lies, and ``var/`` (the default): a test that sets ``CUSTOS_DATA_ROOTS =
+    [tmp_path]`` in its own process has files the worker may read too (the worker cannot see the
+    test's in-process settings).
 
     Skipped unless a real broker and a server database are configured (the second CI pass).
     """
@@ -156,6 +161,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "CUSTOS_ENV": "test",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_TRACE_LOG_LEVEL": "INFO",  # task outcomes in the worker log
+        "CUSTOS_DATA_ROOTS": f"{tmp_path_factory.getbasetemp()},{settings.VAR_DIR}",
     }
     log = open(REPO / "var" / "celery-worker-test.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
