@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 
+from catalog.choices import Sensitivity
 from catalog.models import DataAsset
+from core.querysets import RestrictedQuerySet
 from lineage.choices import INDIRECT, EdgeKind, EventKind, NodeType, Propagation, RunState
 
 
@@ -33,8 +36,25 @@ class GraphState(models.Model):
         return f"graph v{self.version}"
 
 
+def _restricted_asset_ids():
+    return DataAsset.objects.filter(sensitivity=Sensitivity.RESTRICTED).values("pk")
+
+
+def _touches_restricted(job_ref: str) -> Exists:
+    """Whether the job ``job_ref`` (an OuterRef path) ever read or wrote a restricted asset."""
+    restricted = _restricted_asset_ids()
+    return Exists(
+        Edge.objects.filter(job_id=OuterRef(job_ref)).filter(
+            Q(src_type=NodeType.ASSET, src_id__in=restricted) | Q(dst_type=NodeType.ASSET, dst_id__in=restricted)
+        )
+    )
+
+
 class Job(models.Model):
-    """An OpenLineage job (``namespace`` + ``name``): a pipeline task that reads and writes datasets."""
+    """An OpenLineage job (``namespace`` + ``name``): a pipeline task that reads and writes datasets.
+
+    Scoping (``restrict``): a job that ever read or wrote a restricted asset is restricted -- its
+    runs and raw events name that asset -- so a user without ``view_restricted`` does not see it."""
 
     namespace = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
@@ -48,12 +68,18 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["namespace", "name"]
         constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="lineage_job_unique")]
 
     def __str__(self) -> str:
         return f"{self.namespace}:{self.name}"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return Q(_touches_restricted("pk"))
 
 
 class Run(models.Model):
@@ -74,12 +100,19 @@ class Run(models.Model):
     facet_times = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-last_event_time"]
         constraints = [models.CheckConstraint(condition=Q(state__in=RunState.values), name="lineage_run_state_valid")]
 
     def __str__(self) -> str:
         return f"run {self.run_id} of {self.job_id}"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        """A run of a restricted job (see :class:`Job`)."""
+        return Q(_touches_restricted("job_id"))
 
 
 class LineageEvent(models.Model):
@@ -97,12 +130,29 @@ class LineageEvent(models.Model):
     payload = models.JSONField()
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at"]
         constraints = [models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="lineage_event_kind_valid")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_type} {self.event_time:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        """An event of a restricted job (see :class:`Job`), or a DatasetEvent about a restricted
+        asset (by its dataset's namespace and name, or an alias of it)."""
+        jobs = Job.objects.filter(namespace=OuterRef("job_namespace"), name=OuterRef("job_name")).filter(
+            _touches_restricted("pk")
+        )
+        # the payload's dataset namespace and name as text (jsonb on PostgreSQL, JSON text on SQLite)
+        namespace = KeyTextTransform("namespace", KeyTransform("dataset", OuterRef("payload")))
+        name = KeyTextTransform("name", KeyTransform("dataset", OuterRef("payload")))
+        restricted = DataAsset.objects.filter(sensitivity=Sensitivity.RESTRICTED)
+        direct = restricted.filter(source__namespace=namespace, qualified_name=name)
+        aliased = DatasetAlias.objects.filter(asset__sensitivity=Sensitivity.RESTRICTED, namespace=namespace, name=name)
+        return Q(Exists(jobs)) | Q(kind=EventKind.DATASET) & (Q(Exists(direct)) | Q(Exists(aliased)))
 
 
 class DatasetFacets(models.Model):

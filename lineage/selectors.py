@@ -584,11 +584,17 @@ def _marquez_dataset(asset: DataAsset) -> dict[str, Any]:
     }
 
 
+def marquez_job_type(job: Job) -> str:
+    """Marquez's JobType (BATCH, STREAM, SERVICE) from the jobType facet's ``processingType``
+    (OpenLineage says BATCH or STREAMING)."""
+    processing = str((job.facets.get("jobType") or {}).get("processingType") or "BATCH").upper()
+    return {"STREAMING": "STREAM", "STREAM": "STREAM", "SERVICE": "SERVICE"}.get(processing, "BATCH")
+
+
 def _marquez_job(job: Job, io: dict[str, list]) -> dict[str, Any]:
-    processing = (job.facets.get("jobType") or {}).get("processingType", "BATCH")
     return {
         "id": {"namespace": job.namespace, "name": job.name},
-        "type": processing if processing in ("BATCH", "STREAM", "SERVICE") else "BATCH",
+        "type": marquez_job_type(job),
         "name": job.name,
         "simpleName": job.name.rsplit(".", 1)[-1],
         "parentJobName": job.parent.name if job.parent_id else None,

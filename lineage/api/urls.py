@@ -1,7 +1,12 @@
 """API routes of the lineage app (mounted under /api/v1/), each with and without a trailing slash."""
 
-from core.api.routers import route
-from lineage.api import views
+from core.api.routers import Router, route
+from lineage.api import views, viewsets
+
+router = Router()
+router.register("lineage/jobs", viewsets.JobViewSet, basename="lineage-job")
+router.register("lineage/runs", viewsets.RunViewSet, basename="lineage-run")
+router.register("lineage/events", viewsets.LineageEventViewSet, basename="lineage-event")
 
 urlpatterns = [
     route("lineage", views.LineageView.as_view(), name="lineage"),
@@ -13,4 +18,5 @@ urlpatterns = [
     route("lineage/model-versions/<int:pk>/provenance", views.ProvenanceView.as_view(), name="lineage-provenance"),
     route("lineage/columns/<int:pk>/why-pii", views.WhyPiiView.as_view(), name="lineage-why-pii"),
     route("lineage/edges/<int:pk>/propagation", views.EdgePropagationView.as_view(), name="lineage-edge-propagation"),
+    *router.urls,
 ]
