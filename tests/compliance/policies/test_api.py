@@ -97,6 +97,46 @@ def test_token_reveal_api(api_as):
         assert "jane@example.org" not in str(event.details) + event.reason
 
 
+@pytest.mark.parametrize("role", ["auditor", "service", "viewer"])
+def test_token_reveal_checks_the_role_before_the_body_and_audits_the_refusal(api_as, role):
+    for body in ({}, {"token": "not a token"}, {"token": 5, "purpose": ["x"]}):
+        response = api_as(role).post("/api/v1/tokens/reveal", body, format="json")
+        assert response.status_code == 403, (body, response.content)
+        assert response.json()["error"]["message"] == f"{role} may not decide tokens (revealing one is a steward decision)"
+    refusals = AuditEvent.objects.filter(action="policies.token.reveal_denied")
+    assert refusals.count() == 3 and {e.details["role"] for e in refusals} == {role}
+    # a steward with a malformed body gets the validation answer
+    assert api_as("steward").post("/api/v1/tokens/reveal", {}, format="json").status_code == 400
+
+
+def test_admin_actions_run_the_services_for_stewards_and_are_refused_with_the_reason(users):
+    from django.contrib import admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from compliance.policies.models import RegulationPack
+
+    pack = RegulationPack.objects.get(code="ccpa")
+    model_admin = admin.site._registry[RegulationPack]
+
+    def run(role):
+        request = RequestFactory().post("/admin/")
+        request.user = users[role]
+        request.session = {}
+        request._messages = FallbackStorage(request)
+        actions = model_admin.get_actions(request)
+        if "disable" not in actions:
+            return None
+        actions["disable"][0](model_admin, request, RegulationPack.objects.filter(pk=pack.pk))
+        return [str(m) for m in request._messages]
+
+    assert run("auditor") is None  # hidden: auditors hold no decide
+    assert run("steward") == ["Disable the selected packs: 1 done."]
+    pack.refresh_from_db()
+    assert pack.enabled is False
+    assert AuditEvent.objects.filter(action="policies.pack.disable", target_id=str(pack.pk)).exists()
+
+
 def test_a_dry_run_retention_through_the_api(api_as):
     response = api_as("steward").post("/api/v1/retention-runs", {"dry_run": True}, format="json")
     assert response.status_code == 201 and response.json()["dry_run"] is True
