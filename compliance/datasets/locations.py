@@ -360,6 +360,20 @@ def resolve_output(location: str | Path | Location) -> Location:
     return resolve(location if isinstance(location, Location) else str(location))
 
 
+def from_command_line(argument: str | Path) -> str:
+    """A location typed on a command line, as the shell user means it: a relative *file* path is
+    relative to the current directory (``manage.py scan var/demo-data/x.csv`` from the checkout),
+    not to the first data root as in the API, where the server has no meaningful working
+    directory. ``sqlite:///``, ``source:`` and URLs are returned unchanged. The rule itself
+    (:func:`resolve`) still applies to the result: an absolute path outside the roots is refused.
+    """
+    text = str(argument)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text):
+        return text  # sqlite:///, source:, file://, URLs
+    path = Path(text).expanduser()
+    return str(path if path.is_absolute() else Path.cwd() / path)
+
+
 def validate_location(location: str) -> None:
     """The catalog's location hook (catalog.locations): raise LocationRefused, return nothing."""
     resolve(location)
@@ -370,6 +384,7 @@ __all__ = [
     "LocationRefused",
     "check",
     "data_roots",
+    "from_command_line",
     "resolve",
     "resolve_asset",
     "resolve_output",

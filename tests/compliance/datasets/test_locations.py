@@ -136,3 +136,20 @@ def test_the_catalog_hook_is_registered():
     assert datasets.validate_location in _validators
     with pytest.raises(LocationRefused):
         datasets.validate_location(f"sqlite:///{app_db()}#django_session")
+
+
+def test_a_command_line_path_is_relative_to_the_shells_directory_and_still_under_the_rule(tmp_path, monkeypatch):
+    """``manage.py scan var/demo-data/x.csv`` from the checkout means that file (README rows),
+    not ``<first root>/var/demo-data/x.csv``; the roots still decide whether it may be read."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "people.csv").write_text("name\nAda\n")
+    monkeypatch.chdir(tmp_path)
+    typed = datasets.from_command_line("sub/people.csv")
+    assert typed == str(tmp_path / "sub" / "people.csv")
+    assert resolve(typed).path == (tmp_path / "sub" / "people.csv").resolve()
+    for unchanged in ("sqlite:///db.sqlite#t", "source:crm#public.users", f"file://{tmp_path}/x.csv"):
+        assert datasets.from_command_line(unchanged) == unchanged
+    outside = tmp_path.parent / "elsewhere.csv"
+    monkeypatch.chdir(tmp_path.parent)
+    with pytest.raises(LocationRefused, match="outside"):
+        resolve(datasets.from_command_line(outside.name))
