@@ -223,6 +223,11 @@ CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
         "task": "audit.tasks.ledger_checkpoint",
         "schedule": float(env_int("CUSTOS_LEDGER_CHECKPOINT_SECONDS", 300)),
     },
+    # Model monitors whose schedule is due or that have new logged predictions (docs/monitoring.md).
+    "monitoring-monitors-due": {
+        "task": "monitoring.monitors_due",
+        "schedule": float(env_int("CUSTOS_MONITOR_TICK_SECONDS", 60)),
+    },
 }
 
 # --- Custos --------------------------------------------------------------------------------
