@@ -4,6 +4,13 @@
 unless nothing is to change, prepares the rewritten file (and the archive of the expired rows) in
 datasets writers that are *not yet committed*: the caller commits them as the last step of the
 transaction that records the audit event, or aborts them.
+
+The location is resolved and re-checked by the datasets rule before every open. Kept rows are
+written back exactly as read: a CSV is read with the delimiter and encoding the datasets layer
+sniffs, with no value turned into a missing one (``NA``, ``None`` or ``-`` stay as they are), and
+only files Custos can write back unchanged are rewritten -- comma-separated UTF-8 CSV and Parquet,
+uncompressed. Other files (JSON lines, compressed or ``;``-separated CSV) are counted, and a real
+run reports them as ``error`` without touching them.
 """
 
 from __future__ import annotations
@@ -53,6 +60,30 @@ class Prepared:
             writer.abort()
 
 
+REWRITE_REFUSED = (
+    "retention rewrites comma-separated UTF-8 CSV and Parquet files only (uncompressed); this file was counted, not changed"
+)
+
+
+def _read_exact(loc: datasets.Location) -> tuple[pd.DataFrame, bool]:
+    """(every row as stored, whether the file can be written back unchanged)."""
+    from compliance.datasets.sources import open_source
+
+    datasets.check(loc)
+    compressed = Path(loc.path).suffix.lower() in (".gz", ".bz2")
+    if loc.format != "csv":
+        return datasets.read_frame(loc), loc.format == "parquet"
+    source = open_source(loc)
+    try:
+        frame = pd.read_csv(
+            loc.path, sep=source.delimiter, encoding=source.encoding, dtype=str, keep_default_na=False, na_filter=False
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise datasets.ReadError(f"{Path(loc.path).name}: cannot read as CSV ({type(exc).__name__})") from None
+    writable = source.delimiter == "," and source.encoding in ("utf-8", "utf-8-sig") and not compressed
+    return frame, writable
+
+
 def _writer(frame: pd.DataFrame, target, like: datasets.Location) -> datasets.FrameWriter:
     writer = datasets.open_writer(target, like=like if like.format == "parquet" else None)
     try:
@@ -75,7 +106,7 @@ def scan(
 ) -> Prepared:
     """Count expired rows; with ``prepare`` (and rows to change) stage the rewrite (see module doc)."""
     column = config["date_column"]
-    whole = datasets.read_frame(loc)
+    whole, writable = _read_exact(loc)
     if column not in whole.columns:
         raise ValidationError({"date_column": "the data has no such column"})
     expired = expired_mask(whole[column], cutoff)
@@ -86,6 +117,8 @@ def scan(
     )
     if not prepare or not expired.any():
         return prepared
+    if not writable:
+        raise ValidationError(REWRITE_REFUSED)
     action = config["action"]
     if action == RetentionAction.ANONYMIZE_ROWS:
         from compliance.policies.presidio_text import make_scrubber

@@ -178,6 +178,8 @@ def _enforce_one(run: RetentionRun, policy: Policy, asset: DataAsset, *, actor, 
         )
     except (ValidationError, datasets.ReadError, datasets.WriteError, OSError, ValueError) as exc:
         item.update({"outcome": "error", "error": type(exc).__name__})
+        if isinstance(exc, ValidationError):
+            item["note"] = "; ".join(exc.messages)  # rule messages: they name no value or path
         return item
     counts = prepared.counts
     item.update(counts)

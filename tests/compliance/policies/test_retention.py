@@ -188,3 +188,47 @@ def test_a_system_component_can_place_a_hold_and_request_a_grant(file_asset, use
     )
     grant = services.grant_request(user=users["viewer"], asset=asset, purpose="research", actor="custos:portal")
     assert grant.requested_by is None and grant.state == "requested"
+
+
+def test_kept_rows_are_written_back_exactly_as_stored(file_asset, users):
+    """Read through compliance.datasets, rewritten without turning ``NA``/``None``/``-`` into blanks."""
+    frame = events_table()
+    frame.loc[frame.index[-5:], "amount"] = ["NA", "None", "-", "null", ""]
+    asset = file_asset(frame, "events_na")
+    path = datasets.resolve_asset(asset).path
+    services.policy_create(
+        actor=users["steward"],
+        name="events na",
+        kind="retention",
+        config={"max_age_days": 180, "date_column": "created_at", "action": "delete_rows"},
+        assets=[asset],
+    )
+    retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    _, kept = expected_ids(frame, 180)
+    written = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert set(written["event_id"]) == kept
+    expected = frame[frame["event_id"].isin(kept)].reset_index(drop=True)
+    assert written.reset_index(drop=True).equals(expected)
+
+
+def test_a_file_it_cannot_write_back_unchanged_is_counted_and_left_alone(file_asset, users, tmp_path):
+    frame = events_table()
+    asset = file_asset(frame, "events_semicolon")
+    path = datasets.resolve_asset(asset).path
+    frame.to_csv(path, index=False, sep=";")
+    before = path.read_bytes()
+    services.policy_create(
+        actor=users["steward"],
+        name="events semicolon",
+        kind="retention",
+        config={"max_age_days": 180, "date_column": "created_at", "action": "delete_rows"},
+        assets=[asset],
+    )
+    dry = retention.retention_enforce(actor=users["steward"], dry_run=True, now=NOW)
+    expired, _ = expected_ids(frame, 180)
+    assert dry.report["items"][0]["expired_rows"] == len(expired)
+    run = retention.retention_enforce(actor=users["steward"], dry_run=False, now=NOW)
+    (item,) = run.report["items"]
+    assert item["outcome"] == "error" and "counted, not changed" in item["note"]
+    assert path.read_bytes() == before
+    assert not AuditEvent.objects.filter(action="policies.retention.delete_rows").exists()
