@@ -1,7 +1,8 @@
 """Regulation packs, policies, grants, legal holds, findings and runs.
 
-Rows are written only through ``compliance.policies.services`` (each write audited in its own
-transaction). Key material for tokens and encryption never lives here: see ``keys.py``.
+Rows are written only through the services (``compliance.policies.actions``, ``compliance.access``,
+``compliance.anonymization.services``, ``compliance.retention``; each write audited in its own
+transaction, each service checking its actor). Key material for tokens and encryption never lives here: see ``keys.py``.
 """
 
 from __future__ import annotations
