@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 SYSTEM_ACTOR = "system:monitoring"
@@ -21,12 +20,13 @@ def monitor_run(monitor_id: int, user_id: int | None = None, trigger: str = "sch
     from accounts.models import User
     from monitoring import services
     from monitoring.models import Monitor
+    from monitoring.services.runs import NothingToRun
 
     monitor = Monitor.objects.select_related("model_version__model", "reference_asset", "reference_profile").get(pk=monitor_id)
     actor = User.objects.get(pk=user_id) if user_id else SYSTEM_ACTOR
     try:
         return services.monitor_run(actor=actor, monitor=monitor, trigger=trigger).pk
-    except ValidationError:  # nothing new since the last run
+    except NothingToRun:  # nothing new since the last run (another trigger got there first)
         return None
 
 

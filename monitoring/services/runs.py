@@ -36,6 +36,10 @@ class RunInputError(ValueError):
     """The data cannot be evaluated (a column missing, no rows); the message names no value."""
 
 
+class NothingToRun(ValidationError):
+    """No logged predictions since the monitor's last successful run."""
+
+
 @dataclass
 class Reference:
     label: str
@@ -75,6 +79,8 @@ def load_reference(monitor: Monitor, columns: list[str] | None = None) -> Refere
         return Reference(f"profile {p.pk}", p.dataset_sha256, profile=DatasetProfile.from_json(p.profile))
     try:
         frame = read_typed_frame(datasets.resolve_asset(monitor.reference_asset), columns=columns)
+    except datasets.LocationRefused as exc:
+        raise RunInputError(f"the reference asset {monitor.reference_asset_id}: {exc.messages[0]}") from None
     except datasets.ReadError as exc:
         raise RunInputError(f"the reference could not be read: {type(exc).__name__}") from None
     return Reference(f"asset {monitor.reference_asset_id}", frame_sha256(frame), frame=frame)
@@ -85,6 +91,8 @@ def load_batches(batches: list[LoggedBatch]) -> pd.DataFrame:
     for b in batches:
         try:
             frames.append(read_typed_frame(b.location))
+        except datasets.LocationRefused as exc:
+            raise RunInputError(f"logged batch {b.pk}: {exc.messages[0]}") from None
         except (datasets.ReadError, OSError) as exc:
             raise RunInputError(f"logged batch {b.pk} could not be read: {type(exc).__name__}") from None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -188,7 +196,7 @@ def monitor_run(
     check_visible(actor, model_version=monitor.model_version, asset=monitor.reference_asset)
     batches = list(batches) if batches is not None else new_batches(monitor)
     if not batches:
-        raise ValidationError("no logged predictions since the monitor's last run")
+        raise NothingToRun("no logged predictions since the monitor's last run")
     if any(b.model_version_id != monitor.model_version_id or b.kind != BatchKind.PREDICTIONS for b in batches):
         raise ValidationError("a run covers prediction batches of the monitor's own model version")
     with transaction.atomic():
@@ -213,8 +221,9 @@ def monitor_run(
         reference = load_reference(monitor)
         current = load_batches(batches)
         outcome = evaluate(monitor, reference, current, batches)
-    except (RunInputError, ValueError) as exc:
-        message = str(exc).splitlines()[0][:500]
+    except (RunInputError, ValueError, ValidationError) as exc:  # LocationRefused is a ValidationError
+        text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        message = text.splitlines()[0][:500]
         with transaction.atomic():
             run.mark_failed(message)
             audit.record(actor=actor, action="monitoring.run_fail", target=run, details={"monitor": monitor.pk})
