@@ -27,6 +27,11 @@ demo: install
 	CUSTOS_ENV=demo $(PY) manage.py demo_setup
 	CUSTOS_ENV=demo $(PY) manage.py runserver $(HOST)
 
+## Production server: gunicorn (pinned), one gthread worker per CPU x 4 threads (docs/lineage.md "Serving")
+serve: install
+	$(PY) -m gunicorn config.wsgi:application --bind $(HOST) --worker-class gthread --workers $${WEB_WORKERS:-$$(nproc)} \
+	  --threads $${WEB_THREADS:-4} --keep-alive 30 --max-requests 10000 --max-requests-jitter 1000 --preload
+
 ## Lint, migration check and the test suite on the embedded default (SQLite, eager Celery)
 test: install lint
 	CUSTOS_ENV=test $(PY) manage.py makemigrations --check --dry-run

@@ -152,6 +152,45 @@ def _build(at: datetime | None) -> Graphs:
     return graphs
 
 
+class RestrictedAssets:
+    """This process's set of restricted asset ids, the scoping every lineage read applies for a
+    user without ``view_restricted`` (``lineage.selectors.hidden_assets``).
+
+    Reading it from the database on every read was the cost of a viewer's or service's query
+    (a scan of the assets: ~30 ms on 29k assets vs 0.05 ms for the walk). It is now kept like the
+    graph: this process's own asset writes (any ``DataAsset`` save or delete) drop it when they
+    commit, so the next read is exact; other processes' changes show within the graph cache's
+    ``max_staleness`` seconds (``LINEAGE_CACHE_MAX_STALENESS``); with 0, every read queries.
+    """
+
+    def __init__(self, owner: GraphCache) -> None:
+        self._owner = owner
+        self._ids: frozenset[int] | None = None
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by invalidate(): a read that overlapped a write is not kept
+        self.loads = 0  # for tests and the benchmark
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._ids = None
+
+    def get(self) -> frozenset[int]:
+        staleness = self._owner.max_staleness
+        ids = self._ids
+        if ids is not None and staleness > 0 and time.monotonic() - self._checked < staleness:
+            return ids
+        with self._lock:
+            if self._ids is not None and staleness > 0 and time.monotonic() - self._checked < staleness:
+                return self._ids
+            checked, generation = time.monotonic(), self._generation  # before the read
+            ids = frozenset(DataAsset.objects.filter(DataAsset.restricted_q()).values_list("pk", flat=True))
+            self.loads += 1
+            if generation == self._generation:
+                self._ids, self._checked = ids, checked
+            return ids
+
+
 class GraphCache:
     """The live graph of this process, kept in step with the database by version (thread-safe)."""
 
@@ -171,6 +210,7 @@ class GraphCache:
             # Other processes' writes show within this many seconds; this process's own writes
             # mark the cache dirty on commit and show on the next read.
             self.max_staleness = float(getattr(settings, "LINEAGE_CACHE_MAX_STALENESS", 1.0))
+            self.restricted = RestrictedAssets(self)
 
     def mark_dirty(self) -> None:
         self.dirty = True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from catalog.choices import ClassificationSource
-from catalog.models import ModelVersion
+from catalog.models import DataAsset, ModelVersion
 from catalog.signals import classification_changed, classifications_changed, model_version_changed
 from lineage.propagation import propagation_recompute
 
@@ -42,3 +44,13 @@ def model_version_changed_link(sender, *, model_version_id, change, **kwargs) ->
     model_version = ModelVersion.objects.filter(pk=model_version_id).first()
     if model_version is not None:
         model_version_link(model_version=model_version, actor=COMPONENT)
+
+
+@receiver(post_save, sender=DataAsset, dispatch_uid="lineage.scope_saved")
+@receiver(post_delete, sender=DataAsset, dispatch_uid="lineage.scope_deleted")
+def asset_written_rescope(sender, **kwargs) -> None:
+    """Any asset write may change what is restricted: this process's scope set is dropped when the
+    write commits (lineage.graph.RestrictedAssets), so its next read is exact."""
+    from lineage.graph import cache
+
+    transaction.on_commit(cache.restricted.invalidate)

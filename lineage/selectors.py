@@ -76,7 +76,9 @@ def hidden_assets(user: Any) -> frozenset[int] | None:
         raise PermissionDenied
     if user_can(user, VIEW_RESTRICTED):
         return None
-    return frozenset(DataAsset.objects.filter(DataAsset.restricted_q()).values_list("pk", flat=True))
+    from lineage.graph import cache
+
+    return cache.restricted.get()  # kept per process, exact after this process's writes (see RestrictedAssets)
 
 
 def _hidden_pred(hidden: frozenset[int] | None, graphs: Graphs):

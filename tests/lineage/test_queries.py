@@ -268,3 +268,30 @@ def test_deleting_a_model_version_closes_its_edges(steward, django_capture_on_co
 
     edge = Edge.objects.get(kind="trained_on")
     assert edge.valid_to is not None  # history kept: the version was trained on it until now
+
+
+def test_the_restricted_set_is_kept_per_process_and_exact_after_this_process_writes(
+    wh, steward, make_user, django_capture_on_commit_callbacks
+):
+    """The scoping set (lineage.graph.RestrictedAssets) with a staleness window, as in production."""
+    cache.max_staleness = 60.0
+    viewer = make_user("viewer")
+    start = f"asset:{wh.raw.pk}"
+    before = selectors.downstream(user=viewer, node=start, depth=10).nodes
+    loads = cache.restricted.loads
+    with CaptureQueriesContext(connection) as queries:
+        selectors.downstream(user=viewer, node=start, depth=10)
+    assert cache.restricted.loads == loads and not any("sensitivity" in q["sql"] for q in queries.captured_queries)
+
+    # a write through the catalog service in this process: exact at the next read
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog.asset_update(asset=wh.staging, actor=steward, sensitivity=Sensitivity.RESTRICTED)
+    after = selectors.downstream(user=viewer, node=start, depth=10).nodes
+    assert f"asset:{wh.staging.pk}" in before and f"asset:{wh.staging.pk}" not in after
+    assert cache.restricted.loads == loads + 1
+
+    # a write that bypasses save() (another process, or a bulk UPDATE): shown once the window ends
+    type(wh.staging).objects.filter(pk=wh.staging.pk).update(sensitivity=Sensitivity.INTERNAL)
+    assert f"asset:{wh.staging.pk}" not in selectors.downstream(user=viewer, node=start, depth=10).nodes
+    cache.max_staleness = 0.0
+    assert f"asset:{wh.staging.pk}" in selectors.downstream(user=viewer, node=start, depth=10).nodes
