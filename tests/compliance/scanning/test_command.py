@@ -43,6 +43,19 @@ def test_json_prints_exactly_one_document_with_the_contract_shape(csv_file, engi
 
 
 @pytest.mark.django_db
+def test_a_relative_path_is_relative_to_the_current_directory(csv_file, engine, monkeypatch):
+    # the data root is tmp_path; the shell is in tmp_path/sub (the API would read tmp_path/people.csv)
+    sub = csv_file.parent / "sub"
+    sub.mkdir()
+    moved = csv_file.rename(sub / csv_file.name)
+    monkeypatch.chdir(sub)
+    out = StringIO()
+    call_command("scan", moved.name, "--json", "--sample", "100", stdout=out, stderr=StringIO())
+    assert json.loads(out.getvalue())["source"] == str(moved)
+    assert ScanRun.objects.get().location == str(moved)
+
+
+@pytest.mark.django_db
 def test_with_an_asset_it_writes_suggested_classifications(csv_file, engine):
     asset = AssetFactory(location=str(csv_file), kind="file")
     out = StringIO()

@@ -83,9 +83,12 @@ class Command(BaseCommand):
         return asset
 
     def _scan(self, actor, asset, path: str | None, sample: int, seed: int, progress) -> dict:
+        from compliance.datasets import from_command_line
         from compliance.scanning import services
 
         started = time.perf_counter()
+        if path and asset is None:
+            path = from_command_line(path)  # a relative path is relative to the shell's directory
         try:
             run = services.scan_start(
                 actor=actor,
