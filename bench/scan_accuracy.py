@@ -128,6 +128,8 @@ def main() -> None:
     parser.add_argument("--sample4", action="store_true", help="also score at 4x the sample")
     parser.add_argument("--naive", action="store_true", help="also score naive Presidio (slow: ~200 cells per column)")
     args = parser.parse_args()
+    # the datasets rule reads a relative path under the first data root: name the directories absolutely
+    args.data, args.corpus = args.data.resolve(), args.corpus.resolve()
     import django
 
     django.setup()
