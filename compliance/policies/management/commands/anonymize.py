@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.permissions import DECIDE, VIEW, require
 from catalog.models import DataAsset
 from compliance.anonymization.services import WHAT, anonymization_run, check_locations
+from compliance.datasets import from_command_line
 from compliance.policies import anonymizer, keys, operators
 from compliance.policies.cli import actor_for, add_user_argument, one_line_errors
 
@@ -53,6 +54,9 @@ class Command(BaseCommand):
             require(actor, DECIDE, WHAT)
         if (src is None) == (asset is None):
             raise CommandError("give SRC or --asset ID (not both)")
+        # typed paths are relative to the shell's directory (the API's are under the first data root)
+        src = from_command_line(src) if src is not None else None
+        out = from_command_line(out)
         source_asset = None
         if asset is not None:
             visible = DataAsset.objects.all() if isinstance(actor, str) else DataAsset.objects.restrict(actor, VIEW)
