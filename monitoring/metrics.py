@@ -18,6 +18,9 @@ Families (prefix ``custos_``; ratios are 0..1; no row, prediction or batch ids a
 * ``custos_monitor_last_run_timestamp_seconds``      when the latest successful run finished
 * ``custos_monitor_runs{status}``                    runs per status (all monitors)
 * ``custos_metrics_database_seconds``                time this scrape spent reading the database
+* ``custos_celery_queue_length{queue}``              tasks waiting on a Redis broker's queue (absent
+                                                     when the broker is not Redis)
+* ``custos_celery_broker_up``                        1 when the Redis broker answered within 0.5 s
 
 Access: ``CUSTOS_METRICS_TOKEN`` (``Authorization: Bearer <token>``) or ``CUSTOS_METRICS_ALLOW`` (client
 addresses or CIDR blocks, comma separated), from settings or the environment; with neither set the
@@ -170,9 +173,35 @@ class DatabaseCollector:
         )
 
 
+class CeleryQueueCollector:
+    """Queue lengths read from a Redis broker (Celery's default queue and the task queues configured)."""
+
+    def collect(self):
+        url = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+        if not url.startswith(("redis://", "rediss://")):
+            return
+        import redis
+
+        queues = sorted({"celery", *(getattr(settings, "CELERY_TASK_QUEUES_NAMES", None) or [])})
+        up = GaugeMetricFamily("custos_celery_broker_up", "1 when the Redis broker answered within 0.5 s.")
+        length = GaugeMetricFamily("custos_celery_queue_length", "Tasks waiting on the broker's queue.", labels=["queue"])
+        try:
+            client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            for q in queues:
+                length.add_metric([q], client.llen(q))
+            up.add_metric([], 1.0)
+        except redis.RedisError:
+            up.add_metric([], 0.0)
+            yield up
+            return
+        yield up
+        yield length
+
+
 def exposition() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
+    registry.register(CeleryQueueCollector())
     return generate_latest(registry)
 
 

@@ -65,3 +65,27 @@ def test_it_exposes_the_latest_results_from_the_database(settings, ran):
     assert runs["succeeded"] == 1
     text = r.content.decode()
     assert "prediction_id=" not in text and "p3-" not in text  # no prediction ids as labels or values
+
+
+def test_it_reports_the_redis_brokers_queue_or_that_it_is_down(settings):
+    import redis
+
+    settings.CUSTOS_METRICS_TOKEN = "t"
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    fams = _families(Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content)
+    assert fams["custos_celery_broker_up"].samples[0].value == 0.0 and "custos_celery_queue_length" not in fams
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/12"
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=0.5)
+    try:
+        client.delete("celery")
+        client.rpush("celery", "a", "b", "c")
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (the PostgreSQL pass has one)")
+    try:
+        fams = _families(Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content)
+        assert fams["custos_celery_broker_up"].samples[0].value == 1.0
+        assert {s.labels["queue"]: s.value for s in fams["custos_celery_queue_length"].samples} == {"celery": 3.0}
+    finally:
+        client.delete("celery")
+    settings.CELERY_BROKER_URL = "memory://"
+    assert "custos_celery_broker_up" not in _families(Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content)
