@@ -12,17 +12,20 @@ Every read is scoped by restrict() (core's base viewsets); every write goes thro
 from __future__ import annotations
 
 import pandas as pd
-from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.permissions import CHANGE, VIEW
 from core.api.viewsets import RestrictedGenericViewSet
-from monitoring import filters, selectors, services
+from monitoring import filters, plots, selectors, services
 from monitoring.api import serializers as s
+from monitoring.choices import ResultKind
 from monitoring.models import LoggedBatch, ReferenceProfile
 
 
@@ -69,6 +72,42 @@ class MonitorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
                 raise Http404("no such batch")
         run = services.monitor_run(actor=request.user, monitor=monitor, batches=batches)
         return Response(s.MonitorRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("name", str, description="feature, check (check:column) or metric"),
+            OpenApiParameter("kind", str, description="result kind (default drift)"),
+        ],
+        responses={(200, "image/svg+xml"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"], url_path="plot")
+    def plot(self, request, pk=None):
+        """A result's score over the monitor's runs, threshold dashed, flagged runs red (SVG)."""
+        monitor = self.get_object()
+        name, kind = request.query_params.get("name", ""), request.query_params.get("kind", "drift")
+        if not name or kind not in ResultKind.values:
+            raise ValidationError({"name": "give a result name and a known kind"})
+        history = selectors.result_history(monitor=monitor, kind=kind, name=name)
+        svg = plots.over_time_svg(
+            f"{name} ({kind}) over runs of {monitor.name}",
+            [run.finished_at for run, _ in history],
+            [r.score for _, r in history],
+            flagged=[r.flagged for _, r in history],
+            threshold=history[-1][1].threshold if history else None,
+        )
+        return HttpResponse(svg, content_type="image/svg+xml")
+
+    @extend_schema(parameters=[OpenApiParameter("feature", str)], responses={(200, "image/svg+xml"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"], url_path="distribution")
+    def distribution(self, request, pk=None):
+        """The feature's reference vs current distribution (latest successful run's window), as SVG."""
+        monitor = self.get_object()
+        feature = request.query_params.get("feature", "")
+        shares = selectors.feature_distribution(monitor=monitor, feature=feature) if feature else None
+        if shares is None:
+            raise Http404("no run of this monitor holds that feature")
+        svg = plots.distribution_svg(f"{feature}: reference vs current", *shares)
+        return HttpResponse(svg, content_type="image/svg+xml")
 
 
 class ReferenceProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
