@@ -277,6 +277,8 @@ def asset_register(
     later makes it restricted. A taken qualified name is refused with the same message whether
     or not the actor may see the asset holding it (no existence leak through the error)."""
     _require(actor, ADD, "assets")
+    if data.get("status") == AssetStatus.DELETED:
+        _require(actor, DELETE, "assets (status deleted is a delete)")
     location = data.get("location") or ""
     if location:
         if not system_location:
@@ -318,8 +320,15 @@ def asset_update(*, asset: DataAsset, actor: Actor, reason: str = "", system_loc
     """Change an asset (CHANGE). Steward decisions among the changes (see ``_steward_decisions``:
     location, lowering sensitivity, adding oneself as owner/steward) need DECIDE and are audited
     as ``catalog.asset.decide`` with ``reason``; sensitivity never goes below what the asset's
-    confirmed classifications imply. A new location is checked by the location validators."""
+    confirmed classifications imply. A new location is checked by the location validators.
+
+    A soft delete is a delete: setting ``status`` to ``deleted`` (or restoring a deleted asset)
+    needs DELETE whichever caller asks (API PATCH/PUT, admin form, command), and is audited as
+    ``catalog.asset.delete`` / ``catalog.asset.restore`` besides the update."""
     _require(actor, CHANGE, "assets")
+    status_change = _soft_delete_change(asset, data)
+    if status_change:
+        _require(actor, DELETE, "assets (status deleted is a delete)")
     decisions = _steward_decisions(asset, data, actor)
     if "location" in decisions and system_location:
         decisions.remove("location")
@@ -334,12 +343,33 @@ def asset_update(*, asset: DataAsset, actor: Actor, reason: str = "", system_loc
         qualified_name = data.get("qualified_name", asset.qualified_name)
         if DataAsset.objects.filter(source=source, qualified_name=qualified_name).exclude(pk=asset.pk).exists():
             raise ValidationError({"qualified_name": QUALIFIED_NAME_TAKEN})
+    old_status = asset.status
     with transaction.atomic():
         _update(asset, actor=actor, action="catalog.asset.update", data=data, reason=reason)
         if decisions:
             _record_decision(asset, actor=actor, decisions=decisions, reason=reason, details={})
-        _after_commit(signals.asset_changed, asset_id=asset.pk, change="updated")
+        if status_change:
+            record(
+                actor=actor,
+                action=f"catalog.asset.{status_change}",
+                target=asset,
+                reason=reason,
+                details={"status": {"from": str(old_status), "to": str(asset.status)}},
+            )
+        _after_commit(signals.asset_changed, asset_id=asset.pk, change="deleted" if status_change == "delete" else "updated")
     return asset
+
+
+def _soft_delete_change(asset: DataAsset, data: dict[str, Any]) -> str:
+    """``"delete"`` when ``data`` moves the asset into status ``deleted``, ``"restore"`` when it
+    moves it out of it, ``""`` otherwise. Both are the DELETE action."""
+    if "status" not in data or data["status"] == asset.status:
+        return ""
+    if data["status"] == AssetStatus.DELETED:
+        return "delete"
+    if asset.status == AssetStatus.DELETED:
+        return "restore"
+    return ""
 
 
 def asset_delete(*, asset: DataAsset, actor: Actor, reason: str = "") -> DataAsset:
