@@ -22,6 +22,7 @@ class BatchSource(models.TextChoices):
 class ResultKind(models.TextChoices):
     DRIFT = "drift", "per-feature drift"
     DATASET_DRIFT = "dataset_drift", "dataset drift"
+    MULTIVARIATE = "multivariate", "multivariate drift"
     QUALITY = "quality", "data-quality check"
     PERFORMANCE = "performance", "realized performance"
     ESTIMATED = "estimated", "estimated performance (CBPE)"

@@ -9,6 +9,8 @@ Families (prefix ``custos_``; ratios are 0..1; no row, prediction or batch ids a
 * ``custos_drift_detected{feature, method}``         1 when the feature drifted
 * ``custos_dataset_drift_share``                     share of drifted features (ratio)
 * ``custos_dataset_drift``                           1 when the dataset drifted
+* ``custos_multivariate_score{method}``             PCA reconstruction error of the latest window
+* ``custos_multivariate_drift{method}``             1 when it is outside its band
 * ``custos_data_quality_score{check, column}``       the check's score (shares are ratios; rows, minutes)
 * ``custos_data_quality_failed{check, column}``      1 when the check failed
 * ``custos_performance{metric, estimated}``          realized or CBPE-estimated metric
@@ -111,6 +113,9 @@ class DatabaseCollector:
         det = GaugeMetricFamily("custos_drift_detected", "1 when the feature drifted in the latest run.", labels=feat)
         share = GaugeMetricFamily("custos_dataset_drift_share", "Share of drifted features (0-1).", labels=MONITOR_LABELS)
         ddrift = GaugeMetricFamily("custos_dataset_drift", "1 when the dataset drifted in the latest run.", labels=MONITOR_LABELS)
+        ml = MONITOR_LABELS + ["method"]
+        mscore = GaugeMetricFamily("custos_multivariate_score", "Latest multivariate drift score.", labels=ml)
+        mdrift = GaugeMetricFamily("custos_multivariate_drift", "1 when the multivariate score is outside its band.", labels=ml)
         ql = MONITOR_LABELS + ["check", "column"]
         qscore = GaugeMetricFamily("custos_data_quality_score", "Latest data-quality check score.", labels=ql)
         qfail = GaugeMetricFamily("custos_data_quality_failed", "1 when the data-quality check failed.", labels=ql)
@@ -137,6 +142,9 @@ class DatabaseCollector:
             elif kind == ResultKind.DATASET_DRIFT:
                 share.add_metric(list(mon), value)
                 ddrift.add_metric(list(mon), flag)
+            elif kind == ResultKind.MULTIVARIATE:
+                mscore.add_metric([*mon, method], value)
+                mdrift.add_metric([*mon, method], flag)
             elif kind == ResultKind.QUALITY:
                 check, _, column = name.partition(":")
                 qscore.add_metric([*mon, check, column], value)
@@ -147,7 +155,7 @@ class DatabaseCollector:
                 pfail.add_metric(lv, flag)
             elif kind == ResultKind.CONCEPT:
                 concept.add_metric([*mon, name], flag)
-        yield from (score, thr, det, share, ddrift, qscore, qfail, perf, pfail, concept)
+        yield from (score, thr, det, share, ddrift, mscore, mdrift, qscore, qfail, perf, pfail, concept)
 
         counts: dict[tuple, dict[str, int]] = defaultdict(dict)
         for monitor, state, n in alerts:

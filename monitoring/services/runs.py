@@ -152,10 +152,11 @@ def drift_results(report: DatasetDrift) -> list[MonitorResult]:
 
 def _extra_evaluators() -> list:
     """Evaluators after drift: (monitor, reference, current frame, batches, outcome so far) -> results."""
+    from .multivariate import multivariate_results
     from .performance import performance_results
     from .quality import quality_results
 
-    return [quality_results, performance_results]
+    return [multivariate_results, quality_results, performance_results]
 
 
 def monitor_drift(monitor: Monitor, reference: Reference, current: pd.DataFrame) -> DatasetDrift:
