@@ -64,14 +64,29 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...), +cmd|...,
+# -2+3, @SUM(...), and TAB/CR that some importers strip before looking). OWASP "CSV Injection".
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """The text written for ``value`` in a Custos CSV: lists joined with ``"; "``, ``None`` empty,
+    and any text starting with ``= + - @ TAB CR`` prefixed with a single quote so spreadsheets show
+    it as text instead of running it. A pure function of the value, so bundles stay byte-stable."""
+    if isinstance(value, list):
+        value = "; ".join(str(x) for x in value)
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def dump_csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """UTF-8 CSV with a header row and CRLF line ends; every cell, header included, goes through
+    :func:`csv_cell` (formula neutralising, docs/evidence.md section 6)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([csv_cell(name) for name in columns])
     for row in rows:
-        writer.writerow(
-            {k: "; ".join(str(x) for x in v) if isinstance(v, list) else ("" if v is None else v) for k, v in row.items()}
-        )
+        writer.writerow([csv_cell(row.get(name)) for name in columns])
     return out.getvalue().encode("utf-8")
 
 
