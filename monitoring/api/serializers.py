@@ -58,6 +58,7 @@ class ReferenceProfileCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     asset = serializers.PrimaryKeyRelatedField(queryset=DataAsset.objects.all(), required=False)
     location = serializers.CharField(max_length=1000, required=False)
+    batches = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=10_000)
     columns = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=5000)
     kinds = serializers.DictField(child=serializers.ChoiceField(choices=["num", "cat"]), required=False)
 

@@ -119,7 +119,13 @@ class ReferenceProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     def create(self, request):
         form = s.ReferenceProfileCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        profile = services.reference_profile_create(actor=request.user, **form.validated_data)
+        data = dict(form.validated_data)
+        if "batches" in data:
+            ids = set(data["batches"])
+            data["batches"] = list(LoggedBatch.objects.restrict(request.user, VIEW).filter(pk__in=ids))
+            if len(data["batches"]) != len(ids):
+                raise Http404("no such batch")
+        profile = services.reference_profile_create(actor=request.user, **data)
         return Response(s.ReferenceProfileSerializer(profile).data, status=status.HTTP_201_CREATED)
 
 

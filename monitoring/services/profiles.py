@@ -29,22 +29,32 @@ def reference_profile_create(
     name: str,
     asset=None,
     location: str | None = None,
+    batches: list | None = None,
     columns: list[str] | None = None,
     kinds: dict[str, str] | None = None,
 ) -> ReferenceProfile:
-    """Read the reference (a cataloged ``asset`` or a data ``location``) once, chunk by chunk through
-    compliance.datasets, and store its mergeable profile. Column kinds are declared or inferred on the
-    first chunk, so every chunk is profiled alike. The digest covers the rows as read (pandas row hashes)."""
+    """Read the reference -- a cataloged ``asset``, a data ``location``, or a chosen window of production
+    data (prediction ``batches`` of this model version) -- once, chunk by chunk through compliance.datasets,
+    and store its mergeable profile. Column kinds are declared or inferred on the first chunk, so every
+    chunk is profiled alike. The digest covers the rows as read (pandas row hashes)."""
     require(actor, ADD, "reference profiles")
     check_visible(actor, model_version=model_version, asset=asset)
-    if (asset is None) == (location is None):
-        raise ValidationError("give an asset or a location")
+    if sum(x is not None for x in (asset, location, batches)) != 1:
+        raise ValidationError("give one of an asset, a location or prediction batches")
+    if batches is not None:
+        if not batches or any(b.model_version_id != model_version.pk or b.kind != "predictions" for b in batches):
+            raise ValidationError({"batches": "prediction batches of this model version"})
+        sources = [datasets.resolve(b.location) for b in sorted(batches, key=lambda b: b.pk)]
+        label = f"batches {min(b.pk for b in batches)}..{max(b.pk for b in batches)} ({len(batches)})"
     try:
-        loc = datasets.resolve_asset(asset) if asset is not None else datasets.resolve(location)
+        if batches is None:
+            sources = [datasets.resolve_asset(asset) if asset is not None else datasets.resolve(location)]
+            label = f"asset {asset.pk}" if asset is not None else sources[0].label
         digest = hashlib.sha256()
         resolved: dict[str, ColumnKind] | None = None
         profile: DatasetProfile | None = None
-        for chunk in datasets.read_chunks(loc, columns=columns, chunk_rows=CHUNK_ROWS):
+        chunks = ((loc, c) for loc in sources for c in datasets.read_chunks(loc, columns=columns, chunk_rows=CHUNK_ROWS))
+        for loc, chunk in chunks:
             chunk = retype_text_columns(chunk) if loc.format == "csv" else chunk
             if resolved is None:
                 names = columns or list(chunk.columns)
@@ -65,7 +75,7 @@ def reference_profile_create(
         model_version=model_version,
         name=name,
         source_asset=asset,
-        source_label=(f"asset {asset.pk}" if asset is not None else loc.label)[:500],
+        source_label=label[:500],
         rows=profile.rows,
         columns=list(profile.columns),
         profile=profile.to_json(),
@@ -85,6 +95,7 @@ def reference_profile_create(
                 "columns": len(row.columns),
                 "dataset_sha256": row.dataset_sha256,
                 "asset": asset.pk if asset is not None else None,
+                "batches": len(batches) if batches is not None else 0,
             },
         )
     return row

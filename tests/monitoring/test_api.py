@@ -129,3 +129,22 @@ def test_the_monitoring_endpoints_are_in_the_openapi_schema():
     ):
         full = f"/api/v1/monitoring{path}"
         assert full in paths or f"{full}/" in paths, path
+
+
+def test_a_reference_profile_from_a_window_of_production_batches(api_as, version, roots):
+    service = api_as("service")
+    ids = [
+        service.post(f"{BASE}/batches", {"model_version": version.pk, "rows": _rows(400, seed=s)}, format="json").json()["id"]
+        for s in (71, 72)
+    ]
+    r = api_as("steward").post(
+        f"{BASE}/reference-profiles",
+        {"model_version": version.pk, "name": "week 1", "batches": ids, "columns": FEATURES},
+        format="json",
+    )
+    assert r.status_code == 201, r.json()
+    assert r.json()["rows"] == 800 and r.json()["columns"] == FEATURES and r.json()["source_label"].startswith("batches ")
+    r = api_as("steward").post(
+        f"{BASE}/reference-profiles", {"model_version": version.pk, "name": "x", "batches": [ids[0] + 999]}, format="json"
+    )
+    assert r.status_code == 404
