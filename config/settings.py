@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",  # login lockouts (issue 17, item 3; docs/operations.md)
     # Custos apps, in dependency order: each may import only the ones above it.
     "core",
     "audit",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 answer
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -116,9 +118,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + IP before any password check
     "django.contrib.auth.backends.ModelBackend",
     "accounts.backends.RolePermissionBackend",  # admin permissions follow the role matrix
 ]
+
+# Login lockout (django-axes; docs/operations.md "Brute force"): AXES_FAILURE_LIMIT wrong passwords
+# for one username from one IP lock that pair out for AXES_COOLOFF_MINUTES. Off by default in the
+# test profile only (Django's test Client.login has no request for axes to judge); tests of the
+# lockout turn it on.
+AXES_ENABLED = env_bool("AXES_ENABLED", default=CUSTOS_ENV != "test")
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours, as axes reads a number
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no startup banner on stderr (commands answer in one line); lockouts are ledger events
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are already ledger events (accounts.login)
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+AXES_ENABLE_ADMIN = False  # no unaudited admin writes; operators use the axes_* commands
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,6 +198,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Token-authenticated writes are rate limited per token (accounts/throttling.py; a 429 in the
+    # error shape with Retry-After). Sessions (people) are limited at login by axes instead.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TokenWriteThrottle", "accounts.throttling.TokenExpensiveReadThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token_write": env_str("CUSTOS_THROTTLE_TOKEN_WRITE", "600/minute"),
+        "token_expensive_read": env_str("CUSTOS_THROTTLE_TOKEN_EXPENSIVE_READ", "120/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Custos API",

@@ -185,7 +185,10 @@ class SearchView(CustosAPIView):
 
     Asset filters (owner, domain, source, tag, sensitivity, has_pii, entity_type, status) narrow
     asset and column hits. Returns up to ``limit`` hits per type and the total per type.
+    Token callers are rate limited as an expensive read (accounts.throttling).
     """
+
+    throttle_expensive = True
 
     @extend_schema(
         parameters=[
