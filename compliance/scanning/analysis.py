@@ -257,7 +257,9 @@ def scan_chunk(
 ) -> dict[str, Any]:
     """Sample and analyse one chunk; the JSON-serialisable chunk result (no raw values)."""
     rows, columns = sample_chunk(source, chunk, k=k, seed=seed, on_batch=on_batch)
-    result: dict[str, Any] = {"rows": rows, "columns": {}}
+    # "order": the source's column order -- a chunk result is stored as JSON, and PostgreSQL's jsonb
+    # does not keep the order of an object's keys
+    result: dict[str, Any] = {"rows": rows, "columns": {}, "order": list(columns)}
     for name, col in columns.items():
         if on_batch:
             on_batch(0)  # lets the caller stop between columns too (cancellation)

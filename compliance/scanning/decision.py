@@ -185,7 +185,8 @@ def hinted_types(name: str) -> set[str]:
 
 
 def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
-    """Merge chunk results: counts add up, a column's sample is the k smallest keys over all chunks."""
+    """Merge chunk results: counts add up, a column's sample is the k smallest keys over all chunks;
+    columns come in the source's order (a chunk's ``order``, kept because jsonb reorders keys)."""
     merged: dict[str, Any] = {"rows": 0, "columns": {}}
     modes: dict[str, dict[str, int]] = {}
     # A chunk whose sample stops short of its non-null cells covers keys only up to its largest
@@ -209,6 +210,9 @@ def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
                 modes[name][col["mode"]] += col["nonnull"]
                 if target["kind"] in ("float", "bool", "binary") or target["mode"] == "skip":
                     target["kind"] = col["kind"]
+    order = next((c["order"] for c in chunks if c.get("order")), [])
+    rank = {name: i for i, name in enumerate(order)}
+    merged["columns"] = dict(sorted(merged["columns"].items(), key=lambda item: rank.get(item[0], len(rank))))
     for name, target in merged["columns"].items():
         if name in bounds:
             target["samples"] = [s for s in target["samples"] if s[0] <= bounds[name]]
