@@ -1,4 +1,4 @@
-"""The Grafana dashboard (monitoring/grafana/custos-monitoring.json) only queries families /metrics
+"""The Grafana dashboard (docs/grafana/custos-monitoring.json) only queries families /metrics
 exposes, with labels those families carry."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitoring import services
 from tests.monitoring.conftest import make_frame
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "monitoring" / "grafana" / "custos-monitoring.json"
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "custos-monitoring.json"
 
 
 @pytest.mark.django_db
