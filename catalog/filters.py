@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import django_filters as filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from catalog.choices import AssetKind, AssetStatus, ClassificationState, ModelStage, Sensitivity
 from catalog.models import Classification, Column, DataAsset, DataSource, MLModel, ModelVersion
 from catalog.selectors import LIVE_STATES
 
+# The largest primary key any supported database stores (a signed 64-bit integer). A bigger id
+# names nothing; passed to SQLite it is an OverflowError (issue 17, item 2: a 500 before).
+MAX_ID = 2**63 - 1
+
+
+def _is_id(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts ``²`` and other digits ``int`` refuses)."""
+    return value.isascii() and value.isdigit()
+
 
 def _by_pk_or_name(queryset, field: str, value: str, name_lookup: str):
-    """Accept either a primary key or a name for a related filter."""
-    if value.isdigit():
-        return queryset.filter(**{f"{field}__pk": int(value)})
+    """Accept either a primary key or a name for a related filter; an id beyond MAX_ID matches nothing."""
+    if _is_id(value):
+        pk = int(value)
+        return queryset.filter(**{f"{field}__pk": pk}) if pk <= MAX_ID else queryset.none()
     return queryset.filter(**{f"{field}__{name_lookup}": value})
+
+
+class IdFilter(filters.NumberFilter):
+    """An id: a whole number from 0 to MAX_ID, anything else a 400 naming the parameter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def _live_pii(owner: str, **extra) -> Exists:
@@ -70,8 +92,8 @@ class DataAssetFilterSet(filters.FilterSet):
         return _by_pk_or_name(queryset, "domain", value, "name")
 
     def filter_source(self, queryset, name, value):
-        if value.isdigit():
-            return queryset.filter(source__pk=int(value))
+        if _is_id(value):
+            return queryset.filter(source__pk=int(value)) if int(value) <= MAX_ID else queryset.none()
         return queryset.filter(Q(source__name=value) | Q(source__namespace=value))
 
     def filter_tag(self, queryset, name, value):
@@ -89,7 +111,7 @@ class DataAssetFilterSet(filters.FilterSet):
 
 class ColumnFilterSet(filters.FilterSet):
     q = filters.CharFilter(method="filter_q")
-    asset = filters.NumberFilter(field_name="asset_id")
+    asset = IdFilter(field_name="asset_id")
     tag = filters.CharFilter(method="filter_tag")
     has_pii = filters.BooleanFilter(method="filter_has_pii")
     entity_type = filters.CharFilter(method="filter_entity_type")
@@ -112,7 +134,7 @@ class ColumnFilterSet(filters.FilterSet):
 
 
 class ClassificationFilterSet(filters.FilterSet):
-    asset = filters.NumberFilter(field_name="column__asset_id")
+    asset = IdFilter(field_name="column__asset_id")
     state = filters.MultipleChoiceFilter(choices=ClassificationState.choices)
     entity_type = filters.CharFilter(method="filter_entity_type")
 
@@ -149,7 +171,7 @@ class MLModelFilterSet(filters.FilterSet):
 
 class ModelVersionFilterSet(filters.FilterSet):
     stage = filters.MultipleChoiceFilter(choices=ModelStage.choices)
-    trained_on = filters.NumberFilter(field_name="training_datasets", label="Trained on asset id")
+    trained_on = IdFilter(field_name="training_datasets", label="Trained on asset id")
 
     class Meta:
         model = ModelVersion

@@ -122,8 +122,10 @@ def _delete(
         try:
             instance.delete()
         except ProtectedError as exc:
-            names = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
-            raise ValidationError(f"cannot delete {instance}: still referenced by {', '.join(names)}") from exc
+            # kinds of object only: no name, id or count (an invisible restricted asset stays unseen)
+            names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+            what = str(instance._meta.verbose_name)
+            raise ValidationError(f"cannot delete this {what}: still referenced by {', '.join(names)}") from exc
         record(actor=actor, action=action, target_type=target_type, target_id=target_id, reason=reason, details=details)
 
 
