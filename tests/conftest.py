@@ -128,6 +128,11 @@ def _drain_worker(timeout: float) -> None:
         time.sleep(0.3)
 
 
+# one log per xdist process (each runs its own worker, config/pytest_env.py)
+_XDIST_PROCESS = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_LOG = REPO / "var" / (f"celery-worker-test-{_XDIST_PROCESS}.log" if _XDIST_PROCESS else "celery-worker-test.log")
+
+
 def _broker_is_real() -> bool:
     return not settings.CELERY_BROKER_URL.startswith("memory://")
 
@@ -163,7 +168,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "CELERY_TRACE_LOG_LEVEL": "INFO",  # task outcomes in the worker log
         "CUSTOS_DATA_ROOTS": f"{tmp_path_factory.getbasetemp()},{settings.VAR_DIR}",
     }
-    log = open(REPO / "var" / "celery-worker-test.log", "w")  # noqa: SIM115 - closed at teardown
+    WORKER_LOG.parent.mkdir(exist_ok=True)
+    log = open(WORKER_LOG, "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -188,7 +194,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited with {proc.returncode}; see var/celery-worker-test.log")
+            raise RuntimeError(f"celery worker exited with {proc.returncode}; see {WORKER_LOG}")
         if app.control.ping(timeout=0.5):
             break
     else:

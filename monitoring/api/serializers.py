@@ -143,5 +143,5 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReasonSerializer(serializers.Serializer):
+class AlertReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)

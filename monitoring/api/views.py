@@ -180,18 +180,18 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedG
     ordering_fields = ["opened_at", "state"]
     permission_action = None  # set per @action; DRF only accepts declared attributes
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.AlertSerializer)
+    @extend_schema(request=s.AlertReasonSerializer, responses=s.AlertSerializer)
     @action(detail=True, methods=["post"], permission_action=CHANGE)
     def acknowledge(self, request, pk=None):
-        form = s.ReasonSerializer(data=request.data)
+        form = s.AlertReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         alert = services.alert_acknowledge(actor=request.user, alert=self.get_object(), reason=form.validated_data["reason"])
         return Response(s.AlertSerializer(alert).data)
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.AlertSerializer)
+    @extend_schema(request=s.AlertReasonSerializer, responses=s.AlertSerializer)
     @action(detail=True, methods=["post"], permission_action=CHANGE)
     def resolve(self, request, pk=None):
-        form = s.ReasonSerializer(data=request.data)
+        form = s.AlertReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         alert = services.alert_resolve(actor=request.user, alert=self.get_object(), reason=form.validated_data["reason"])
         return Response(s.AlertSerializer(alert).data)

@@ -211,7 +211,7 @@ def test_reversal_is_refused_and_audited_without_a_steward_role_or_purpose(patie
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["missing.csv", "--policy", "hipaa-safe-harbor", "--out", "{tmp}/o.csv"], "no such file"),
+        (["{tmp}/missing.csv", "--policy", "hipaa-safe-harbor", "--out", "{tmp}/o.csv"], "no such file"),
         (["{src}", "--policy", "hipaa-safe-harbor", "--out", "{tmp}/o.parquet"], "same format"),
         (["{src}", "--policy", "no-such-policy", "--out", "{tmp}/o.csv"], "unknown policy"),
         (["{tmp}/data.txt", "--policy", "hipaa-safe-harbor", "--out", "{tmp}/o.txt"], "unsupported format"),
