@@ -224,6 +224,10 @@ SPECTACULAR_SETTINGS = {
         # Scan, anonymization, retention and evidence runs share one status vocabulary.
         "RunStatusEnum": "core.choices.RunStatus",
         "FindingStatusEnum": "compliance.policies.choices.FindingStatus",
+        "ModelTaskEnum": "catalog.choices.ModelTask",
+        "MonitorTaskEnum": "monitoring.choices.ModelTask",
+        "BatchKindEnum": "monitoring.choices.BatchKind",
+        "ResultKindEnum": "monitoring.choices.ResultKind",
     },
 }
 
