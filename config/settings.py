@@ -262,6 +262,10 @@ CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
 # --- Custos --------------------------------------------------------------------------------
 CUSTOS_VERSION = "0.1.0"
 CUSTOS_TOKEN_DEFAULT_DAYS = env_int("CUSTOS_TOKEN_DEFAULT_DAYS", 90)
+# Prometheus GET /metrics (docs/monitoring.md): answered only with this bearer token (or its
+# _FILE) or to clients in the comma-separated allow-list of addresses/CIDR blocks; else 404.
+CUSTOS_METRICS_TOKEN = env_str("CUSTOS_METRICS_TOKEN", "")
+CUSTOS_METRICS_ALLOW = env_str("CUSTOS_METRICS_ALLOW", "")
 # GDPR Art. 30(1)(a): name and contact details of the controller (and DPO), printed in evidence.
 CUSTOS_CONTROLLER = env_str(
     "CUSTOS_CONTROLLER", "Demo Health & Retail Group, privacy@example.org (demo data)" if CUSTOS_ENV == "demo" else ""
