@@ -147,8 +147,11 @@ def explanation_create(
     background: pd.DataFrame | None = None,
     seed: int = 0,
     n_permutations: int = 64,
+    provenance: dict | None = None,
 ) -> Explanation:
-    """Explain ``rows`` with ``artifact``'s model; the explanation is stored and audited."""
+    """Explain ``rows`` with ``artifact``'s model; the explanation is stored and audited. ``provenance``
+    (ids and digests only, e.g. a logged prediction's id and its batch's SHA-256) is kept in
+    ``parameters["source"]`` and in the audit event's ``source``."""
     require(actor, ADD, "explanations")
     if len(rows) > MAX_EXPLAIN_ROWS:
         raise ValidationError(f"at most {MAX_EXPLAIN_ROWS} rows per explanation")
@@ -169,7 +172,7 @@ def explanation_create(
         output=result.output,
         base_value=result.base_value,
         rows=[{"prediction": r.prediction, "contributions": r.contributions, "residual": r.residual} for r in result.rows],
-        parameters=result.parameters,
+        parameters={**result.parameters, **({"source": provenance} if provenance else {})},
         dataset_sha256=dataset_hash,
         sample_size=len(rows),
         background_sha256=result.background_sha256 or "",
@@ -195,6 +198,7 @@ def explanation_create(
                 "background_sha256": result.background_sha256 or "",
                 "background_size": result.background_size,
                 "seed": seed,
+                **({"source": provenance} if provenance else {}),
             },
         )
     return explanation

@@ -20,11 +20,21 @@ class ArtifactUploadSerializer(serializers.Serializer):
 
 
 class ExplainRequestSerializer(serializers.Serializer):
-    rows = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+    """Either ``rows`` (feature values) or ``prediction_id`` (a decision logged through monitoring)."""
+
+    rows = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000, required=False)
+    prediction_id = serializers.CharField(max_length=200, required=False)
     method = serializers.ChoiceField(choices=METHODS, required=False)
     background = serializers.ListField(child=serializers.DictField(), required=False, min_length=1, max_length=1000)
     seed = serializers.IntegerField(required=False, default=0)
     permutations = serializers.IntegerField(required=False, default=64, min_value=1, max_value=5000)
+
+    def validate(self, attrs):
+        if ("rows" in attrs) == ("prediction_id" in attrs):
+            raise serializers.ValidationError("give rows or a prediction_id")
+        if "prediction_id" in attrs and "background" in attrs:
+            raise serializers.ValidationError("a logged prediction is explained against its own batch; no background")
+        return attrs
 
 
 class ExplanationSerializer(serializers.ModelSerializer):
@@ -49,9 +59,19 @@ class ExplanationSerializer(serializers.ModelSerializer):
             "max_abs_residual",
             "result",
             "summary",
+            "top_contributions",
             "created_at",
         ]
         read_only_fields = fields
+
+    top_contributions = serializers.SerializerMethodField()
+
+    def get_top_contributions(self, obj) -> list[dict]:
+        """The first row's five largest contributions by magnitude (local explanations; else empty)."""
+        if not obj.rows:
+            return []
+        items = sorted(obj.rows[0].get("contributions", {}).items(), key=lambda kv: -abs(kv[1]))[:5]
+        return [{"feature": k, "contribution": v} for k, v in items]
 
 
 class FairnessRequestSerializer(serializers.Serializer):

@@ -2,7 +2,8 @@
 
 * ``GET  /explain/artifacts`` · ``POST /explain/artifacts`` (multipart: ``model_version``, ``file``)
 * ``POST /explain/artifacts/{id}/explain`` ``{"rows": [{feature: value}], "method"?, "background"?, "seed"?}``
-  answers 201 with the stored explanation (numbers and a sentence in ``summary``)
+  or ``{"prediction_id": "...", "method"?, "seed"?}`` (a decision logged through monitoring; 404 when
+  unknown or not visible) answers 201 with the stored explanation (numbers and a sentence in ``summary``)
 * ``POST /explain/artifacts/{id}/global`` ``{"location", "label", "scoring"?, "n_repeats"?, "seed"?, "sample_size"?, "features"?}``
   permutation importance, PDP and ICE on a dataset location
 * ``GET  /explain/explanations[/{id}]``
@@ -23,7 +24,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.api.viewsets import RestrictedGenericViewSet
-from monitoring.explain import selectors, services
+from monitoring.explain import decisions, selectors, services
 from monitoring.explain.api import serializers as s
 
 
@@ -51,6 +52,16 @@ class ModelArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Res
         form = s.ExplainRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
+        if "prediction_id" in data:
+            explanation = decisions.explain_prediction(
+                actor=request.user,
+                artifact=artifact,
+                prediction_id=data["prediction_id"],
+                method=data.get("method"),
+                seed=data["seed"],
+                n_permutations=data["permutations"],
+            )
+            return Response(s.ExplanationSerializer(explanation).data, status=status.HTTP_201_CREATED)
         background = pd.DataFrame(data["background"]) if data.get("background") else None
         explanation = services.explanation_create(
             actor=request.user,
