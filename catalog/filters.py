@@ -28,6 +28,23 @@ def _by_pk_or_name(queryset, field: str, value: str, name_lookup: str):
     return queryset.filter(**{f"{field}__{name_lookup}": value})
 
 
+NOT_ALLOWED = "Not one of the allowed values."
+
+
+class CatalogFilterSet(filters.FilterSet):
+    """Base of every catalog FilterSet: a value outside a choice list is refused without repeating
+    it (it may be anything a user typed, e.g. personal data pasted into the wrong box)."""
+
+    @classmethod
+    def get_filters(cls):
+        # runs once per class, declared and Meta-generated filters alike, before any form field exists
+        found = super().get_filters()
+        for declared in found.values():
+            if isinstance(declared, filters.ChoiceFilter | filters.MultipleChoiceFilter):
+                declared.extra["error_messages"] = {**declared.extra.get("error_messages", {}), "invalid_choice": NOT_ALLOWED}
+        return found
+
+
 class IdFilter(filters.NumberFilter):
     """An id: a whole number from 0 to MAX_ID, anything else a 400 naming the parameter."""
 
@@ -50,7 +67,7 @@ def _filter_has_pii(queryset, owner: str, value: bool):
     return queryset.filter(pii) if value else queryset.exclude(pii)
 
 
-class DataSourceFilterSet(filters.FilterSet):
+class DataSourceFilterSet(CatalogFilterSet):
     q = filters.CharFilter(method="filter_q")
 
     class Meta:
@@ -61,7 +78,7 @@ class DataSourceFilterSet(filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(namespace__icontains=value) | Q(description__icontains=value))
 
 
-class DataAssetFilterSet(filters.FilterSet):
+class DataAssetFilterSet(CatalogFilterSet):
     q = filters.CharFilter(method="filter_q", label="Text in name, qualified name or description")
     owner = filters.CharFilter(method="filter_owner", label="Owner (id or username)")
     steward = filters.CharFilter(method="filter_steward", label="Steward (id or username)")
@@ -109,7 +126,7 @@ class DataAssetFilterSet(filters.FilterSet):
         return queryset.filter(_live_pii("column__asset", entity_type=value.upper()))
 
 
-class ColumnFilterSet(filters.FilterSet):
+class ColumnFilterSet(CatalogFilterSet):
     q = filters.CharFilter(method="filter_q")
     asset = IdFilter(field_name="asset_id")
     tag = filters.CharFilter(method="filter_tag")
@@ -133,7 +150,7 @@ class ColumnFilterSet(filters.FilterSet):
         return queryset.filter(_live_pii("column", entity_type=value.upper()))
 
 
-class ClassificationFilterSet(filters.FilterSet):
+class ClassificationFilterSet(CatalogFilterSet):
     asset = IdFilter(field_name="column__asset_id")
     state = filters.MultipleChoiceFilter(choices=ClassificationState.choices)
     entity_type = filters.CharFilter(method="filter_entity_type")
@@ -146,7 +163,7 @@ class ClassificationFilterSet(filters.FilterSet):
         return queryset.filter(entity_type=value.upper())
 
 
-class MLModelFilterSet(filters.FilterSet):
+class MLModelFilterSet(CatalogFilterSet):
     q = filters.CharFilter(method="filter_q")
     owner = filters.CharFilter(method="filter_owner")
     domain = filters.CharFilter(method="filter_domain")
@@ -169,7 +186,7 @@ class MLModelFilterSet(filters.FilterSet):
         return _by_pk_or_name(queryset, "tags", value, "name").distinct()
 
 
-class ModelVersionFilterSet(filters.FilterSet):
+class ModelVersionFilterSet(CatalogFilterSet):
     stage = filters.MultipleChoiceFilter(choices=ModelStage.choices)
     trained_on = IdFilter(field_name="training_datasets", label="Trained on asset id")
 

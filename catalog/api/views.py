@@ -203,7 +203,8 @@ class SearchView(CustosAPIView):
         types = tuple(t for t in request.query_params.get("type", "").split(",") if t) or selectors.SEARCH_TYPES
         unknown = set(types) - set(selectors.SEARCH_TYPES)
         if unknown:
-            raise ValidationError({"type": [f"unknown type(s): {', '.join(sorted(unknown))}"]})
+            # never echo what was sent (it may be anything a user typed): name what is allowed
+            raise ValidationError({"type": [f"Not one of the allowed values: {', '.join(selectors.SEARCH_TYPES)}."]})
         try:
             limit = max(1, min(200, int(request.query_params.get("limit", 20))))
         except ValueError:

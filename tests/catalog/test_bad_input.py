@@ -57,3 +57,39 @@ def test_the_largest_id_is_accepted(api_as):
     ModelVersionFactory()
     response = api_as(Role.VIEWER).get(reverse("model-version-list"), {"trained_on": str(2**63 - 1)})
     assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_an_unknown_search_type_is_a_400_that_does_not_echo_it(api_as):
+    response = api_as(Role.VIEWER).get(reverse("search"), {"q": "x", "type": "asset,963-38-2983"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["type"]
+    assert "963-38-2983" not in response.content.decode()
+    assert error["message"].startswith("type: Not one of the allowed values: asset, column")
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("asset-list", "sensitivity"),
+        ("asset-list", "status"),
+        ("asset-list", "kind"),
+        ("search", "sensitivity"),
+        ("classification-list", "state"),
+        ("model-version-list", "stage"),
+    ],
+)
+def test_a_value_outside_a_choice_filter_is_a_400_that_does_not_echo_it(api_as, url, param):
+    response = api_as(Role.VIEWER).get(reverse(url), {param: "963-38-2983"})
+    assert response.status_code == 400
+    assert "963-38-2983" not in response.content.decode()
+    assert response.json()["error"]["fields"] == {param: ["Not one of the allowed values."]}
+
+
+@pytest.mark.parametrize(
+    ("url", "param"), [("classification-list", "sensitivity"), ("classification-list", "source"), ("mlmodel-list", "task")]
+)
+def test_a_value_outside_a_generated_choice_filter_is_not_echoed_either(api_as, url, param):
+    response = api_as(Role.VIEWER).get(reverse(url), {param: "963-38-2983"})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {param: ["Not one of the allowed values."]}
