@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -88,6 +89,14 @@ def dump_csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
     for row in rows:
         writer.writerow([csv_cell(row.get(name)) for name in columns])
     return out.getvalue().encode("utf-8")
+
+
+def _private_file(path: Path):
+    """``path`` opened for writing with mode 0600 whatever the umask or an earlier file's mode:
+    a bundle lists the catalog's personal-data inventory and the ledger (issue 17, item 9)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w+b")
 
 
 @dataclass
@@ -202,14 +211,17 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
     described = collect.lineage_described(snap)
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # mode applies to a directory made here
     partial = out.with_name(out.name + ".partial")
     stamp = (
         (as_of.year, as_of.month, as_of.day, as_of.hour, as_of.minute, as_of.second)
         if as_of.year >= 1980
         else (1980, 1, 1, 0, 0, 0)
     )
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as archive:
+    with (
+        _private_file(partial) as handle,
+        zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as archive,
+    ):
         writer = _Writer(archive, stamp)
         progress(0.4, "ledger events")
         writer.add_stream("ledger/events.jsonl", _event_lines(rng, progress, 0.4, 0.45))
