@@ -12,7 +12,11 @@ class ExportRequestSerializer(serializers.Serializer):
     period_to = serializers.DateTimeField(required=False, allow_null=True, default=None)
     regulation = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
     asset_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=10_000
+        # an id beyond a signed 64-bit integer names nothing (and overflows SQLite: a 500 before)
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        default=list,
+        max_length=10_000,
     )
 
     def validate(self, attrs):
