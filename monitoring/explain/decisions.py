@@ -25,11 +25,9 @@ from __future__ import annotations
 import hashlib
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404
 
-from accounts.permissions import ADD, VIEW, VIEW_RESTRICTED, require, user_can
-from catalog.choices import Sensitivity
+from accounts.permissions import ADD, require
 from core.types import Actor
 
 from . import services
@@ -44,18 +42,12 @@ class PredictionNotFound(Http404):
 
 
 def version_visible(actor: Actor, model_version) -> bool:
-    """Whether ``actor`` may see ``model_version`` (catalog's restrict plus monitoring's restricted rule)."""
-    from catalog.models import ModelVersion
+    """Whether ``actor`` may see ``model_version`` (selectors.model_version_list)."""
+    from .selectors import model_version_list
 
     if isinstance(actor, str):
         return True
-    qs = ModelVersion.objects.restrict(actor, VIEW).filter(pk=model_version.pk)
-    if not user_can(actor, VIEW_RESTRICTED):
-        restricted = Q(training_datasets__sensitivity=Sensitivity.RESTRICTED) | Q(
-            evaluation_datasets__sensitivity=Sensitivity.RESTRICTED
-        )
-        qs = qs.filter(~restricted | Q(model__owner=actor))
-    return qs.exists()
+    return model_version_list(user=actor).filter(pk=model_version.pk).exists()
 
 
 def output_columns(model_version) -> dict[str, str]:

@@ -57,3 +57,23 @@ def protected_columns(*, asset, user: Actor) -> list[str]:
         .values_list("name", flat=True)
         .distinct()
     )
+
+
+def model_version_list(*, user: Actor):
+    """Model versions ``user`` may see: catalog's ``restrict`` plus monitoring's rule (a version trained
+    or evaluated on a restricted asset is hidden from users without ``view_restricted``, except from
+    the ML model's owner)."""
+    from django.db.models import Q
+
+    from accounts.permissions import VIEW_RESTRICTED, user_can
+    from catalog.choices import Sensitivity
+    from catalog.models import ModelVersion
+    from catalog.selectors import model_version_list as catalog_versions
+
+    qs = catalog_versions(user=user)
+    if isinstance(user, str) or user_can(user, VIEW_RESTRICTED):
+        return qs
+    restricted = ModelVersion.objects.filter(
+        Q(training_datasets__sensitivity=Sensitivity.RESTRICTED) | Q(evaluation_datasets__sensitivity=Sensitivity.RESTRICTED)
+    ).values("pk")
+    return qs.exclude(Q(pk__in=restricted) & ~Q(model__owner=user))

@@ -114,3 +114,17 @@ class GlobalExplainRequestSerializer(serializers.Serializer):
     seed = serializers.IntegerField(required=False, default=0)
     sample_size = serializers.IntegerField(required=False, default=2000, min_value=10, max_value=100_000)
     features = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=20)
+
+
+class ModelCardSerializer(serializers.Serializer):
+    """The model card document (monitoring/explain/card.py; docs/explain.md "Model card")."""
+
+    schema = serializers.CharField()
+    generated_at = serializers.DateTimeField()
+    model_version_id = serializers.IntegerField()
+    model_details = serializers.DictField()
+    model_parameters = serializers.DictField()
+    quantitative_analysis = serializers.DictField()
+    considerations = serializers.DictField()
+    annex_iv = serializers.DictField()
+    missing = serializers.ListField(child=serializers.CharField())

@@ -7,5 +7,6 @@ router = Router()
 router.register("explain/artifacts", views.ModelArtifactViewSet, basename="explain-artifact")
 router.register("explain/explanations", views.ExplanationViewSet, basename="explain-explanation")
 router.register("explain/fairness", views.FairnessAssessmentViewSet, basename="explain-fairness")
+router.register("explain/model-versions", views.ModelCardViewSet, basename="explain-model-card")
 
 urlpatterns = router.urls

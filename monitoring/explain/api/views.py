@@ -8,6 +8,8 @@
   permutation importance, PDP and ICE on a dataset location
 * ``GET  /explain/explanations[/{id}]``
 * ``GET  /explain/fairness[/{id}]`` · ``POST /explain/fairness`` (a dataset location + columns)
+* ``GET  /explain/model-versions/{id}/card`` the model card as JSON; ``?format=html`` (or
+  ``Accept: text/html``) as an HTML page (monitoring/explain/card.py)
 
 Reads need ``view``; computing or uploading needs ``add`` (the role matrix of docs/api.md). Every
 write goes through monitoring.explain.services.
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import pandas as pd
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.response import Response
 
 from core.api.viewsets import RestrictedGenericViewSet
@@ -127,3 +130,26 @@ def _visible_asset(user, asset):
     if not DataAsset.objects.restrict(user, VIEW).filter(pk=asset.pk).exists():
         raise Http404("no such asset")
     return asset
+
+
+class ModelCardViewSet(RestrictedGenericViewSet):
+    """The model card of a model version the user may see (``view``; hidden versions are 404)."""
+
+    selector = staticmethod(selectors.model_version_list)
+    serializer_class = s.ModelCardSerializer
+
+    @extend_schema(
+        responses={200: s.ModelCardSerializer},
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="the model version's id"),
+            OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=["json", "html"], required=False),
+        ],
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, StaticHTMLRenderer])
+    def card(self, request, pk=None):
+        from monitoring.explain import card as cards
+
+        doc = cards.model_card(user=request.user, model_version=self.get_object())
+        if request.accepted_renderer.format == "html":
+            return Response(cards.to_html(doc), content_type="text/html; charset=utf-8")
+        return Response(doc)
