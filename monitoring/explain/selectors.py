@@ -11,15 +11,33 @@ from .models import Explanation, FairnessAssessment, ModelArtifact
 
 
 def artifact_list(*, user: Actor) -> QuerySet[ModelArtifact]:
-    return ModelArtifact.objects.restrict(user, VIEW).select_related("model_version", "model_version__model")
+    """Artifacts of model versions ``user`` may see (``model_version_list``)."""
+    return (
+        ModelArtifact.objects.restrict(user, VIEW)
+        .filter(model_version__in=model_version_list(user=user).values("pk"))
+        .select_related("model_version", "model_version__model")
+    )
 
 
 def explanation_list(*, user: Actor) -> QuerySet[Explanation]:
-    return Explanation.objects.restrict(user, VIEW).select_related("model_version", "artifact")
+    """Explanations of model versions ``user`` may see."""
+    return (
+        Explanation.objects.restrict(user, VIEW)
+        .filter(model_version__in=model_version_list(user=user).values("pk"))
+        .select_related("model_version", "artifact")
+    )
 
 
 def fairness_list(*, user: Actor) -> QuerySet[FairnessAssessment]:
-    return FairnessAssessment.objects.restrict(user, VIEW).select_related("model_version")
+    """Fairness assessments of model versions ``user`` may see, and those of no model version."""
+    from django.db.models import Q
+
+    visible = model_version_list(user=user).values("pk")
+    return (
+        FairnessAssessment.objects.restrict(user, VIEW)
+        .filter(Q(model_version__isnull=True) | Q(model_version__in=visible))
+        .select_related("model_version")
+    )
 
 
 # GDPR Art. 9/10 special categories (every category the gdpr pack marks sensitive) and CCPA's

@@ -137,3 +137,13 @@ def test_rows_and_prediction_id_are_exclusive(api_as, users):
     r = _post(api_as, "steward", artifact, {"prediction_id": "p-1", "rows": [{"income": 1, "debt": 0, "age": 0}]})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid"
     assert _post(api_as, "steward", artifact, {}).status_code == 400
+
+
+def test_artifacts_and_explanations_of_a_hidden_version_are_not_listed_nor_explained(api_as, users):
+    artifact, *_ = _setup(users, RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0), restricted=True)
+    assert _post(api_as, "steward", artifact, {"prediction_id": "p-1"}).status_code == 201
+    for path in ("/api/v1/explain/artifacts", "/api/v1/explain/explanations"):
+        assert api_as("service").get(path).json()["count"] == 0
+        assert api_as("steward").get(path).json()["count"] == 1
+    rows = [{"income": 1.0, "debt": 0.0, "age": 0.0}]
+    assert _post(api_as, "service", artifact, {"rows": rows}).status_code == 404
