@@ -131,8 +131,14 @@ def explain_prediction(
 
 
 def _is_tree(artifact: ModelArtifact) -> bool:
+    """Whether the artifact's model is a tree ensemble. Read from the loaded-model cache when the
+    artifact is there (explanation_create re-checks the bytes' SHA-256 in any case), else loaded."""
     from .artifacts import ArtifactRefused
 
+    with services._CACHE_LOCK:
+        hit = services._CACHE.get(artifact.sha256)
+    if hit is not None:
+        return hit[1] is not None
     try:
         _, tree = services.artifact_load(artifact)
     except ArtifactRefused as exc:
