@@ -49,8 +49,10 @@ def model_version_changed_link(sender, *, model_version_id, change, **kwargs) ->
 @receiver(post_save, sender=DataAsset, dispatch_uid="lineage.scope_saved")
 @receiver(post_delete, sender=DataAsset, dispatch_uid="lineage.scope_deleted")
 def asset_written_rescope(sender, **kwargs) -> None:
-    """Any asset write may change what is restricted: this process's scope set is dropped when the
-    write commits (lineage.graph.RestrictedAssets), so its next read is exact."""
+    """Any asset write may change what is restricted: this process's scope set is dropped now (a
+    read later in the same transaction sees the write) and again when the write commits
+    (lineage.graph.RestrictedAssets), so the next read after either is exact."""
     from lineage.graph import cache
 
+    cache.restricted.invalidate()
     transaction.on_commit(cache.restricted.invalidate)
