@@ -13,7 +13,7 @@ A new model, or a write path that forgets ``audit.services.record``, fails here 
 having listed the function. Rows written in bulk send no signal; they are found by comparing the
 tables before and after. Not seen: in-place ``QuerySet.update()`` of existing rows (the catalog
 and accounts forbid it on audited models, tests/audit/test_every_event.py). The ledger's own
-tables are its own evidence and are not watched. Monitoring joins the scenario when its API lands.
+tables are its own evidence and are not watched.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from audit.models import AuditEvent
 from audit.services import target_type_of
 from catalog.models import Classification
 from compliance.evidence.models import EvidenceExport
+from tests.monitoring.conftest import make_frame
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +68,7 @@ EDGE_ACTIONS = ("lineage.openlineage.ingest", "lineage.anonymization.link", "lin
 # every event in its details); findings from the evaluation of their asset or model version.
 AUDITED_THROUGH = {
     "scanning.ScanChunk": (lambda chunk: [chunk.run], "scanning."),
+    "monitoring.MonitorResult": (lambda result: [result.run], "monitoring."),  # one result row per check of a run
     "lineage.Run": (lambda run: _intake_events(run_id=run.run_id), "lineage.openlineage.ingest"),
     "lineage.Job": (
         lambda job: _intake_events(job_namespace=job.namespace, job_name=job.name),
@@ -272,6 +274,23 @@ def test_every_row_written_by_a_day_of_work_is_audited(
         rows = [{"income": 1.2, "debt": -0.3, "age": 0.1}]
         ok(service.post(f"/api/v1/explain/artifacts/{artifact['id']}/explain", {"rows": rows}, format="json"))
 
+        # monitoring: a steward sets up a monitor on a reference file, a service logs predictions, runs it
+        reference = tmp_path / "reference.parquet"
+        make_frame(1500, seed=1, label=True).drop(columns=["prediction_id"]).to_parquet(reference)
+        ref_asset = ok(
+            steward.post(
+                "/api/v1/assets",
+                {"source": source["id"], "qualified_name": "reference", "kind": "file", "location": str(reference)},
+                format="json",
+            )
+        )
+        columns = ["age", "income", "region", "score"]
+        body = {"model_version": version["id"], "name": "inputs", "reference_asset": ref_asset["id"], "columns": columns}
+        monitor = ok(steward.post("/api/v1/monitoring/monitors", body, format="json"))
+        rows = make_frame(600, seed=3, shift=0.6).to_dict(orient="records")
+        ok(service.post("/api/v1/monitoring/batches", {"model_version": version["id"], "rows": rows}, format="json"))
+        ok(service.post(f"/api/v1/monitoring/monitors/{monitor['id']}/run", {}, format="json"))
+
         # evidence: an auditor exports a bundle
         export = ok(auditor.post("/api/v1/evidence/exports", {}, format="json"))
     assert EvidenceExport.objects.get(pk=export["id"]).status == "succeeded", EvidenceExport.objects.get(pk=export["id"]).error
@@ -285,6 +304,7 @@ def test_every_row_written_by_a_day_of_work_is_audited(
         "scanning.ScanRun",
         "policies.AnonymizationRun",
         "explain.Explanation",
+        "monitoring.MonitorRun",
         "evidence.EvidenceExport",
     ):
         assert expected in labels, (expected, sorted(labels))
