@@ -36,9 +36,21 @@ class RestrictedViewSetMixin:
             raise TypeError(f"{cls.__name__} overrides filter_queryset, which applies restrict(); override get_queryset")
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # drf-spectacular builds the schema with an anonymous user: it only needs the model,
+            # and a selector scoped by user must not run (PostgreSQL rejects AnonymousUser as an id)
+            return self._fake_queryset()
         if self.selector is not None:
             return self.selector(user=self.request.user)
         return super().get_queryset()
+
+    def _fake_queryset(self):
+        model = getattr(getattr(self, "queryset", None), "model", None) or getattr(
+            getattr(getattr(self, "serializer_class", None), "Meta", None), "model", None
+        )
+        if model is None:
+            return self.selector(user=self.request.user).none()
+        return model._default_manager.none()
 
     def restrict_queryset(self, queryset):
         if not hasattr(queryset, "restrict"):
