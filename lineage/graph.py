@@ -216,9 +216,9 @@ class GraphCache:
         self.dirty = True
 
     def mark_dirty_on_commit(self) -> None:
-        """Dirty now, so a read later in the writing transaction sees its own edges, and again on
-        commit, so the first read after the commit does too (whatever read happened between)."""
-        self.dirty = True
+        # Only on commit: syncing inside the writing transaction would cache edges that may still
+        # roll back, and a rolled-back version number reused by later writes hides their edges
+        # from the next delta (the cache trusts versions it has seen).
         transaction.on_commit(self.mark_dirty)
 
     def _state(self) -> tuple[int, str]:

@@ -84,6 +84,23 @@ def _reference_data(request):
 
 
 @pytest.fixture(autouse=True)
+def cold_graph_cache():
+    """The lineage graph cache is per process and the test database rolls back between tests, so
+    graph versions are reused: a cache synced inside an earlier test's transaction would take a
+    later test's edges for a delta it already has. Every test starts cold, and every read checks
+    the version row (tests write without committing, so the after-commit refresh never runs)."""
+    from lineage.graph import cache
+    from lineage.openlineage import reset_caches
+
+    cache.reset()
+    cache.max_staleness = 0
+    reset_caches()
+    yield
+    cache.reset()
+    reset_caches()
+
+
+@pytest.fixture(autouse=True)
 def eager_celery(request):
     """Tasks run in-process in every test not marked ``worker``, whatever broker is configured.
 
