@@ -48,9 +48,11 @@ class RestrictedViewSetMixin:
         model = getattr(getattr(self, "queryset", None), "model", None) or getattr(
             getattr(getattr(self, "serializer_class", None), "Meta", None), "model", None
         )
-        if model is None:
+        if model is not None:
+            return model._default_manager.none()
+        if self.selector is not None:
             return self.selector(user=self.request.user).none()
-        return model._default_manager.none()
+        return super().get_queryset().none()
 
     def restrict_queryset(self, queryset):
         if not hasattr(queryset, "restrict"):
