@@ -8,7 +8,10 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from audit import checks  # noqa: F401 - registers the system check
+        from audit import (
+            checks,  # noqa: F401 - registers the system check
+            panels,  # noqa: F401 - registers page panels (core.pages)
+        )
         from audit.maintenance import register_sqlite_function
 
         connection_created.connect(register_sqlite_function, dispatch_uid="custos_ledger_sqlite_function")

@@ -6,6 +6,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self):
-        from core import pages
-
-        pages.nav_item("catalog:home", "Catalog", order=10)
+        from catalog import panels  # noqa: F401 - registers header links and page panels

@@ -6,7 +6,10 @@ class LineageConfig(AppConfig):
     verbose_name = "Lineage and provenance"
 
     def ready(self) -> None:
-        from lineage import receivers  # noqa: F401  (catalog signals -> propagation, model links)
+        from lineage import (
+            panels,  # noqa: F401 - registers page panels (core.pages)
+            receivers,  # noqa: F401  (catalog signals -> propagation, model links)
+        )
         from lineage.openlineage.context import IntakeCaches
 
         # This process's OpenLineage intake caches (resolved ids, applied facets): one object,

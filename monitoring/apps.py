@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
+
+    def ready(self) -> None:
+        from monitoring import panels  # noqa: F401 - registers page panels (core.pages)

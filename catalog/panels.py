@@ -1,0 +1,7 @@
+"""What the catalog app adds to pages through ``core.pages`` (header links, asset-page tabs,
+model-version sections, dashboard sections). Imported once from ``AppConfig.ready()``; every
+context function reads through this app's scoped selectors."""
+
+from core import pages
+
+pages.nav_item("catalog:home", "Catalog", order=10)
