@@ -9,15 +9,11 @@ must exit 0. Runs on the embedded default only (the README's setting): the Postg
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
-import pytest
+from tests.docs.conftest import REPO, clean_env
 
-REPO = Path(__file__).resolve().parents[2]
 COMMAND_START = ("CUSTOS_ENV=", "TOKEN=", "unzip ", ".venv/bin/python ")
 
 
@@ -30,33 +26,6 @@ def readme_commands() -> list[str]:
         cells = row.split(" | ")
         commands += [span for span in re.findall(r"`([^`]+)`", cells[-1]) if span.startswith(COMMAND_START)]
     return commands
-
-
-def clean_env() -> dict[str, str]:
-    """The environment a newcomer has: none of the test run's database, broker or profile settings."""
-    drop = {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "CUSTOS_ENV", "DJANGO_SETTINGS_MODULE"}
-    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(("CUSTOS_", "PYTEST"))}
-
-
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory):
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("the README's rows run on the embedded default (SQLite); checked in the SQLite pass")
-    if not (REPO / ".git").exists():
-        pytest.skip("needs a git checkout to clone")
-    target = tmp_path_factory.mktemp("fresh") / "custos"
-    subprocess.run(["git", "clone", "--quiet", str(REPO), str(target)], check=True)
-    (target / ".venv").symlink_to(Path(sys.executable).parents[1])
-    setup = subprocess.run(
-        [".venv/bin/python", "manage.py", "demo_setup"],
-        cwd=target,
-        env={**clean_env(), "CUSTOS_ENV": "demo"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
-    return target
 
 
 def test_the_readme_lists_its_commands():
