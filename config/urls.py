@@ -28,7 +28,15 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("lineage/", include("lineage.urls")),
+    path("models/", include("monitoring.page_urls")),  # model and model-version pages (monitoring/views.py)
     path("marquez/api/v1/", include("lineage.api.marquez")),  # Marquez clients: base URL http://HOST/marquez
     path("metrics", include("monitoring.urls")),  # Prometheus: token or allow-list (docs/monitoring.md)
     path("", include("catalog.urls")),
 ]
+
+# under /api/ errors Django answers itself (unknown path, body too large, a crash) use the API's
+# JSON error envelope; elsewhere Django's pages (core/api/errors.py)
+handler400 = "core.api.errors.bad_request"
+handler403 = "core.api.errors.permission_denied"
+handler404 = "core.api.errors.page_not_found"
+handler500 = "core.api.errors.server_error"
