@@ -29,7 +29,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("lineage/", include("lineage.urls")),
     path("models/", include("monitoring.page_urls")),  # model and model-version pages (monitoring/views.py)
-    path("models/", include("monitoring.page_urls")),  # model and model-version pages (monitoring/views.py)
     path("marquez/api/v1/", include("lineage.api.marquez")),  # Marquez clients: base URL http://HOST/marquez
     path("metrics", include("monitoring.urls")),  # Prometheus: token or allow-list (docs/monitoring.md)
     path("", include("catalog.urls")),
