@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api_root import ApiRootView
+from core import views as core_views
 from core.api.routers import api_urls
 
 # every API path answers with and without its trailing slash, never a redirect (core/api/routers.py)
@@ -28,6 +29,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("lineage/", include("lineage.urls")),
+    path("review/", include("compliance.scanning.urls")),  # the review queue (PAGES-REVIEW)
+    path("dashboard/", core_views.dashboard, name="dashboard"),  # posture dashboard (PAGES-REVIEW)
+    path("audit/", include("audit.urls")),  # the ledger's page actions (PAGES-REVIEW)
     path("models/", include("monitoring.page_urls")),  # model and model-version pages (monitoring/views.py)
     path("marquez/api/v1/", include("lineage.api.marquez")),  # Marquez clients: base URL http://HOST/marquez
     path("metrics", include("monitoring.urls")),  # Prometheus: token or allow-list (docs/monitoring.md)
