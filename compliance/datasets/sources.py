@@ -22,15 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from compliance.datasets import limits
+from compliance.datasets.errors import SourceError
 from compliance.datasets.locations import Location, check
 
 BATCH_ROWS = 100_000
 CHUNK_ROWS = 250_000  # target rows per chunk when a source is split for workers
 NA_VALUES = ["", "NA", "N/A", "NULL", "null", "None", "none", "NaN", "nan", "-"]
-
-
-class SourceError(ValueError):
-    """The source cannot be read: missing, unsupported, or malformed. Messages never quote cell values."""
 
 
 def _project(df: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
@@ -137,7 +135,9 @@ class ParquetSource(Source):
         offset = sum(self.group_rows[:start])
         if columns is not None:
             _project(pd.DataFrame(columns=self.file.schema_arrow.names), columns)
+        limits.check_rows(Path(self.location).name, self.rows_total)
         for group in range(start, stop):
+            self._check_group(group, columns)
             table = self.file.read_row_group(group, columns=list(columns) if columns is not None else None)
             for batch in table.to_batches(max_chunksize=BATCH_ROWS):
                 df = batch.to_pandas()
@@ -145,13 +145,28 @@ class ParquetSource(Source):
                 offset += len(df)
             del table
 
+    def _check_group(self, group: int, columns: list[str] | None) -> None:
+        """Refuse a row group whose read columns decompress beyond the cap (metadata only, nothing read)."""
+        meta = self.file.metadata.row_group(group)
+        wanted = set(columns) if columns is not None else None
+        size = 0
+        for j in range(meta.num_columns):
+            column = meta.column(j)
+            if wanted is None or column.path_in_schema.split(".", 1)[0] in wanted:
+                size += column.total_uncompressed_size
+        limit = limits.max_group_bytes()
+        if size > limit:
+            raise limits.DataLimitExceeded(
+                f"{Path(self.location).name}: row group {group} holds more than {limits.size_text(limit)} "
+                "uncompressed (CUSTOS_DATASET_MAX_GROUP_BYTES): refused before reading it"
+            )
+
 
 def _sniff_csv(path: Path) -> tuple[str, str]:
     """(encoding, delimiter) of a text file, from its first 64 KiB."""
     from charset_normalizer import from_bytes
 
-    opener = _opener(path)
-    with opener(path, "rb") as fh:
+    with _open_bounded(path, quote=b'"') as fh:
         head = fh.read(65536)
     if not head.strip():
         raise SourceError(f"{path.name}: the file is empty")
@@ -190,6 +205,16 @@ def _opener(path: Path):
     return open
 
 
+def _open_bounded(path: Path, *, quote: bytes | None):
+    """The file, decompressed, as a binary stream that enforces the line cap (compliance.datasets.limits)
+    and turns a truncated or corrupt compressed file into a ``SourceError``."""
+    try:
+        raw = _opener(path)(path, "rb")
+    except OSError as exc:
+        raise SourceError(f"{path.name}: cannot open the file ({type(exc).__name__})") from None
+    return limits.bounded_binary(raw, name=path.name, quote=quote)
+
+
 class CsvSource(Source):
     kind = "csv"
 
@@ -206,8 +231,13 @@ class CsvSource(Source):
     def count_rows(self) -> int:
         """Data rows (a fast pass over the bytes; quoted newlines make it an upper bound)."""
         if self._rows is None:
-            with _opener(self.path)(self.path, "rb") as fh:
-                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            cap = limits.max_rows() + 1  # + the header line
+            lines = 0
+            with _open_bounded(self.path, quote=b'"') as fh:  # the line cap fails a huge cell here, fast
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    lines += chunk.count(b"\n")
+                    if lines > cap:
+                        limits.check_rows(self.path.name, lines - 1)
             self._rows = max(0, lines - 1)
         return self._rows
 
@@ -216,11 +246,14 @@ class CsvSource(Source):
 
     def read(self, chunk: ChunkSpec | None = None, *, columns: list[str] | None = None) -> Iterator[tuple[int, pd.DataFrame]]:
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
+        cap = limits.max_rows()
+        # The stream refuses a record over the line cap before the tokenizer holds it.
+        handle = _open_bounded(self.path, quote=b'"')
         try:
             # A chunk after the first parses and drops the rows before it, batch by batch: memory stays
             # bounded (pandas' skiprows would build a set of every skipped row number).
             reader = pd.read_csv(
-                self.path,
+                handle,
                 sep=self.delimiter,
                 encoding=self.encoding,
                 dtype=str,
@@ -235,10 +268,14 @@ class CsvSource(Source):
             offset = 0
             for df in reader:
                 end = offset + len(df)
+                if end > cap:
+                    limits.check_rows(self.path.name, end)
                 if end > start:
                     part = df.iloc[max(0, start - offset) :] if offset < start else df
                     yield max(offset, start), _project(part, columns)
                 offset = end
+        except SourceError:
+            raise
         except pd.errors.ParserError as exc:
             raise SourceError(f"{self.path.name}: malformed CSV ({_parser_reason(exc)})") from None
         except UnicodeDecodeError:
@@ -249,6 +286,10 @@ class CsvSource(Source):
             if columns is not None and "Usecols" in str(exc):
                 raise SourceError(f"{self.path.name}: the file lacks some of the requested columns") from None
             raise
+        except MemoryError:
+            raise SourceError(f"{self.path.name}: the file does not fit in memory in batches of {BATCH_ROWS} rows") from None
+        finally:
+            handle.close()
 
 
 def _parser_reason(exc: Exception) -> str:
@@ -271,10 +312,38 @@ class JsonLinesSource(Source):
     def rows_total(self) -> int | None:
         return self._rows
 
+    def _lines(self, start: int = 0, stop: int = -1) -> Iterator[tuple[int, bytes]]:
+        """``(line number, line)`` of the non-blank lines with index in ``[start, stop)``, each at most
+        the line cap long (checked before the line is held whole)."""
+        limit = limits.max_line_bytes()
+        cap = limits.max_rows()
+        index = -1
+        with _open_bounded(self.path, quote=None) as fh:
+            lineno = 0
+            while True:
+                line = fh.readline(limit + 2)  # + the newline (CRLF)
+                if not line:
+                    return
+                lineno += 1
+                if len(line) > limit and len(line.rstrip(b"\r\n")) > limit:
+                    raise limits.DataLimitExceeded(
+                        f"{self.path.name}: line {lineno} is longer than {limits.size_text(limit)} "
+                        "(CUSTOS_DATASET_MAX_LINE_BYTES): refused before reading it"
+                    )
+                if not line.strip():
+                    continue
+                index += 1
+                if index >= cap:
+                    limits.check_rows(self.path.name, index + 1)
+                if index < start:
+                    continue
+                if 0 <= stop <= index:
+                    return
+                yield lineno, line
+
     def count_rows(self) -> int:
         if self._rows is None:
-            with _opener(self.path)(self.path, "rb") as fh:
-                self._rows = sum(1 for line in fh if line.strip())
+            self._rows = sum(1 for _ in self._lines())
         return self._rows
 
     def chunks(self, target_rows: int = CHUNK_ROWS) -> list[ChunkSpec]:
@@ -286,29 +355,28 @@ class JsonLinesSource(Source):
         start, stop = (chunk.start, chunk.stop) if chunk else (0, -1)
         rows: list[dict] = []
         offset = start
-        with _opener(self.path)(self.path, "rt", encoding="utf-8-sig", errors="strict") as fh:
-            index = -1
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                index += 1
-                if index < start:
-                    continue
-                if 0 <= stop <= index:
-                    break
-                try:
-                    obj = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise SourceError(f"{self.path.name}: line {lineno} is not valid JSON") from None
-                if not isinstance(obj, dict):
-                    raise SourceError(f"{self.path.name}: line {lineno} is not a JSON object")
-                rows.append(
-                    {k: (v if v is None or isinstance(v, str | int | float | bool) else json.dumps(v)) for k, v in obj.items()}
-                )
-                if len(rows) >= BATCH_ROWS:
-                    yield offset, self._frame(rows, columns)
-                    offset += len(rows)
-                    rows = []
+        for lineno, raw in self._lines(start, stop):
+            try:
+                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise SourceError(f"{self.path.name}: line {lineno} is not UTF-8") from None
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                raise SourceError(f"{self.path.name}: line {lineno} is not valid JSON") from None
+            except RecursionError:
+                raise SourceError(f"{self.path.name}: line {lineno} nests too deep to decode") from None
+            if not isinstance(obj, dict):
+                raise SourceError(f"{self.path.name}: line {lineno} is not a JSON object")
+            try:
+                row = {k: (v if v is None or isinstance(v, str | int | float | bool) else json.dumps(v)) for k, v in obj.items()}
+            except RecursionError:
+                raise SourceError(f"{self.path.name}: line {lineno} nests too deep to decode") from None
+            rows.append(row)
+            if len(rows) >= BATCH_ROWS:
+                yield offset, self._frame(rows, columns)
+                offset += len(rows)
+                rows = []
         if rows:
             yield offset, self._frame(rows, columns)
 
@@ -346,6 +414,7 @@ class SqlSource(Source):
             except Exception as exc:
                 raise SourceError(f"table {table} cannot be read ({type(exc).__name__})") from None
             self._rows = int(cur.fetchone()[0])
+            limits.check_rows(f"table {table}", self._rows)
             cur.execute(f"SELECT * FROM {self._quoted()} LIMIT 0")  # noqa: S608 - identifier validated above
             self._columns = [d[0] for d in cur.description]
 
