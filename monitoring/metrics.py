@@ -23,6 +23,12 @@ Families (prefix ``custos_``; ratios are 0..1; no row, prediction or batch ids a
 * ``custos_celery_queue_length{queue}``              tasks waiting on a Redis broker's queue (absent
                                                      when the broker is not Redis)
 * ``custos_celery_broker_up``                        1 when the Redis broker answered within 0.5 s
+* ``custos_django_http_*``                           requests, responses by view, method and status,
+                                                     latency histograms (django-prometheus middleware;
+                                                     labels are view names, never paths)
+* ``custos_django_db_*``                             connections, queries, errors and query time by
+                                                     database alias and vendor
+* ``process_*``, ``python_*``                        the serving process (prometheus-client)
 
 Access: ``CUSTOS_METRICS_TOKEN`` (``Authorization: Bearer <token>``) or ``CUSTOS_METRICS_ALLOW`` (client
 addresses or CIDR blocks, comma separated), from settings or the environment; with neither set the
@@ -40,7 +46,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -206,11 +212,29 @@ class CeleryQueueCollector:
         yield length
 
 
+def process_metrics() -> bytes:
+    """This process's (or, with ``PROMETHEUS_MULTIPROC_DIR`` set, every worker process's) HTTP and
+    database counters kept by django-prometheus, plus the process collectors of prometheus-client.
+
+    Under gunicorn with several workers each process counts on its own; set
+    ``PROMETHEUS_MULTIPROC_DIR`` to an empty, writable folder before the server starts so that one
+    scrape sums every worker (prometheus-client's multiprocess mode; docs/monitoring.md).
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
 def exposition() -> bytes:
+    """The whole scrape: monitor results and queues read now, then the HTTP and database counters."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     registry.register(CeleryQueueCollector())
-    return generate_latest(registry)
+    return generate_latest(registry) + process_metrics()
 
 
 def metrics_view(request):

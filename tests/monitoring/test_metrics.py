@@ -89,3 +89,20 @@ def test_it_reports_the_redis_brokers_queue_or_that_it_is_down(settings):
         client.delete("celery")
     settings.CELERY_BROKER_URL = "memory://"
     assert "custos_celery_broker_up" not in _families(Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content)
+
+
+def test_it_counts_http_requests_by_view_and_database_queries_without_paths_or_query_strings(settings, users):
+    settings.CUSTOS_METRICS_TOKEN = "t"
+    client = Client()
+    client.force_login(users["viewer"])
+    client.get("/api/v1/search", {"q": "jane.doe.secret@example.org"})
+    client.get("/api/v1/assets/")
+    text = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
+    fams = _families(text.encode())
+    by_view = {s.labels.get("view") for s in fams["custos_django_http_requests_latency_seconds_by_view_method"].samples}
+    assert {"api-search", "asset-list"} & by_view, by_view
+    statuses = {s.labels.get("status") for s in fams["custos_django_http_responses_total_by_status"].samples}
+    assert "200" in statuses
+    executed = [s for s in fams["custos_django_db_execute"].samples if s.name.endswith("_total")]
+    assert executed and sum(s.value for s in executed) > 0
+    assert "jane.doe.secret" not in text and "/api/v1/" not in text  # view names only, never paths or queries
