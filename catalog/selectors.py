@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from accounts.permissions import VIEW
-from catalog.choices import SENSITIVITY_RANK, ClassificationState, Sensitivity
+from accounts.permissions import AUDIT, VIEW, user_can
+from catalog.choices import SENSITIVITY_RANK, AssetKind, AssetStatus, ClassificationState, Sensitivity
 from catalog.models import Classification, Column, DataAsset, GlossaryTerm, MLModel, ModelVersion, Tag
 
 LIVE_STATES = (ClassificationState.SUGGESTED, ClassificationState.CONFIRMED)
@@ -136,3 +136,179 @@ def column_names_ever(column: Column) -> list[str]:
     Masking matches classifications by column identity and by each of these names, so renaming a
     classified column never brings its data back unmasked."""
     return [column.name, *[n for n in reversed(column.former_names) if n != column.name]]
+
+
+# --- pages: facets, label provenance, history, people -------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a search facet: the filter parameter value, its label and how many assets have it."""
+
+    value: str
+    label: str
+    count: int
+
+
+FACETS = ("source", "kind", "domain", "owner", "tag", "glossary_term", "sensitivity", "entity_type", "status")
+
+
+def asset_facets(*, assets: QuerySet[DataAsset], limit: int = 12) -> dict[str, list[FacetValue]]:
+    """Counts of ``assets`` (already scoped and filtered) per value of each facet in :data:`FACETS`,
+    most frequent first, at most ``limit`` values each: one GROUP BY query per facet.
+
+    ``value`` is what the DataAssetFilterSet parameter of the same name takes (an id for source,
+    domain, tag and glossary term; a username for owner; the stored value for the choices)."""
+    ids = assets.order_by().values("pk")
+    base = DataAsset.objects.filter(pk__in=ids).order_by()
+    choice_labels = {
+        "kind": dict(AssetKind.choices),
+        "sensitivity": dict(Sensitivity.choices),
+        "status": dict(AssetStatus.choices),
+    }
+    grouped = {
+        "source": ("source_id", "source__name"),
+        "domain": ("domain_id", "domain__name"),
+        "owner": ("owners__username", "owners__username"),
+        "tag": ("tags__id", "tags__name"),
+        "glossary_term": ("glossary_terms__id", "glossary_terms__name"),
+    }
+    facets: dict[str, list[FacetValue]] = {}
+    for facet in FACETS:
+        if facet in grouped:
+            key, label = grouped[facet]
+            rows = (
+                base.filter(**{f"{key}__isnull": False})
+                .values(key, label)
+                .annotate(n=Count("pk", distinct=True))
+                .order_by("-n", label)[:limit]
+            )
+            facets[facet] = [FacetValue(str(r[key]), str(r[label]), r["n"]) for r in rows]
+        elif facet == "entity_type":
+            rows = (
+                Classification.objects.filter(column__asset__in=ids, state__in=LIVE_STATES)
+                .order_by()
+                .values("entity_type")
+                .annotate(n=Count("column__asset_id", distinct=True))
+                .order_by("-n", "entity_type")[:limit]
+            )
+            facets[facet] = [FacetValue(r["entity_type"], r["entity_type"], r["n"]) for r in rows]
+        else:
+            rows = base.values(facet).annotate(n=Count("pk")).order_by("-n", facet)[:limit]
+            labels = choice_labels[facet]
+            facets[facet] = [FacetValue(r[facet], str(labels.get(r[facet], r[facet])), r["n"]) for r in rows]
+    return facets
+
+
+def label_origins(*, user: Any, classifications: Sequence[Classification]) -> dict[int, Column]:
+    """The columns a propagated label names in its evidence (its origin and the path it came
+    along), that ``user`` may see, by id: one query whatever the number of labels. A column the
+    user may not see is simply absent (the page says so without naming it)."""
+    wanted: set[int] = set()
+    for classification in classifications:
+        evidence = classification.evidence if isinstance(classification.evidence, dict) else {}
+        origin = evidence.get("origin") if isinstance(evidence.get("origin"), dict) else {}
+        for value in [origin.get("column_id"), *(evidence.get("path") or [])]:
+            if isinstance(value, int):
+                wanted.add(value)
+    if not wanted:
+        return {}
+    return {c.pk: c for c in Column.objects.restrict(user, VIEW).filter(pk__in=wanted).select_related("asset")}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to an asset or its columns/labels, for the asset page's History tab."""
+
+    when: Any
+    who: str
+    what: str  # the action (ledger) or "created"/"changed" (row history)
+    target: str  # "asset", "column <name>", "label <entity type> on <column>"
+    fields: tuple[str, ...]
+    reason: str = ""
+    seq: int | None = None
+
+
+# fields of the asset's row history worth showing as changed (bookkeeping fields left out)
+_HISTORY_FIELDS = (
+    "name",
+    "qualified_name",
+    "kind",
+    "description",
+    "status",
+    "sensitivity",
+    "domain_id",
+    "location",
+    "processing_purposes",
+    "legal_basis",
+    "data_subject_categories",
+    "recipients",
+    "international_transfers",
+    "retention_days",
+    "storage_country",
+)
+
+
+def asset_history(*, user: Any, asset: DataAsset, columns: Sequence[Column], limit: int = 50) -> tuple[str, list[HistoryEntry]]:
+    """Who changed what on ``asset`` (which ``user`` may already see), newest first.
+
+    With the ``audit`` action (auditors, admins) it is the audit ledger: every event whose target
+    is the asset, one of ``columns`` or one of their labels, with actor, action, reason and the
+    changed field names (two queries). Without it, as the ledger API refuses them, it is the
+    asset row's own history (simple_history): when each field changed, not by whom (one query).
+    Returns ``("ledger" | "rows", entries)``."""
+    from audit.models import AuditEvent
+
+    if user_can(user, AUDIT):
+        column_names = {str(c.pk): c.name for c in columns}
+        labels = {str(cl.pk): cl for c in columns for cl in c.classifications.all()}
+        events = (
+            AuditEvent.objects.restrict(user, AUDIT)
+            .filter(
+                Q(target_type="catalog.dataasset", target_id=str(asset.pk))
+                | Q(target_type="catalog.column", target_id__in=list(column_names))
+                | Q(target_type="catalog.classification", target_id__in=list(labels))
+            )
+            .select_related("entry")
+            .order_by("-id")[:limit]
+        )
+        entries = []
+        for event in events:
+            if event.target_type == "catalog.column":
+                target = f"column {column_names.get(event.target_id, event.target_id)}"
+            elif event.target_type == "catalog.classification":
+                label = labels.get(event.target_id)
+                target = f"label {label.entity_type} on {column_names.get(str(label.column_id), '?')}" if label else "label"
+            else:
+                target = "asset"
+            details = event.details if isinstance(event.details, dict) else {}
+            changes = details.get("changes") if isinstance(details.get("changes"), dict) else {}
+            fields = tuple(sorted(changes)) or tuple(str(f) for f in details.get("fields", []) if isinstance(f, str))
+            who = event.actor_name or f"{event.actor_type}:{event.actor_id}"
+            entries.append(HistoryEntry(event.occurred_at, who, event.action, target, fields, event.reason, event.seq))
+        return "ledger", entries
+    records = list(DataAsset.history.filter(id=asset.pk).select_related("history_user").order_by("-history_id")[: limit + 1])
+    entries = []
+    for newer, older in zip(records, [*records[1:], None], strict=False):
+        if len(entries) == limit:
+            break
+        if older is None:
+            what, fields = "created", ()
+        else:
+            what = "changed"
+            fields = tuple(f for f in _HISTORY_FIELDS if getattr(newer, f) != getattr(older, f))
+            if not fields:
+                continue  # an m2m-only or bookkeeping save: nothing to show in the row history
+        who = newer.history_user.get_username() if newer.history_user else ""
+        entries.append(HistoryEntry(newer.history_date, who, what, "asset", tuple(f.removesuffix("_id") for f in fields)))
+    return "rows", entries
+
+
+def asset_page_detail(*, user: Any) -> QuerySet[DataAsset]:
+    """Like :func:`asset_detail`, for the asset page: columns in order with their tags, terms and
+    labels, each label with the steward who decided it (a fixed number of queries per asset)."""
+    labels = Classification.objects.select_related("decided_by", "created_by").order_by("entity_type", "source")
+    columns = Column.objects.order_by("position", "name").prefetch_related(
+        "tags", "glossary_terms", Prefetch("classifications", queryset=labels)
+    )
+    return asset_list(user=user).prefetch_related(Prefetch("columns", queryset=columns))
