@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from compliance.datasets.sources import ChunkSpec, Source
-from compliance.scanning.decision import hinted_types, is_clear
+from compliance.scanning.decision import decide_column, hinted_types, is_clear
+from compliance.scanning.detect import names, places
 from compliance.scanning.engine import Hit, get_engine
 
 DEFAULT_SAMPLE = 1000
@@ -184,14 +185,25 @@ def analyze_column(
     *,
     mode: str | None = None,
     known: dict | None = None,
+    row_ids: dict[str, list[str]] | None = None,
+    cardinal: bool | None = None,
 ) -> tuple[str, dict[str, dict[str, Any]]]:
     """Run the recognizers over the distinct sampled values of one column.
 
     Returns (mode, {value: {"h": [[entity, recognizer, score, whole]], "f": flags}}) where mode is
-    ``structured`` or ``text`` and flags hold ``n`` (looks like a proper name) and a year if any.
+    ``structured`` or ``text`` and flags hold ``n`` (looks like a proper name), ``g`` (the census
+    name gazetteer supports it as a full name), ``p`` (shaped like a place) and a year if any.
+
+    ``row_ids`` maps a free-text value to the identifier values of its row (the table's name
+    columns): found in the text they are PERSON (``RowIdentifierRecognizer``). ``cardinal``: whether
+    the column has the many distinct values of a name column (single census names count only then:
+    ``White``/``Green`` in a colour column are not surnames); computed from ``values`` when None.
     """
     engine = get_engine()
     distinct = [v for v in dict.fromkeys(values) if not known or v not in known]
+    if cardinal is None:
+        unique = len(set(values))
+        cardinal = unique >= 20 and unique >= 0.2 * len(values)
     padded: dict[str, str] = {}
     if kind == "int" and "US_ZIP_CODE" in hints:
         # ZIP codes stored as integers lost their leading zeros (02134 -> 2134)
@@ -204,21 +216,34 @@ def analyze_column(
     ner_input: dict[str, str] = {}
     for value in distinct:
         if mode == "text":
-            raw_text[value] = engine.analyze_text(value)
+            raw_text[value] = engine.analyze_text(value) + names.person_spans(
+                value, known=row_ids.get(value, ()) if row_ids else ()
+            )
             if MID_SENTENCE_CAPITAL.search(value):  # no capitalised word inside a sentence: nothing for NER
                 ner_values.append(value)
             out[value] = {"h": [], "f": ""}
             continue
         hits = engine.analyze_structured(padded.get(value, value), hints)
         flags = ""
+        support = names.value_support(value) if value[:1].isupper() else ""
+        if (support == "full" or (support and cardinal)) and not any(h.entity == "LOCATION" for h in hits):
+            # census names (issue 13 class 3/4): a full name, or a single first name / surname in a
+            # column with the many distinct values of a name column
+            hits.append(Hit("PERSON", "NameGazetteerRecognizer", 0.85 if support == "full" else 0.6, True))
+            flags += "g" if support == "full" else ""
+        if " " in value and value[:1].isupper() and names.starts_with_first_name(value):
+            flags += "f"
+        if value[:1].isupper() and places.place_shape(value) and not any(h.entity == "LOCATION" for h in hits):
+            hits.append(Hit("LOCATION", "PlaceShapeRecognizer", 0.6 if not places.suffix_shape(value) else 0.5, True))
+            flags += "p"
         if NAMEISH.match(value) and not hits:
-            flags = "n"
+            flags += "n"
             ner_values.append(value)
         elif NAMEISH.match(value):
-            flags = "n"
+            flags += "n"
         elif not hits and hints & {"PERSON", "LOCATION"} and LOWER_NAME.match(value):
             # "maria lopez" under a name-like column: NER needs capitals, so it sees "Maria Lopez"
-            flags = "n"
+            flags += "n"
             ner_values.append(value)
             ner_input[value] = value.title()
         year = YEAR.search(value) if any(h.entity == "DATE_TIME" for h in hits) else None
@@ -260,27 +285,50 @@ def scan_chunk(
     # "order": the source's column order -- a chunk result is stored as JSON, and PostgreSQL's jsonb
     # does not keep the order of an object's keys
     result: dict[str, Any] = {"rows": rows, "columns": {}, "order": list(columns)}
+    prepared: dict[str, tuple] = {}
     for name, col in columns.items():
-        if on_batch:
-            on_batch(0)  # lets the caller stop between columns too (cancellation)
         order = np.argsort(col.keys, kind="stable")
         keys, values = col.keys[order], col.values[order]
         kind, strings, years = _stringify(values, col.kind) if len(values) else (col.kind, None, [])
+        free = bool(strings) and kind == "text" and _is_free_text(list(dict.fromkeys(strings[:STAGE_ONE])))
+        prepared[name] = (col, keys, kind, strings, years, free)
+    # Structured columns first: the name columns they reveal are the identifiers that free-text
+    # columns of the same rows are searched for (issue 13 class 4: the patient's name in the notes).
+    identifiers: dict[int, list[str]] = {}
+    ordered = [n for n in columns if not prepared[n][5]] + [n for n in columns if prepared[n][5]]
+    for name in ordered:
+        col, keys, kind, strings, years, free = prepared[name]
+        if on_batch:
+            on_batch(0)  # lets the caller stop between columns too (cancellation)
         entry: dict[str, Any] = {"dtype": col.dtype, "kind": kind, "nonnull": int(col.nonnull), "mode": "skip", "samples": []}
         if strings is not None and strings:
             hints = hinted_types(name) if column_hints else frozenset()
+            row_ids = None
+            if free and identifiers:
+                row_ids = {}
+                for key, s in zip(keys, strings, strict=True):
+                    parts = identifiers.get(int(key))
+                    if parts:  # first_name + last_name columns: the full name too
+                        row_ids.setdefault(s, []).extend([*parts, " ".join(parts)] if len(parts) >= 2 else parts)
             # Stage 1 analyses the first STAGE_ONE cells by key (itself a uniform sample); the rest of
             # the sample only when some type's share is near its bar (see decision.is_clear).
             m = min(STAGE_ONE, len(strings))
-            mode, analysed = analyze_column(strings[:m], kind, hints)
+            mode, analysed = analyze_column(strings[:m], kind, hints, mode="text" if free else "structured", row_ids=row_ids)
             entry["mode"] = mode
             entry["samples"] = [
                 [int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys[:m], strings[:m], strict=True)
             ]
+            cardinal = len(set(strings[:m])) >= 20 and len(set(strings[:m])) >= 0.2 * m
             if m < len(strings) and not is_clear(name, entry, column_hints=column_hints):
-                _mode, more = analyze_column(strings[m:], kind, hints, mode=mode, known=analysed)
+                _mode, more = analyze_column(
+                    strings[m:], kind, hints, mode=mode, known=analysed, row_ids=row_ids, cardinal=cardinal
+                )
                 analysed.update(more)
                 entry["samples"] = [[int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
+            entry["profile"] = _profile(strings, kind)
+            if mode == "structured" and any(f["type"] == "PERSON" for f in decide_column(name, entry, column_hints=column_hints)):
+                for key, s in zip(keys, strings, strict=True):
+                    identifiers.setdefault(int(key), []).append(s)
         elif kind == "datetime":
             entry["mode"] = "date"
             entry["samples"] = [
@@ -292,4 +340,31 @@ def scan_chunk(
         # complete: the sample holds every non-null cell of the chunk (merging needs to know)
         entry["complete"] = len(entry["samples"]) >= entry["nonnull"]
         result["columns"][name] = entry
+    result["columns"] = {name: result["columns"][name] for name in columns}
     return result
+
+
+def _profile(strings: list[str], kind: str) -> dict[str, float]:
+    """Column-level value evidence no single cell shows (no values kept).
+
+    ``zip5``/``density``: the share of cells shaped like a US ZIP code, and how densely the numbers
+    fill their range (row ids do, ZIP codes do not). ``diversity``: for a column of multi-word
+    capitalised values, distinct first words and distinct last words (the smaller) per distinct
+    value -- people's names rarely repeat either; a catalogue reuses its vocabulary (``Pro Espresso
+    Grinder``, ``Mini Espresso Grinder``).
+    """
+    n = len(strings)
+    if not n or kind not in ("int", "text"):
+        return {}
+    profile: dict[str, float] = {"n": n}
+    zips = [s for s in strings if (len(s) == 5 and s.isdigit()) or (kind == "int" and s.isdigit() and 3 <= len(s) <= 5)]
+    if len(zips) >= 0.9 * n:
+        numbers = sorted({int(s) for s in zips})
+        profile["zip5"] = round(len(zips) / n, 4)
+        profile["density"] = round(len(numbers) / (numbers[-1] - numbers[0] + 1), 4)
+    multi = list({s for s in strings if " " in s and s[:1].isupper() and len(s) <= 80})
+    if len(multi) >= 30 and len(multi) >= 0.3 * len(set(strings)):
+        firsts = {s.split()[0] for s in multi}
+        lasts = {s.split()[-1] for s in multi}
+        profile["diversity"] = round(min(len(firsts), len(lasts)) / len(multi), 4)
+    return profile if len(profile) > 1 else {}

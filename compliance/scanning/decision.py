@@ -189,6 +189,7 @@ def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
     columns come in the source's order (a chunk's ``order``, kept because jsonb reorders keys)."""
     merged: dict[str, Any] = {"rows": 0, "columns": {}}
     modes: dict[str, dict[str, int]] = {}
+    profiles: dict[str, list[dict[str, float]]] = {}
     # A chunk whose sample stops short of its non-null cells covers keys only up to its largest
     # sampled key; beyond the smallest such bound the union would over-represent other chunks.
     bounds: dict[str, int] = {}
@@ -205,6 +206,8 @@ def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
             )
             target["nonnull"] += col["nonnull"]
             target["samples"].extend(col["samples"])
+            if col.get("profile"):
+                profiles.setdefault(name, []).append(col["profile"])
             if col["mode"] != "skip":
                 modes.setdefault(name, {}).setdefault(col["mode"], 0)
                 modes[name][col["mode"]] += col["nonnull"]
@@ -220,6 +223,19 @@ def merge_chunks(chunks: list[dict[str, Any]], *, k: int) -> dict[str, Any]:
         del target["samples"][k:]
         if name in modes:
             target["mode"] = max(modes[name].items(), key=lambda item: item[1])[0]
+        if name in profiles:
+            target["profile"] = _merge_profiles(profiles[name], chunks_with=len([c for c in chunks if name in c["columns"]]))
+    return merged
+
+
+def _merge_profiles(profiles: list[dict[str, float]], *, chunks_with: int) -> dict[str, float]:
+    """Weighted means by sampled cells; a chunk without a profile means the column did not fit it."""
+    if len(profiles) < chunks_with:
+        return {}
+    total = sum(p.get("n", 0) for p in profiles) or 1
+    keys = {k for p in profiles for k in p if k != "n"}
+    merged = {k: round(sum(p.get(k, 0) * p.get("n", 0) for p in profiles) / total, 4) for k in keys}
+    merged["n"] = total
     return merged
 
 
@@ -255,9 +271,16 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
     any_hit: dict[str, int] = {}
     scores: dict[str, list[float]] = {}
     recognizers: dict[str, set[str]] = {}
-    nameish = 0
+    signals: dict[str, dict[str, int]] = {}
+    nameish = gazetteer_full = first_named = 0
     years: list[int] = []
+    # in a place column (by its name), what NER calls a person is an unfamiliar place ("East Marisa")
+    place_column = not text and "LOCATION" in hints and "PERSON" not in hints
     for _key, hits, flags in samples:
+        if "g" in flags:
+            gazetteer_full += 1
+        if "f" in flags:
+            first_named += 1
         if "n" in flags:
             nameish += 1
         year = re.search(r"y(\d{4})", flags)
@@ -265,15 +288,22 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
             years.append(int(year.group(1)))
         seen_strong: set[str] = set()
         seen_any: set[str] = set()
+        seen_signal: set[tuple[str, str]] = set()
         for entity, recognizer, score, whole in hits:
             if not text and not whole:
                 continue
+            if place_column and entity == "PERSON" and recognizer == "SpacyRecognizer":
+                entity = "LOCATION"
             rule = RULES.get(entity)
             if rule is None:
                 continue
             seen_any.add(entity)
             scores.setdefault(entity, []).append(score)
             recognizers.setdefault(entity, set()).add(recognizer)
+            if (entity, recognizer) not in seen_signal:
+                seen_signal.add((entity, recognizer))
+                signals.setdefault(entity, {}).setdefault(recognizer, 0)
+                signals[entity][recognizer] += 1
             if score >= rule.min_score:
                 seen_strong.add(entity)
         for entity in seen_strong:
@@ -325,11 +355,90 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
                 "share": round(share, 4),
                 "recognizers": sorted(recognizers.get(entity, ())),
                 "name_hint_used": used_hint,
+                # which signal fired: sampled cells per recognizer (and the name hint, above)
+                "evidence": {"cells": n, "signals": dict(sorted(signals.get(entity, {}).items()))},
             }
         )
     findings = _resolve_conflicts(findings, text)
+    if not text:
+        findings = _values_over_name(findings, signals, n, gazetteer_full, first_named, hints, column.get("profile") or {})
     findings.sort(key=lambda f: (-f["share"], -f["confidence"], f["type"]))
     return findings
+
+
+def _values_over_name(
+    findings: list[dict[str, Any]],
+    signals: dict[str, dict[str, int]],
+    n: int,
+    gazetteer_full: int,
+    first_named: int,
+    hints: set[str],
+    profile: dict[str, float],
+) -> list[dict[str, Any]]:
+    """Value evidence beats the column-name hint (issue 13 class 3).
+
+    * PERSON that stands on the name hint, in a column whose values the census gazetteer does not
+      support (few census full names, multi-word values that rarely start with a census first name)
+      and that NER calls people in a minority of cells (``name`` holding ``Aldridge Espresso
+      Grinder``), is dropped; so is PERSON in a column of multi-word values that reuse a small
+      vocabulary (``diversity`` below 0.2: a catalogue, not people);
+    * a column that is places by its values (a majority) or by its name is not also PERSON unless most
+      of its values are census full names.
+    """
+    by_type = {f["type"]: f for f in findings}
+    person = by_type.get("PERSON")
+    if person is None:
+        return findings
+    person_signals = signals.get("PERSON", {})
+    gazetteer = person_signals.get("NameGazetteerRecognizer", 0) / n
+    ner = person_signals.get("SpacyRecognizer", 0) / n
+    drop = False
+    multiword_unnamed = first_named / n < 0.1
+    catalogue = profile.get("diversity", 1.0) < 0.2
+    if catalogue or (person["name_hint_used"] and gazetteer < 0.1 and (ner < 0.3 or (ner < 0.5 and multiword_unnamed))):
+        drop = True
+        for f in findings:
+            if f["type"] == "PERSON":
+                f["evidence"]["overruled"] = "values: few census names, NER rarely PERSON"
+    location = by_type.get("LOCATION")
+    placed = location is not None and (location["share"] >= person["share"] or "LOCATION" in hints)
+    if placed and (location["share"] >= 0.5 or "LOCATION" in hints) and gazetteer_full / n < 0.5:
+        drop = True
+    return [f for f in findings if not (drop and f["type"] == "PERSON")]
+
+
+def decide_table(
+    columns: dict[str, dict[str, Any]], decided: dict[str, list[dict[str, Any]]], *, column_hints: bool = True
+) -> None:
+    """Table-level evidence (issue 13 class 3), added to ``decided`` in place: a column of 5-digit
+    numbers that do not fill their range like row ids do, beside a street-address or city column, is
+    US_ZIP_CODE whatever it is called (unless its name says it is something else)."""
+    has_place = any(
+        columns[name]["mode"] == "structured" and any(f["type"] == "LOCATION" for f in found) for name, found in decided.items()
+    )
+    if not has_place:
+        return
+    for name, column in columns.items():
+        profile = column.get("profile") or {}
+        if column["mode"] != "structured" or profile.get("zip5", 0) < 0.9 or profile.get("density", 1) > 0.2:
+            continue
+        if profile.get("n", 0) < 20 or any(f["type"] in _EXCLUSIVE for f in decided.get(name, [])):
+            continue
+        hints = hinted_types(name) if column_hints else set()
+        if hints - {"US_ZIP_CODE", "LOCATION"}:
+            continue
+        decided.setdefault(name, []).append(
+            {
+                "type": "US_ZIP_CODE",
+                "confidence": 0.6,
+                "share": profile["zip5"],
+                "recognizers": ["UsZipCodeRecognizer"],
+                "name_hint_used": False,
+                "evidence": {"cells": int(profile["n"]), "signals": {"UsZipCodeRecognizer": int(profile["n"] * profile["zip5"])},
+                             "table_context": "a street-address or place column in the same table",
+                             "density": profile["density"]},
+            }
+        )  # fmt: skip
 
 
 # Digit-only types that can describe the same cells; the structured column keeps the best-supported.

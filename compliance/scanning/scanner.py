@@ -26,7 +26,7 @@ import pandas as pd
 from compliance.datasets.locations import Location, resolve
 from compliance.datasets.sources import DataFrameSource, Source, SourceError, open_source
 from compliance.scanning.analysis import DEFAULT_SAMPLE, scan_chunk
-from compliance.scanning.decision import decide_column, merge_chunks
+from compliance.scanning.decision import decide_column, decide_table, merge_chunks
 
 __all__ = [
     "DEFAULT_SAMPLE",
@@ -48,6 +48,9 @@ class EntityFinding:
     share: float
     recognizers: tuple[str, ...] = ()
     name_hint_used: bool = False
+    # which signals fired: {"cells": sampled cells, "signals": {recognizer: cells}, ...}; GDPR Art. 9
+    # suggestions also carry {"article": ..., "category": ..., "from": "name" | "values"}
+    evidence: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,15 @@ def result_from_chunks(
     merged = merge_chunks(list(chunks), k=sample_size)
     columns = []
     sampled_rows: set[int] = set()
+    decided = {name: decide_column(name, column, column_hints=column_hints) for name, column in merged["columns"].items()}
+    decide_table(merged["columns"], decided, column_hints=column_hints)
     for name, column in merged["columns"].items():
         sampled_rows.update(s[0] for s in column["samples"])
         entities = tuple(
-            EntityFinding(f["type"], f["confidence"], f["share"], tuple(f["recognizers"]), f["name_hint_used"])
-            for f in decide_column(name, column, column_hints=column_hints)
+            EntityFinding(
+                f["type"], f["confidence"], f["share"], tuple(f["recognizers"]), f["name_hint_used"], f.get("evidence", {})
+            )
+            for f in decided[name]
         )
         columns.append(
             ColumnFindings(
