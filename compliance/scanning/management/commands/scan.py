@@ -49,6 +49,7 @@ class Command(BaseCommand):
         progress = _Progress(self.stderr)
         actor = self._actor(options["user"])
         asset = self._asset(options["asset"], actor) if options["asset"] else None
+        self.traceback = options.get("traceback", False)
         document = self._scan(actor, asset, path, sample, seed, progress)
         progress.done(document)
         if options["json"]:
@@ -109,7 +110,7 @@ class Command(BaseCommand):
             self.stderr.write(f"scan: not recorded in the catalog ({type(exc).__name__}); run migrate to record scans")
             return self._scan_unrecorded(path, sample, seed, progress)
         self.stderr.write(f"scan {run.pk}: scanning {run.location}")
-        run = services.scan_execute(run_id=run.pk, fan_out=False, progress=progress)
+        run = self._execute(run, progress)
         if run.status != "succeeded":
             raise CommandError(f"scan {run.pk} {run.status}: {run.error}")
         if asset is not None:
@@ -128,6 +129,31 @@ class Command(BaseCommand):
             ],
         }
 
+    def _execute(self, run, progress):
+        """``scan_execute`` here; whatever escapes it (a crash, Ctrl-C) still ends the run as failed with
+        its audit event, and the user gets one line (the traceback only with ``--traceback``)."""
+        from compliance.scanning import services
+
+        try:
+            return services.scan_execute(run_id=run.pk, fan_out=False, progress=progress)
+        except KeyboardInterrupt:
+            self._fail(run, "interrupted")
+            raise CommandError(f"scan {run.pk} failed: interrupted") from None
+        except Exception as exc:
+            reason = f"{type(exc).__name__} while scanning"
+            self._fail(run, reason)
+            if self.traceback:
+                raise
+            raise CommandError(f"scan {run.pk} failed: {reason} (--traceback shows where)") from None
+
+    def _fail(self, run, reason: str) -> None:
+        from compliance.scanning import services
+
+        try:
+            services.scan_fail(run_id=run.pk, error=reason)
+        except Exception as exc:  # the database itself is gone: say so, keep the first error
+            self.stderr.write(f"scan {run.pk}: could not record the failure ({type(exc).__name__})")
+
     def _scan_unrecorded(self, path: str, sample: int, seed: int, progress) -> dict:
         from compliance.datasets.sources import SourceError
         from compliance.scanning.scanner import scan_path
@@ -138,8 +164,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except ValidationError as exc:  # the datasets rule refused the location
             raise CommandError("; ".join(exc.messages)) from None
-        except ValueError as exc:
-            raise CommandError(f"cannot scan {path}: {type(exc).__name__}") from None
+        except Exception as exc:
+            if self.traceback:
+                raise
+            raise CommandError(f"cannot scan {path}: {type(exc).__name__} (--traceback shows where)") from None
         return result.as_json()
 
     def _print_table(self, document: dict) -> None:
