@@ -4,6 +4,7 @@ sensitivity, PII entity type and status). Same selectors, FilterSet and scoping 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,7 @@ from django.http import QueryDict
 from django.shortcuts import render
 
 from catalog import selectors
+from catalog.choices import AssetKind, AssetStatus, Sensitivity
 from catalog.filters import DataAssetFilterSet
 
 FACET_LABELS = {
@@ -30,6 +32,7 @@ TYPE_LABELS = {"asset": "Assets", "column": "Columns", "model": "Models", "tag":
 # filter parameters the page keeps when moving between facets and pages (DataAssetFilterSet names)
 KEPT = (*selectors.FACETS, "steward", "has_pii")
 PER_PAGE = 50
+ENTITY_TYPE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 
 
 def _link(params: QueryDict, **changes) -> str:
@@ -47,13 +50,30 @@ def _link(params: QueryDict, **changes) -> str:
     return "?" + urlencode(sorted((k, v) for k, values in query.lists() for v in values))
 
 
+CHOICES = {
+    "kind": set(AssetKind.values),
+    "sensitivity": set(Sensitivity.values),
+    "status": set(AssetStatus.values),
+}
+
+
+def _shown_value(name: str, value: str) -> bool:
+    """Whether an applied filter value may be shown back (kept in links and hidden inputs): a
+    value outside a choice list or an entity-type pattern is refused, never repeated."""
+    if name in CHOICES:
+        return value in CHOICES[name]
+    if name == "entity_type":
+        return bool(ENTITY_TYPE.fullmatch(value.upper()))
+    return len(value) <= 200
+
+
 def _facet_groups(params: QueryDict, facets: dict[str, list[selectors.FacetValue]]) -> list[dict]:
     """Facets for the template: each value with its count, whether it is applied, and the link
     that toggles it (multi-valued for the choice facets, single-valued for the others)."""
     groups = []
     multi = {"kind", "sensitivity", "status"}
     for name in selectors.FACETS:
-        chosen = params.getlist(name)
+        chosen = [value for value in params.getlist(name) if _shown_value(name, value)]
         values = []
         for facet in facets.get(name, []):
             on = facet.value in chosen or (name == "entity_type" and facet.value.upper() in [c.upper() for c in chosen])
@@ -75,19 +95,38 @@ def _facet_groups(params: QueryDict, facets: dict[str, list[selectors.FacetValue
     return groups
 
 
+def _filter_data(get: QueryDict) -> QueryDict:
+    """The DataAssetFilterSet parameters of the request (all of them: a bad value is refused by it)."""
+    data = QueryDict(mutable=True)
+    for key in KEPT:
+        if key in get:
+            data.setlist(key, get.getlist(key))
+    return data
+
+
+def _kept_params(get: QueryDict) -> QueryDict:
+    """The request's parameters the page repeats in its links and forms: ``q``, ``type``, ``page``
+    and the filter values that may be shown back (:func:`_shown_value`)."""
+    kept = QueryDict(mutable=True)
+    for key in ("q", "type", "page"):
+        if key in get:
+            kept[key] = get[key][:200]
+    for key in KEPT:
+        values = [v for v in get.getlist(key) if _shown_value(key, v)]
+        if values:
+            kept.setlist(key, values)
+    return kept
+
+
 @login_required
 def search(request):
     """``/search/?q=...&<asset filters>&type=<hit type>``; without ``q`` it lists the assets."""
-    params = request.GET
+    params = _kept_params(request.GET)
     query = params.get("q", "").strip()[:200]
     hit_type = params.get("type", "")
     if hit_type not in selectors.SEARCH_TYPES:
         hit_type = ""
-    filter_data = QueryDict(mutable=True)
-    for key in KEPT:
-        if key in params:
-            filter_data.setlist(key, params.getlist(key))
-    assets = DataAssetFilterSet(filter_data, queryset=selectors.asset_list(user=request.user), request=request)
+    assets = DataAssetFilterSet(_filter_data(request.GET), queryset=selectors.asset_list(user=request.user), request=request)
     filtered = assets.qs if assets.is_valid() else assets.queryset.none()
     matching = (
         filtered.filter(Q(name__icontains=query) | Q(qualified_name__icontains=query) | Q(description__icontains=query))
@@ -99,10 +138,13 @@ def search(request):
         "filter": assets,
         "errors": [str(e) for errors in assets.errors.values() for e in errors] if assets.is_bound else [],
         "facets": _facet_groups(params, selectors.asset_facets(assets=matching)),
-        "applied": any(key in params for key in KEPT),
+        "applied": any(key in request.GET for key in KEPT),
         "clear_href": _link(QueryDict(), **({"q": query} if query else {})),
         "hit_type": hit_type,
         "type_labels": TYPE_LABELS,
+        "steward": params.get("steward", ""),
+        "unsteward_href": _link(params, steward=None),
+        "has_pii": params.get("has_pii", "") if params.get("has_pii", "") in ("true", "false") else "",
     }
     if query:
         types = (hit_type,) if hit_type else selectors.SEARCH_TYPES
