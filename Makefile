@@ -31,8 +31,11 @@ demo: install
 	CUSTOS_ENV=demo $(PY) manage.py runserver $(HOST)
 
 ## Production server: gunicorn (pinned), one gthread worker per CPU x 4 threads (docs/lineage.md "Serving")
+# PROMETHEUS_MULTIPROC_DIR: each worker's HTTP/database counters, summed by GET /metrics (emptied at start)
 serve: install
-	$(PY) -m gunicorn config.wsgi:application --bind $(HOST) --worker-class gthread --workers $${WEB_WORKERS:-$$(nproc)} \
+	rm -rf var/prometheus && mkdir -p var/prometheus
+	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-var/prometheus} \
+	$(PY) -m gunicorn config.wsgi:application -c config/gunicorn.py --bind $(HOST) --worker-class gthread --workers $${WEB_WORKERS:-$$(nproc)} \
 	  --threads $${WEB_THREADS:-4} --keep-alive 30 --max-requests 10000 --max-requests-jitter 1000 --preload
 
 ## Lint, migration check and the test suite on the embedded default (SQLite, eager Celery)
