@@ -163,9 +163,15 @@ def _visible_asset(request, pk: int) -> DataAsset:
     return asset
 
 
-def read_sample(request, asset: DataAsset, purpose: str) -> dict[str, Any]:
+def shape(value: str) -> str:
+    """A value's shape: upper-case letters become ``A``, lower-case ``a``, digits ``9``; the rest stays."""
+    return "".join("9" if ch.isdigit() else ("A" if ch.isupper() else "a") if ch.isalpha() else ch for ch in value)
+
+
+def read_sample(request, asset: DataAsset, purpose: str, *, shapes: bool = False) -> dict[str, Any]:
     """The asset's first rows through ``asset_sample_read`` (audited there), as a display dict:
-    ``{"effect", "reasons", "masked", "columns": {name: [values]}, "error"}``."""
+    ``{"effect", "reasons", "masked", "columns": {name: [values]}, "error"}``. With ``shapes``,
+    columns the decision left in clear are reduced to their :func:`shape` (the queue's view)."""
     try:
         decision, frame = access_sample.asset_sample_read(actor=request.user, asset=asset, purpose=purpose, limit=SAMPLE_ROWS)
     except PermissionDenied as exc:
@@ -180,6 +186,12 @@ def read_sample(request, asset: DataAsset, purpose: str) -> dict[str, Any]:
         str(name): ["" if value is None or value != value else str(value) for value in frame[name].tolist()]
         for name in frame.columns
     }
+    if shapes:
+        # The queue shows a reviewer the *shape* of what the decision left in clear (``aaa@aaaa.aaa``,
+        # ``999-99-9999``): enough to judge a label, never more than the decision allows.
+        result["shaped"] = sorted(n for n in result["columns"] if n not in result["masked"])
+        for name in result["shaped"]:
+            result["columns"][name] = [shape(v) for v in result["columns"][name]]
     result["header"] = list(result["columns"])
     result["rows"] = [[result["columns"][c][i] for c in result["header"]] for i in range(len(frame))]
     return result
@@ -194,7 +206,7 @@ def asset_review(request, pk: int):
     qs = qs.filter(column__asset=asset)
     count = qs.count()
     groups = _groups(qs, [asset.pk], {asset.pk: count}, request.user) if count else []
-    sample = read_sample(request, asset, _purpose(request)) if groups else None
+    sample = read_sample(request, asset, _purpose(request), shapes=True) if groups else None
     if groups:
         for suggestion in groups[0].suggestions:
             suggestion.sample_values = sample["columns"].get(suggestion.column.name)
@@ -207,13 +219,17 @@ def asset_sample(request, pk: int):
     """``review:sample``: the sample of one asset as htmx out-of-band fragments, one per
     suggestion row (``#sample-<classification id>``), or a table (``?as=table``)."""
     asset = _visible_asset(request, pk)
-    sample = read_sample(request, asset, _purpose(request))
-    if request.GET.get("as") == "table":
-        return render(request, "scanning/_sample_table.html", {"sample": sample, "asset": asset})
-    rows = list(open_suggestions(request.user).filter(column__asset=asset).select_related("column"))
+    purpose = _purpose(request)
+    as_table = request.GET.get("as") == "table"  # the asset page's Sample tab: rows as the API gives them
+    sample = read_sample(request, asset, purpose, shapes=not as_table)
+    context = {"sample": sample, "asset": asset, "purpose": purpose}
+    if as_table:
+        template = "scanning/_sample_table.html" if request.headers.get("HX-Request") else "scanning/sample_page.html"
+        return render(request, template, context)
+    rows = list(_filtered(request)[0].filter(column__asset=asset).select_related("column"))
     for suggestion in rows:
         suggestion.sample_values = sample["columns"].get(suggestion.column.name)
-    return render(request, "scanning/_sample_oob.html", {"sample": sample, "suggestions": rows})
+    return render(request, "scanning/_sample_oob.html", {**context, "suggestions": rows})
 
 
 def _back(request) -> HttpResponseRedirect:
