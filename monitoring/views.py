@@ -65,9 +65,7 @@ def model_list_page(request):
         m.visible_versions = list(m.versions.all())
         m.open_alerts = sum(alerts.get(v.pk, 0) for v in m.visible_versions)
         m.production = [v for v in m.visible_versions if v.stage == "production"]
-    return render(
-        request, "monitoring/model_list.html", {"models": models, "total": total, "limit": LIST_LIMIT, "query": query}
-    )
+    return render(request, "monitoring/model_list.html", {"models": models, "total": total, "limit": LIST_LIMIT, "query": query})
 
 
 @login_required
@@ -87,7 +85,7 @@ def model_page(request, pk: int):
     }
     for v in versions:
         v.open_alerts = alerts.get(v.pk, 0)
-        v.monitors = monitors.get(v.pk, {}).get("n", 0)
+        v.monitor_count = monitors.get(v.pk, {}).get("n", 0)
         v.last_run = monitors.get(v.pk, {}).get("last_run")
     stages = {}
     for v in versions:
@@ -126,7 +124,11 @@ def _monitoring(request, version) -> list[dict[str, Any]]:
         results = list(run.results.all()) if run else []
         flagged = [r for r in results if r.flagged]
         plots = [("dataset_drift", "dataset", "Share of drifted features over runs")] if run else []
-        plots += [(r.kind, r.name, f"{r.get_kind_display()}: {r.name} over runs") for r in results if r.kind in ("performance", "estimated")]
+        plots += [
+            (r.kind, r.name, f"{r.get_kind_display()}: {r.name} over runs")
+            for r in results
+            if r.kind in ("performance", "estimated")
+        ]
         plots += [
             (r.kind, r.name, f"{r.get_kind_display()}: {r.name} over runs")
             for r in flagged
@@ -138,7 +140,9 @@ def _monitoring(request, version) -> list[dict[str, Any]]:
             {
                 "monitor": m,
                 "run": run,
-                "failed": failed.get(m.pk) if failed.get(m.pk) and (run is None or failed[m.pk].created_at > run.created_at) else None,
+                "failed": failed.get(m.pk)
+                if failed.get(m.pk) and (run is None or failed[m.pk].created_at > run.created_at)
+                else None,
                 "results": results,
                 "flagged": flagged,
                 "plots": [{"kind": k, "name": n, "title": t} for k, n, t in plots],
