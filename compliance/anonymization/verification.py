@@ -5,11 +5,13 @@ Contract (read by compliance/evidence/collect/claims.py; docs/policies.md "Verif
 "not_checked"}], "skipped": [{"name", "reason"}]}``.
 
 * **identifier value search** -- every original value of every identifier column of the table
-  (values of at least 3 characters) is searched in *every* output cell of *every* column, as a
-  case-insensitive substring bounded by non-alphanumeric characters (so ``Ann`` is not found in
-  ``planned``, but is in ``saw Ann today``); phone numbers, SSNs and other values made mostly of
-  digits are also searched with their separators removed (``(490) 736-7125`` is found as
-  ``490.736.7125``). One Aho-Corasick automaton over all values; counts per output column.
+  (values of at least 3 characters) and its partial forms (each part of a name, a street without
+  its number, a phone without its extension, ...; :mod:`compliance.anonymization.known`), and the
+  full dates of the date columns generalized to a year, are searched in *every* output cell of
+  *every* column, as a case-insensitive substring bounded by non-alphanumeric characters (so
+  ``Ann`` is not found in ``planned``, but is in ``saw Ann today``); phone numbers, SSNs and other
+  values made mostly of digits are also searched by their digits (``(490) 736-7125`` is found as
+  ``490.736.7125``). Aho-Corasick automata over all values; counts per output column.
 * **ages over 89** -- every output cell of the age-bearing columns (dates of birth, other dates
   generalized to years, ages): a year 90 or more years before the reference year, or an age over
   89, is a finding (45 CFR 164.514(b)(2)(i)(C)).
@@ -23,9 +25,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
-import numpy as np
 import pandas as pd
+
+from compliance.anonymization import known
 
 VALUE_SEARCH = "identifier value search (every output cell)"
 AGES_CHECK = "ages over 89 (every age-bearing output cell)"
@@ -33,111 +35,58 @@ FREE_TEXT = "free_text"
 AGES_OVER_89 = "ages_over_89"
 AGE_BEARING = frozenset({"DATE_OF_BIRTH", "DATE_TIME", "AGE"})
 OPAQUE_OPERATORS = frozenset({"surrogate", "hmac", "encrypt_siv", "encrypt_gcm"})
-MIN_TEXT = 3
-MIN_DIGITS = 7
-# Identifier types written with varying separators: searched in a digits-only view as well.
-NUMERIC_TYPES = frozenset(
-    {"PHONE_NUMBER", "FAX_NUMBER", "US_SSN", "US_NPI", "ACCOUNT_NUMBER", "US_BANK_NUMBER", "CREDIT_CARD", "UK_NHS"}
-)
-_DIGIT_GAP = re.compile(r"(?<=\d)[\s\-.()/+]+(?=\d)")
-_NON_DIGIT = re.compile(r"\D+")
+MIN_TEXT = known.MIN_TEXT
+MIN_DIGITS = known.MIN_DIGITS
+NUMERIC_TYPES = known.NUMERIC_TYPES
 _YEAR = re.compile(r"^\s*(\d{4})\s*$")
-
-
-def _digits(value: str) -> str:
-    return _NON_DIGIT.sub("", value)
-
-
-def _mostly_digits(value: str) -> bool:
-    digits = _digits(value)
-    return len(digits) >= MIN_DIGITS and len(digits) >= 0.6 * len(value.replace(" ", ""))
+_DIGIT_COUNT = re.compile(r"\d")
 
 
 @dataclass
 class ValueSearch:
-    """Collects the original identifier values of a table, then searches output chunks for them."""
+    """Collects the original identifier values of a table (:class:`known.KnownValues`, with their
+    partial forms), then searches output chunks for them."""
 
     covers: set[str] = field(default_factory=set)
     columns: list[str] = field(default_factory=list)
-    _text: set[str] = field(default_factory=set)
-    _numbers: set[str] = field(default_factory=set)
-    _automaton: Any = None
+    known: known.KnownValues = field(default_factory=known.KnownValues)
     by_column: dict[str, int] = field(default_factory=dict)
     cells: int = 0
     # Output columns written by an operator that emits random or keyed tokens (surrogate, hmac,
     # encryption): a value can only appear there by chance, so they are named in not_checked.
     opaque: dict[str, str] = field(default_factory=dict)
+    date_columns: list[str] = field(default_factory=list)
 
-    def collect(self, series: pd.Series, *, entity_type: str | None = None) -> None:
-        """Add a chunk of an identifier column's original values; phone-like and SSN-like types
-        are also searched without their separators."""
-        numeric = entity_type in NUMERIC_TYPES
-        for value in pd.unique(series.dropna().astype(str)):
-            text = value.strip().lower()
-            if len(text) >= MIN_TEXT:
-                self._text.add(text)
-            if numeric and _mostly_digits(text):
-                self._numbers.add(_digits(text))
+    def collect(self, series: pd.Series, *, entity_type: str | None = None, column: str | None = None) -> None:
+        """Add a chunk of an identifier column's original values (and partial forms)."""
+        self.known.collect(series, entity_type=entity_type, column=column if column is not None else str(series.name))
+
+    def collect_dates(self, series: pd.Series, *, entity_type: str, column: str | None = None) -> None:
+        """Add a chunk of a date column generalized to a year: its full dates are identifiers."""
+        name = column if column is not None else str(series.name)
+        if name not in self.date_columns:
+            self.date_columns.append(name)
+        self.known.collect_dates(series, entity_type=entity_type, column=name)
 
     @property
     def distinct_values(self) -> int:
-        return len(self._text | self._numbers)
-
-    def _build(self) -> Any:
-        if self._automaton is None:
-            automaton = ahocorasick.Automaton()
-            for text in self._text:
-                automaton.add_word(text, len(text))
-            for digits in self._numbers:
-                automaton.add_word("#" + digits, len(digits))  # digit keys searched in a digits-only view
-            if len(automaton):
-                automaton.make_automaton()
-            self._automaton = automaton
-        return self._automaton
+        return self.known.distinct_values
 
     def search(self, frame: pd.DataFrame) -> None:
         """Count, per output column, the cells holding at least one original identifier value."""
-        automaton = self._build()
         names = [n for n in frame.columns if str(n) not in self.opaque]
         self.cells += int(frame[names].size)
-        if not len(automaton):
+        if not self.known:
             return
         for name in names:
-            cells = frame[name].dropna().astype(str).str.lower().tolist()
-            if not cells:
+            values = frame[name].dropna()
+            if values.empty:
                 continue
-            found = self._count(automaton, cells, digits=False)
-            if self._numbers:
-                joined = [_DIGIT_GAP.sub("", c) for c in cells]
-                found |= self._count(automaton, joined, digits=True)
+            values = values.astype(str)
+            candidates = values.str.count(_DIGIT_COUNT).to_numpy() >= MIN_DIGITS
+            found = self.known.count_cells(values.tolist(), digit_candidates=[int(i) for i in candidates.nonzero()[0]])
             if found:
-                self.by_column[str(name)] = self.by_column.get(str(name), 0) + len(found)
-
-    @staticmethod
-    def _count(automaton: Any, cells: list[str], *, digits: bool) -> set[int]:
-        """Indexes of the cells that hold a match bounded by non-alphanumerics (one pass over the
-        column joined by newlines; matches are mapped back to cells through their offsets)."""
-        text = "\n".join(cells)
-        starts = np.cumsum([0] + [len(c) + 1 for c in cells[:-1]])
-        hits: set[int] = set()
-        if digits:
-            # digit keys are stored as "#<digits>": search a view where every digit run is prefixed.
-            text = re.sub(r"(?<!\d)(?=\d)", "#", text)
-            starts = None
-        for end, length in automaton.iter(text):
-            key_len = length + (1 if digits else 0)
-            begin = end - key_len + 1
-            # Bounded by non-alphanumerics on both sides (in the digits view, before the "#" marker),
-            # so a random surrogate's hex digits or a longer word do not count as the value.
-            before = text[begin - 1] if begin > 0 else ""
-            after = text[end + 1] if end + 1 < len(text) else ""
-            if before.isalnum() or after.isalnum():
-                continue
-            if starts is None:
-                hits.add(text.count("\n", 0, begin))
-            else:
-                hits.add(int(np.searchsorted(starts, begin, side="right")) - 1)
-        return hits
+                self.by_column[str(name)] = self.by_column.get(str(name), 0) + found
 
     def as_check(self) -> dict[str, Any]:
         return {
@@ -147,14 +96,18 @@ class ValueSearch:
             "complete": True,
             "by_column": dict(sorted(self.by_column.items())),
             "identifier_columns": list(self.columns),
+            "date_columns": list(self.date_columns),
             "distinct_values_searched": self.distinct_values,
+            "values": self.known.as_dict(),
             "cells_searched": self.cells,
             "not_checked": [
                 *(f"column {c} (opaque {op} tokens)" for c, op in sorted(self.opaque.items())),
-                f"values shorter than {MIN_TEXT} characters",
-                "identifiers that were never in an identifier column of this table (free text is scrubbed, "
-                "and re-scanned on a sample)",
-                "misspelt or re-formatted names",
+                f"values and name parts shorter than {MIN_TEXT} characters, numbers shorter than {MIN_DIGITS} digits",
+                "lower-case forms of name parts and places that are common English words "
+                f"({self.known.as_dict()['common_words_matched_with_capital_only']} forms searched with their capital only)",
+                "identifiers that were never in an identifier column of this table (free text is also scrubbed "
+                "by the recognizers, and re-scanned on a sample)",
+                "misspelt names, nicknames and initials",
             ],
         }
 

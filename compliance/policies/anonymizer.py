@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from django.utils import timezone
 
 from compliance.anonymization import verification
@@ -31,6 +29,7 @@ from compliance.policies.profiles import FREE_TEXT_HINT, NON_IDENTIFYING, name_h
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # Operators that keep (part of) the value: their columns are checked by the re-scan, not by the
 # exact-value comparison.
 PRESERVING = frozenset({"keep", "generalize", "date_shift", "scrub"})
@@ -63,7 +62,9 @@ def file_format(path: Path) -> str:
         return "csv"
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
-    raise AnonymizeError(f"{path.name}: unsupported format (use .csv or .parquet)")
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    raise AnonymizeError(f"{path.name}: unsupported format (use .csv, .parquet or .jsonl)")
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Report:
     rescan: dict[str, Any] = field(default_factory=dict)
     k_anonymity: dict[str, Any] = field(default_factory=dict)
     verification: dict[str, Any] = field(default_factory=dict)
+    free_text: dict[str, Any] = field(default_factory=dict)
     passed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,6 +125,23 @@ def _hint_fits(entity: str, values: list[str]) -> bool:
     if entity == "AGE":
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").notna().mean() >= 0.8
     return True
+
+
+_YEARISH = re.compile(r"(?<!\d)(?:1[89]\d\d|20\d\d)(?!\d)")
+_COMPACT_DATE = re.compile(r"^(?:1[89]|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
+
+
+def looks_like_dates(values: list[str], *, share: float = 0.9) -> bool:
+    """Value evidence for a date column whatever its name: at least ``share`` of the (up to 500)
+    values carry a year from 1800 to 2099 (or are compact ``YYYYMMDD``) and parse as dates."""
+    values = [v.strip() for v in values if v and v.strip()][:500]
+    if len(values) < 3:
+        return False
+    candidates = [v for v in values if _COMPACT_DATE.match(v) or (_YEARISH.search(v) and not v.isdigit())]
+    if len(candidates) < share * len(values):
+        return False
+    parsed = operators.parse_dates(candidates)
+    return int(parsed.notna().sum()) >= share * len(values)
 
 
 def _spec_for(entity: str | None, profile: dict[str, Any]) -> dict[str, Any] | None:
@@ -206,11 +225,17 @@ def plan_columns(
                 entity, basis = hint_entity, f"catalog classification {catalog[0]}, refined by column evidence"
             plans[column] = ColumnPlan(column, entity, dict(_spec_for(entity, profile)), basis)
             continue
-        if hinted:
+        if hinted and hint_entity:
             spec = _spec_for(hint_entity, profile)
-            plans[column] = ColumnPlan(
-                column, hint_entity, dict(spec) if spec else {"operator": "keep"}, "column name" if hint_entity else "state level"
-            )
+            plans[column] = ColumnPlan(column, hint_entity, dict(spec) if spec else {"operator": "keep"}, "column name")
+            continue
+        if looks_like_dates(values) and _spec_for("DATE_TIME", profile):
+            # Dates are dates whatever the column is called (c7, dob, ...): generalized, shifted or
+            # capped at 90+ as the profile says for DATE_TIME, on every entry point.
+            plans[column] = ColumnPlan(column, "DATE_TIME", dict(_spec_for("DATE_TIME", profile)), "values are dates")
+            continue
+        if hinted:
+            plans[column] = ColumnPlan(column, None, {"operator": "keep"}, "state level")
             continue
         unresolved.append(column)
     if scan and unresolved:
@@ -256,106 +281,43 @@ def _bind_subject(plans: list[ColumnPlan], profile: dict[str, Any]) -> None:
             plan.basis += " (no subject column: generalized)"
 
 
-# --- reading and writing -----------------------------------------------------------------------
+# --- reading and writing: compliance.datasets alone ------------------------------------------
 
 
-def _chunks(path, fmt: str, chunk_rows: int):
-    if fmt == "sql":
-        from compliance.datasets import resolve
-        from compliance.datasets.sources import SourceError, SqlSource
+def _source_location(src: str | Path) -> Any:
+    """The checked location of the input (the datasets rule: inside the roots, never the app's database)."""
+    from compliance import datasets
 
-        try:
-            for _offset, frame in SqlSource(resolve(str(path))).read():
-                yield frame
-        except SourceError as exc:
-            raise AnonymizeError(str(exc)) from exc
-        return
     try:
-        if fmt == "csv":
-            yield from pd.read_csv(
-                path, dtype=str, keep_default_na=False, chunksize=chunk_rows, sep="\t" if path.name.endswith(".tsv") else ","
-            )
-        else:
-            parquet = pq.ParquetFile(path)
-            for batch in parquet.iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
-        raise AnonymizeError(f"{path.name}: cannot read as {fmt} ({type(exc).__name__})") from exc
+        return datasets.resolve(str(src))
+    except datasets.LocationRefused:
+        raise
+    except datasets.ReadError as exc:
+        raise AnonymizeError(str(exc)) from exc
 
 
-def _pg(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+def _chunks(loc: Any, chunk_rows: int, *, columns: list[str] | None = None, limit: int | None = None):
+    """The rows of ``loc`` in chunks, through :func:`compliance.datasets.read_chunks`; a read
+    error is an :class:`AnonymizeError` naming the file and the format, never a value."""
+    from compliance import datasets
+
+    try:
+        yield from datasets.read_chunks(loc, columns=columns, chunk_rows=chunk_rows, limit=limit)
+    except datasets.ReadError as exc:
+        raise AnonymizeError(f"cannot read the input: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnonymizeError(f"cannot read the input ({type(exc).__name__})") from exc
 
 
-class _SqliteTableWriter:
-    """Writes the output into a table of a SQLite database (``sqlite:///file.db#table``): into
-    ``<table>__partial`` first, renamed over ``<table>`` when the run completes."""
+def _writer(dst: Any, *, like: Any = None):
+    """A streamed output through :func:`compliance.datasets.open_writer` (written to ``.partial`` /
+    ``__partial`` and renamed on commit; the rule re-checked before open and before commit)."""
+    from compliance import datasets
 
-    def __init__(self, url: str):
-        base, _, table = url.partition("#")
-        if not base.startswith("sqlite:///") or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", table):
-            raise AnonymizeError("a table output is sqlite:///file.db#table (letters, digits, underscores)")
-        import sqlite3
-
-        from compliance.datasets import resolve_output
-
-        # Never Custos's own database (defect 14: a ledger table was dropped this way), whoever calls.
-        self.loc = resolve_output(url)
-        self.table = table
-        self.conn = sqlite3.connect(str(self.loc.path))
-        self.first = True
-
-    def write(self, frame: pd.DataFrame, transformed: set[str]) -> None:
-        frame.to_sql(f"{self.table}__partial", self.conn, if_exists="replace" if self.first else "append", index=False)
-        self.first = False
-
-    def commit(self) -> None:
-        from compliance.datasets import check
-
-        check(self.loc)
-        self.conn.execute(f'DROP TABLE IF EXISTS "{self.table}"')
-        self.conn.execute(f'ALTER TABLE "{self.table}__partial" RENAME TO "{self.table}"')
-        self.conn.commit()
-        self.conn.close()
-
-    def abort(self) -> None:
-        self.conn.execute(f'DROP TABLE IF EXISTS "{self.table}__partial"')
-        self.conn.commit()
-        self.conn.close()
-
-
-class _Writer:
-    def __init__(self, path: Path, fmt: str, source_schema: pa.Schema | None):
-        self.path, self.fmt, self.source_schema = path, fmt, source_schema
-        self.handle = None
-        self.parquet: pq.ParquetWriter | None = None
-        self.schema: pa.Schema | None = None
-
-    def write(self, frame: pd.DataFrame, transformed: set[str]) -> None:
-        if self.fmt == "csv":
-            if self.handle is None:
-                self.handle = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
-                frame.to_csv(self.handle, index=False)
-            else:
-                frame.to_csv(self.handle, index=False, header=False)
-            return
-        if self.schema is None:
-            fields = []
-            for name in frame.columns:
-                if name in transformed or self.source_schema is None or name not in self.source_schema.names:
-                    fields.append(pa.field(name, pa.string()))
-                else:
-                    fields.append(self.source_schema.field(name))
-            self.schema = pa.schema(fields)
-            self.parquet = pq.ParquetWriter(self.path, self.schema)
-        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-        self.parquet.write_table(table)
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        if self.parquet is not None:
-            self.parquet.close()
+    try:
+        return datasets.open_writer(dst, like=like)
+    except datasets.WriteError as exc:
+        raise AnonymizeError(str(exc)) from exc
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -374,6 +336,26 @@ def transform_chunk(chunk: pd.DataFrame, plans: list[ColumnPlan], ctx: operators
     return pd.DataFrame(out, index=chunk.index)
 
 
+def _dates_to_year(plan: ColumnPlan) -> bool:
+    """A date column the profile generalizes to a year: its full dates are identifiers to look for."""
+    return (
+        plan.entity_type in ("DATE_OF_BIRTH", "DATE_TIME")
+        and plan.spec["operator"] == "generalize"
+        and plan.spec.get("method") == "year"
+    )
+
+
+def collect_known(search: verification.ValueSearch, chunk: pd.DataFrame, plans: list[ColumnPlan]) -> None:
+    """Add a chunk's identifier values (and the full dates of columns generalized to a year)."""
+    for plan in plans:
+        if plan.name not in chunk.columns:
+            continue
+        if plan.identifier:
+            search.collect(chunk[plan.name], entity_type=plan.entity_type, column=plan.name)
+        elif _dates_to_year(plan):
+            search.collect_dates(chunk[plan.name], entity_type=plan.entity_type, column=plan.name)
+
+
 def anonymize_file(
     src: str | Path,
     dst: str | Path,
@@ -388,73 +370,74 @@ def anonymize_file(
 ) -> Report:
     """Write the anonymized copy of ``src`` to ``dst`` and return the run report.
 
-    ``src`` is a CSV or Parquet file or a database table (``sqlite:///file.db#table``,
-    ``postgresql://host/db#schema.table``). A file goes to a file of the same format; a table to a
-    CSV or Parquet file or to a table of a SQLite database.
+    ``src`` is a file (CSV, Parquet, JSON lines) or a database table (``sqlite:///file.db#table``,
+    ``source:<name>#schema.table``), read through :mod:`compliance.datasets`; a file goes to a file
+    of the same format, a table to a CSV or Parquet file or to a table of a SQLite database, written
+    through the same layer (the location rule applies to both, on open and on commit).
+
+    When a column is free text, the table's identifier values are collected first (a projected
+    pass over the identifier columns), so the scrubber removes every value the table knows from
+    every note -- any row's, with partial forms (``compliance.anonymization.known``) -- before the
+    recognizers run; ``report.free_text`` says how many words that removed and how many others.
     """
+    from compliance import datasets
+    from compliance.anonymization.redaction import TextStats
+
     fmt = location_format(src)
     out_fmt = location_format(dst)
     if fmt != "sql":
-        src = Path(src)
         if out_fmt != fmt:
             raise AnonymizeError(f"output must have the input's format ({fmt})")
-        if not src.exists():
-            raise AnonymizeError(f"{src.name}: no such file")
-    if out_fmt != "sql":
-        dst = Path(dst)
-        if fmt != "sql" and src.resolve() == dst.resolve():
+        if not Path(src).exists():
+            raise AnonymizeError(f"{Path(src).name}: no such file")
+        if out_fmt != "sql" and Path(src).resolve() == Path(dst).resolve():
             raise AnonymizeError("output must not overwrite the input")
     elif str(src) == str(dst):
         raise AnonymizeError("output must not overwrite the input")
+    source = _source_location(src)
+    target = datasets.resolve_output(str(dst))
     started = time.perf_counter()
     if ctx is None:
         from compliance.policies.presidio_text import make_scrubber
 
         ctx = operators.Context(reference_year=timezone.now().year, scrubber=make_scrubber())
     report = Report(profile=profile.get("name", "custom"), source_format=fmt)
-    try:
-        source_schema = pq.read_schema(src) if fmt == "parquet" else None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise AnonymizeError(f"{src.name}: cannot read as parquet ({type(exc).__name__})") from exc
-    if out_fmt == "sql":
-        writer: Any = _SqliteTableWriter(str(dst))
-        tmp = None
-    else:
-        tmp = dst.with_name(dst.name + ".partial")
-        writer = _Writer(tmp, out_fmt, source_schema)
-    plans: list[ColumnPlan] = []
+    first = next(iter(_chunks(source, chunk_rows)), None)
+    if first is None:
+        raise AnonymizeError(f"{_label(src)}: no rows")
+    plans = plan_columns(first.head(2000), profile, classifications=classifications, scan=scan)
+    del first
     search = verification.ValueSearch()
+    scrubbed = [p for p in plans if p.free_text and p.spec["operator"] == "scrub"]
+    if scrubbed:
+        # Every value the table knows, before the first note is scrubbed (one projected pass).
+        wanted = [p.name for p in plans if p.identifier or _dates_to_year(p)]
+        if wanted:
+            for chunk in _chunks(source, chunk_rows, columns=wanted):
+                collect_known(search, chunk, plans)
+        ctx.known = search.known
+        ctx.text_stats = TextStats()
+    writer = _writer(target, like=source if fmt == "parquet" else None)
     qi_frames: list[pd.Series] = []
+    kept_types = frozenset(p.name for p in plans if p.spec["operator"] == "keep")
     try:
-        for chunk in _chunks(src, fmt, chunk_rows):
-            if not plans:
-                plans = plan_columns(chunk.head(2000), profile, classifications=classifications, scan=scan)
+        for chunk in _chunks(source, chunk_rows):
             out = transform_chunk(chunk, plans, ctx)
-            writer.write(out, {p.name for p in plans if p.spec["operator"] != "keep"})
+            writer.write(out, keep_types=kept_types)
             report.rows += len(chunk)
             report.chunks += 1
-            if verify:
-                for plan in plans:
-                    if plan.identifier:
-                        search.collect(chunk[plan.name], entity_type=plan.entity_type)
+            if verify and not scrubbed:
+                collect_known(search, chunk, plans)
             qi = [p.name for p in plans if p.quasi and p.name in out.columns]
             if qi:
                 qi_frames.append(out[qi].astype(str).fillna("").groupby(qi, dropna=False).size())
-        if not plans:
-            raise AnonymizeError(f"{_label(src)}: no rows")
-    except Exception:
-        ctx.close()
-        if tmp is None:
-            writer.abort()
-        else:
-            writer.close()
-            tmp.unlink(missing_ok=True)
-        raise
-    if tmp is None:
         writer.commit()
-    else:
-        writer.close()
-        tmp.replace(dst)
+    except Exception as exc:
+        ctx.close()
+        writer.abort()
+        if isinstance(exc, datasets.WriteError):
+            raise AnonymizeError(str(exc)) from exc
+        raise
     ctx.close()
     report.seconds = round(time.perf_counter() - started, 3)
     report.rows_per_second = round(report.rows / report.seconds, 1) if report.seconds else 0.0
@@ -464,14 +447,18 @@ def anonymize_file(
         for p in plans
     ]
     report.dropped_columns = [p.name for p in plans if p.spec["operator"] == "suppress"]
+    if ctx.text_stats is not None:
+        report.free_text = ctx.text_stats.as_dict([p.name for p in scrubbed])
     quasi = [p.name for p in plans if p.quasi and p.spec["operator"] != "suppress"]
     report.k_anonymity = k_anonymity(qi_frames, quasi, int(profile.get("k", 5)))
     if profile.get("k_enforce") and report.k_anonymity.get("classes_below_target") and out_fmt != "sql":
-        report.k_anonymity = enforce_k(dst, out_fmt, quasi, qi_frames, int(profile.get("k", 5)), chunk_rows) | {
+        report.k_anonymity = enforce_k(target, quasi, qi_frames, int(profile.get("k", 5)), chunk_rows) | {
             "before_suppression": report.k_anonymity
         }
     if verify:
-        _verify(report, search, dst, out_fmt, plans, profile, ctx.reference_year, chunk_rows=chunk_rows, rescan_rows=rescan_rows)
+        _verify(
+            report, search, target, out_fmt, plans, profile, ctx.reference_year, chunk_rows=chunk_rows, rescan_rows=rescan_rows
+        )
     else:
         report.verification = {"checks": [], "skipped": [{"name": "all checks", "reason": "verification turned off"}]}
     return report
@@ -499,7 +486,7 @@ def _verify(
             if p.entity_type in verification.AGE_BEARING and p.spec["operator"] not in ("suppress", "redact")
         },
     )
-    for chunk in _chunks(dst, fmt, chunk_rows):
+    for chunk in _chunks(dst, chunk_rows):
         search.search(chunk)
         if caps_ages:
             ages.search(chunk)
@@ -528,16 +515,11 @@ def _verify(
     report.passed = all(c["found"] == 0 for c in checks)
 
 
-def verify_output(dst: Path, fmt: str, plans: list[ColumnPlan], profile: dict[str, Any], *, rows: int) -> dict[str, Any]:
+def verify_output(dst: Any, fmt: str, plans: list[ColumnPlan], profile: dict[str, Any], *, rows: int) -> dict[str, Any]:
     """Re-scan the head of the output; an identifier type left in a column it should not be in fails."""
     from compliance.policies.presidio_text import rescan
 
-    if fmt == "sql":
-        sample = next(iter(_chunks(dst, fmt, rows)), pd.DataFrame()).head(rows)
-    elif fmt == "csv":
-        sample = pd.read_csv(dst, dtype=str, keep_default_na=False, nrows=rows)
-    else:
-        sample = pq.read_table(dst).slice(0, rows).to_pandas()
+    sample = next(iter(_chunks(dst, rows, limit=rows)), pd.DataFrame())
     for plan in plans:
         if plan.free_text and plan.name in sample.columns:
             sample[plan.name] = sample[plan.name].map(_without_placeholders)
@@ -575,35 +557,36 @@ def _class_keys(frame: pd.DataFrame, quasi: list[str]) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(keys) if len(quasi) > 1 else pd.MultiIndex.from_arrays([keys[quasi[0]]])
 
 
-def enforce_k(dst: Path, fmt: str, quasi: list[str], frames: list[pd.Series], k: int, chunk_rows: int) -> dict[str, Any]:
+def enforce_k(dst: Any, quasi: list[str], frames: list[pd.Series], k: int, chunk_rows: int) -> dict[str, Any]:
     """Record suppression: in rows whose quasi-identifier class holds fewer than ``k`` rows, every
-    quasi-identifier becomes ``*`` (a second pass over the output). Returns the k-anonymity report
-    after suppression over the rows left intact, with the number of rows suppressed."""
+    quasi-identifier becomes ``*`` (a second pass over the output, read and rewritten through
+    :mod:`compliance.datasets`). Returns the k-anonymity report after suppression over the rows
+    left intact, with the number of rows suppressed."""
     sizes = pd.concat(frames).groupby(level=list(range(len(quasi))), dropna=False).sum()
     small = sizes[sizes < k].index
     small = small if isinstance(small, pd.MultiIndex) else pd.MultiIndex.from_arrays([small])
-    tmp = dst.with_name(dst.name + ".k.partial")
-    source_schema = pq.read_schema(dst) if fmt == "parquet" else None
-    writer = _Writer(tmp, fmt, source_schema)
+    # The pass reads the output while the writer fills its ``.partial`` sibling, renamed over the
+    # output on commit (the reader keeps the old file open until then).
+    writer = _writer(dst, like=dst if dst.format == "parquet" else None)
     suppressed = 0
     after: list[pd.Series] = []
+    keep = frozenset()
     try:
-        for chunk in _chunks(dst, fmt, chunk_rows):
+        for chunk in _chunks(dst, chunk_rows):
+            keep = frozenset(chunk.columns) - set(quasi)
             mask = _class_keys(chunk, quasi).isin(small)
             if mask.any():
                 chunk = chunk.astype(dict.fromkeys(quasi, object))
                 chunk.loc[mask, quasi] = "*"
                 suppressed += int(mask.sum())
-            writer.write(chunk, set(quasi))
+            writer.write(chunk, keep_types=keep)
             kept = chunk.loc[~mask, quasi]
             if len(kept):
                 after.append(kept.astype(str).fillna("").groupby(quasi, dropna=False).size())
     except Exception:
-        writer.close()
-        tmp.unlink(missing_ok=True)
+        writer.abort()
         raise
-    writer.close()
-    tmp.replace(dst)
+    writer.commit()
     return k_anonymity(after, quasi, k) | {"rows_suppressed": suppressed}
 
 

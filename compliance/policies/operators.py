@@ -39,6 +39,10 @@ class Context:
     age_cap: int = 89
     age_cap_label: str = "90+"
     scrubber: Callable[[list[str]], list[str]] | None = None
+    # The table's own identifier values (compliance.anonymization.known.KnownValues): removed from
+    # free text after the recognizers; and the tally of words the scrubbing removed.
+    known: Any = None
+    text_stats: Any = None
     surrogates: dict[str, dict[Any, str]] = field(default_factory=dict)
     vaults: dict[str, Any] = field(default_factory=dict)
     _keys: KeyRing | None = None
@@ -218,6 +222,8 @@ def _zip3_many(values: list[Any], restricted: frozenset[str]) -> list[str]:
 
 
 def parse_dates(values: list[Any]) -> pd.DatetimeIndex:
+    # Integers are read as written (19200629 is a compact date), never as nanoseconds since 1970.
+    values = [str(v) if isinstance(v, int | np.integer) and not isinstance(v, bool) else v for v in values]
     series = pd.Series(values, dtype=object)
     try:
         parsed = pd.to_datetime(series, errors="coerce", format="mixed")
@@ -303,9 +309,22 @@ def op_date_shift(series, spec, ctx, frame):
 
 
 def op_scrub(series, spec, ctx, frame):
+    """Free text: every value the table itself holds (``ctx.known``: any row's names, name parts,
+    contacts, numbers, addresses, dates) first, then the recognizers' spans (``ctx.scrubber``),
+    each replaced with ``<ENTITY_TYPE>``; the words removed are tallied in ``ctx.text_stats``."""
     if ctx.scrubber is None:
         raise OperatorError("scrub needs a Presidio scrubber in the run context")
-    return map_unique(series, lambda values: ctx.scrubber(_text(values)))
+
+    def scrub(values):
+        texts = _text(values)
+        # The table's own values first, while they are intact (a recognizer that takes the last
+        # four digits of a phone number would leave the rest unrecognisable), then the recognizers.
+        out = ctx.scrubber(ctx.known.scrub_texts(texts) if ctx.known else texts)
+        if ctx.text_stats is not None:
+            ctx.text_stats.add(texts, out, known=ctx.known, column=str(series.name))
+        return out
+
+    return map_unique(series, scrub)
 
 
 OPERATORS: dict[str, Callable[..., pd.Series | None]] = {
