@@ -3,16 +3,17 @@ admin leaves the same audit trail as the API."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html
 
-from accounts.permissions import CHANGE, role_of, user_can
+from accounts.permissions import CHANGE, DECIDE, DELETE, user_can
 from catalog import selectors, services
-from catalog.choices import ClassificationState
-from catalog.forms import AssignOwnerForm, SetSensitivityForm
+from catalog.choices import ClassificationState, Sensitivity
 from catalog.models import (
     Classification,
     Column,
@@ -24,32 +25,17 @@ from catalog.models import (
     ModelVersion,
     Tag,
 )
-from core.admin import RoleActionPermissionsMixin, service_action
+from core.admin import CustosModelAdmin, ReasonForm, service_action
 
 
-class RoleActionsMixin(RoleActionPermissionsMixin):
+class RoleActionsMixin:
     """Admin actions declare ``permissions=["decide"]`` or ``["catalog_change"]``: answered from the
-    role matrix (``has_<action>_permission``). An action a user may not run is hidden; if posted
-    anyway, the user is told why instead of Django's silence. The services behind every action
-    check the actor again, so an action cannot do what its service refuses."""
+    role matrix (``has_<action>_permission``, see ``core.admin.RoleActionPermissionsMixin``, which
+    also says why when a hidden action is posted anyway). The services behind every action check
+    the actor again, so an action cannot do what its service refuses."""
 
     def has_catalog_change_permission(self, request) -> bool:
         return user_can(request.user, CHANGE)
-
-    def changelist_view(self, request, extra_context=None):
-        # Django drops a posted action the user may not run without a word (or runs nothing when
-        # the user has no action at all); say who may not run what, and why, and change nothing.
-        name = request.POST.get("action", "") if request.method == "POST" else ""
-        base = {a[1]: a for a in self._get_base_actions()}
-        if name in base and name not in self.get_actions(request):
-            needed = ", ".join(getattr(base[name][0], "allowed_permissions", ()) or ("?",))
-            self.message_user(
-                request,
-                f"{role_of(request.user) or 'anonymous'} may not run “{base[name][2]}”: it needs the {needed} permission",
-                level=messages.ERROR,
-            )
-            return HttpResponseRedirect(request.get_full_path())
-        return super().changelist_view(request, extra_context)
 
     def run_service(self, request, service, /, **kwargs) -> bool:
         """Call ``service(actor=request.user, **kwargs)``; a refusal becomes an error message saying why."""
@@ -64,7 +50,22 @@ class RoleActionsMixin(RoleActionPermissionsMixin):
         return True
 
 
-class ServiceAdmin(RoleActionsMixin, admin.ModelAdmin):
+class AssignOwnerForm(ReasonForm):
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        help_text="Added to each selected asset's owners (adding yourself is a steward decision).",
+    )
+
+
+class SetSensitivityForm(ReasonForm):
+    # No level is preselected: lowering one is a steward decision and must be chosen on purpose.
+    sensitivity = forms.ChoiceField(
+        choices=[("", "— choose a level —"), *Sensitivity.choices],
+        help_text="Never below what an asset's confirmed classifications imply (the service refuses that).",
+    )
+
+
+class ServiceAdmin(RoleActionsMixin, CustosModelAdmin):
     """Routes admin writes through services: ``create_service``/``update_service``/``delete_service``.
 
     Admin forms have already validated the instance, so the service receives the changed fields.
@@ -156,18 +157,35 @@ class DataSourceAdmin(ServiceAdmin):
 
 
 class ColumnInline(admin.TabularInline):
-    """Columns of an asset. Edits here go through column services (see DataAssetAdmin.save_formset)."""
+    """Columns of an asset, compact enough for a 1366 px screen: position, name, type, nullable and
+    the PII labels; the description, tags and glossary terms are edited on the column's own page
+    (the "edit column" link). Edits here go through column services (DataAssetAdmin.save_formset)."""
 
     model = Column
     extra = 0
-    fields = ("position", "name", "data_type", "nullable", "description", "pii")
-    readonly_fields = ("pii",)
-    show_change_link = True
+    fields = ("position", "name", "data_type", "nullable", "pii", "more")
+    readonly_fields = ("pii", "more")
 
     @admin.display(description="PII (state)")
     def pii(self, obj):
         live = [f"{c.entity_type} ({c.state})" for c in obj.classifications.all() if c.state != ClassificationState.REJECTED]
         return ", ".join(live) or "—"
+
+    @admin.display(description="details")
+    def more(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:catalog_column_change", args=[obj.pk])
+        return format_html(
+            '<a href="{}" aria-label="edit column {} (description, tags, glossary)">edit column</a>', url, obj.name
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        sizes = {"position": 4, "name": 20, "data_type": 10}
+        if field is not None and db_field.name in sizes:
+            field.widget.attrs["size"] = sizes[db_field.name]
+        return field
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("classifications")
@@ -196,7 +214,7 @@ class DataAssetAdmin(ServiceAdmin):
     autocomplete_fields = ("owners", "stewards", "tags", "glossary_terms")
     list_select_related = ("source", "domain")
     inlines = [ColumnInline]
-    actions = ["assign_owner", "set_sensitivity"]
+    actions = ["assign_owner", "set_sensitivity", "delete_assets"]
     create_service, update_service, delete_service = services.asset_register, services.asset_update, services.asset_delete
     instance_kwarg = "asset"
     fieldsets = (
@@ -250,57 +268,41 @@ class DataAssetAdmin(ServiceAdmin):
                     )
                     formset.new_objects.append(created)
 
-    @admin.action(description="Assign an owner to selected assets", permissions=["catalog_change"])
-    def assign_owner(self, request, queryset):
-        if "apply" in request.POST:
-            form = AssignOwnerForm(request.POST)
-            if form.is_valid():
-                owner, reason = form.cleaned_data["owner"], form.cleaned_data["reason"]
-                done = 0
-                for asset in queryset:
-                    owners = [*asset.owners.all(), owner]
-                    if not self.run_service(request, services.asset_set_owners, asset=asset, owners=owners, reason=reason):
-                        break
-                    done += 1
-                if done:
-                    self.message_user(request, f"Added {owner} as owner of {done} asset(s).")
-                return None
-        else:
-            form = AssignOwnerForm()
-        return render(
-            request,
-            "admin/catalog/bulk_form.html",
-            {"form": form, "queryset": queryset, "action": "assign_owner", "title": "Assign an owner", "opts": self.model._meta},
+    @service_action(
+        description="Assign an owner to selected assets",
+        permissions=["catalog_change"],
+        form=AssignOwnerForm,
+        summary=lambda asset: "owners: " + (", ".join(str(o) for o in asset.owners.all()) or "none"),
+    )
+    def assign_owner(self, request, asset, *, owner, reason):
+        # the service decides (role first; the same owners again is no change and no event)
+        owners = list(asset.owners.all())
+        services.asset_set_owners(
+            asset=asset, owners=[*owners, owner] if owner not in owners else owners, actor=request.user, reason=reason
+        )
+        return owner not in owners
+
+    @service_action(
+        description="Set sensitivity of selected assets",
+        permissions=[DECIDE],
+        form=SetSensitivityForm,
+        summary=lambda asset: f"now {asset.get_sensitivity_display()}",
+    )
+    def set_sensitivity(self, request, asset, *, sensitivity, reason):
+        before = asset.sensitivity
+        return (
+            services.asset_update(asset=asset, sensitivity=sensitivity, actor=request.user, reason=reason).sensitivity != before
         )
 
-    @admin.action(description="Set sensitivity of selected assets", permissions=["decide"])
-    def set_sensitivity(self, request, queryset):
-        if "apply" in request.POST:
-            form = SetSensitivityForm(request.POST)
-            if form.is_valid():
-                level = form.cleaned_data["sensitivity"]
-                reason = form.cleaned_data["reason"] or "bulk action in admin"
-                done = 0
-                for asset in queryset:
-                    if not self.run_service(request, services.asset_update, asset=asset, sensitivity=level, reason=reason):
-                        break
-                    done += 1
-                if done:
-                    self.message_user(request, f"Set sensitivity {level} on {done} asset(s).")
-                return None
-        else:
-            form = SetSensitivityForm()
-        return render(
-            request,
-            "admin/catalog/bulk_form.html",
-            {
-                "form": form,
-                "queryset": queryset,
-                "action": "set_sensitivity",
-                "title": "Set sensitivity",
-                "opts": self.model._meta,
-            },
-        )
+    @service_action(
+        description="Delete selected assets",
+        permissions=[DELETE],
+        warning="A soft delete: each asset's status becomes “deleted”; its row, columns and history stay.",
+        summary=lambda asset: asset.get_status_display(),
+    )
+    def delete_assets(self, request, asset, *, reason):
+        before = asset.status
+        return services.asset_delete(asset=asset, actor=request.user, reason=reason).status != before
 
 
 @admin.register(Column)
@@ -312,10 +314,11 @@ class ColumnAdmin(ServiceAdmin):
     autocomplete_fields = ("asset", "tags", "glossary_terms")
     create_service, update_service, delete_service = services.column_create, services.column_update, services.column_delete
     instance_kwarg = "column"
+    machine_written_json = ("former_names",)  # kept by renames; masking follows every former name
 
 
 @admin.register(Classification)
-class ClassificationAdmin(RoleActionsMixin, admin.ModelAdmin):
+class ClassificationAdmin(RoleActionsMixin, CustosModelAdmin):
     """Stewards review suggestions here: confirm or reject in bulk. Rows are created by scans,
     propagation, imports, or the "assign" API; their evidence is read-only."""
 
@@ -359,13 +362,22 @@ class ClassificationAdmin(RoleActionsMixin, admin.ModelAdmin):
                 sensitivity=obj.sensitivity,
             )
 
-    @service_action(description="Confirm selected classifications", permissions=["decide"])
-    def confirm(self, request, classification):
-        services.classification_confirm(classification=classification, actor=request.user, reason="confirmed in admin")
+    @service_action(
+        description="Confirm selected classifications",
+        permissions=[DECIDE],
+        summary=lambda c: f"{c.state}, {c.get_source_display()}, confidence {c.confidence:.2f}, on {c.column.asset}",
+    )
+    def confirm(self, request, classification, *, reason):
+        services.classification_confirm(classification=classification, actor=request.user, reason=reason)
 
-    @service_action(description="Reject selected classifications (final: re-scans keep them rejected)", permissions=["decide"])
-    def reject(self, request, classification):
-        services.classification_reject(classification=classification, actor=request.user, reason="rejected in admin")
+    @service_action(
+        description="Reject selected classifications",
+        permissions=[DECIDE],
+        warning="Rejecting is final: later scans and propagation keep a rejected classification rejected.",
+        summary=lambda c: f"{c.state}, {c.get_source_display()}, confidence {c.confidence:.2f}, on {c.column.asset}",
+    )
+    def reject(self, request, classification, *, reason):
+        services.classification_reject(classification=classification, actor=request.user, reason=reason)
 
 
 class ModelVersionInline(admin.StackedInline):
@@ -404,8 +416,3 @@ class ModelVersionAdmin(ServiceAdmin):
         services.model_version_delete,
     )
     instance_kwarg = "model_version"
-
-
-admin.site.site_header = "Custos governance catalog"
-admin.site.site_title = "Custos"
-admin.site.index_title = "Catalog, lineage, compliance and audit"

@@ -133,11 +133,13 @@ def search(request):
         if query
         else filtered
     )
+    facet_groups = _facet_groups(params, selectors.asset_facets(assets=matching))
     context = {
         "query": query,
         "filter": assets,
         "errors": [str(e) for errors in assets.errors.values() for e in errors] if assets.is_bound else [],
-        "facets": _facet_groups(params, selectors.asset_facets(assets=matching)),
+        "facets": facet_groups,
+        "facets_any": any(group["values"] for group in facet_groups),
         "applied": any(key in request.GET for key in KEPT),
         "clear_href": _link(QueryDict(), **({"q": query} if query else {})),
         "hit_type": hit_type,

@@ -32,3 +32,217 @@ def test_a_steward_logs_in_searches_and_reads_an_asset(chromium, live_server, ma
     assert "restricted" in page.locator("h1 .sens").inner_text().lower()
     page.screenshot(path=str(tmp_path / "asset.png"), full_page=True)
     page.close()
+
+
+# --- the catalog pages as each role (issue 18) ------------------------------------------------------
+
+
+@pytest.fixture
+def clinic(make_user):
+    """A small catalog: a patients table (SSN labelled by a steward, email suggested by a scan),
+    a copy whose email label was propagated, a restricted salaries table, a domain, a tag, a term."""
+    from catalog.models import Domain, Tag
+    from tests.factories import ClassificationFactory, MLModelFactory, SourceFactory
+
+    admin = make_user("admin", username="root")
+    domain = Domain.objects.create(name="Clinical", description="Care delivery data", owner=admin)
+    tag = Tag.objects.create(name="phi", description="Protected health information")
+    term = services.glossary_term_create(actor=admin, name="Patient", description="A person receiving care.", domain=domain)
+    source = SourceFactory(name="clinic-db")
+    patients = AssetFactory(
+        source=source,
+        qualified_name="clinical.patients",
+        description="One row per patient",
+        sensitivity="confidential",
+        domain=domain,
+    )
+    patients.tags.add(tag)
+    patients.glossary_terms.add(term)
+    columns = {}
+    for i, name in enumerate(["patient_id", "ssn", "email", "date_of_birth", "blood_type", "ward", "admitted_at"]):
+        columns[name] = ColumnFactory(asset=patients, name=name, position=i, data_type="text" if i else "bigint")
+    services.classification_assign(
+        column=columns["ssn"], entity_type="US_SSN", actor=admin, sensitivity="confidential", reason="intake form"
+    )
+    scan = ClassificationFactory(
+        column=columns["email"],
+        entity_type="EMAIL_ADDRESS",
+        source="scan",
+        evidence={"scan_run": 3, "share": 0.97, "recognizers": ["EmailRecognizer"], "sampled": 500, "nonnull": 498},
+    )
+    copy = AssetFactory(source=source, qualified_name="mart.patient_contacts", domain=domain, description="Contact list")
+    copy_email = ColumnFactory(asset=copy, name="contact_email", position=0)
+    ClassificationFactory(
+        column=copy_email,
+        entity_type="EMAIL_ADDRESS",
+        source="propagated",
+        evidence={
+            "origin": {"classification_id": scan.pk, "column_id": columns["email"].pk, "source": "scan", "state": "suggested"},
+            "path": [columns["email"].pk, copy_email.pk],
+            "edges": [12],
+        },
+    )
+    secret = AssetFactory(source=source, qualified_name="hr.salaries", sensitivity="restricted", domain=domain)
+    MLModelFactory(name="readmission-risk", domain=domain, owner=admin)
+    return {"patients": patients, "copy": copy, "secret": secret, "domain": domain, "tag": tag, "term": term, "columns": columns}
+
+
+def test_a_steward_finds_a_column_by_keyboard_and_lands_on_it(page_as, clinic, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as("steward", username="stella")
+    page.goto(page.custos_url + "/")
+    page.screenshot(path=str(screenshots / "home.png"), full_page=True)
+    assert_accessible(page)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("blood")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "column" in page.locator("ul.hits li").first.inner_text()
+    page.screenshot(path=str(screenshots / "search.png"), full_page=True)
+    assert_accessible(page)
+    page.locator("#q").focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == "blood_type"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    column = clinic["columns"]["blood_type"]
+    assert page.url.endswith(f"#column-{column.pk}")
+    row = page.locator(f"#column-{column.pk}")
+    assert row.is_visible() and "target" in (row.get_attribute("class") or "")
+    assert page.locator("#tab-schema").get_attribute("aria-selected") == "true"
+    page.screenshot(path=str(screenshots / "asset-at-column.png"))
+    assert_accessible(page)
+
+
+def test_a_steward_reads_label_provenance_and_walks_the_tabs_by_keyboard(page_as, clinic, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as("steward")
+    page.goto(page.custos_url + f"/assets/{clinic['copy'].pk}/")
+    how = page.locator("tr", has_text="contact_email").locator(".how").inner_text()
+    assert "propagated from clinical.patients.email (scan label) over 1 lineage hop, edge #12" in how
+    page.goto(page.custos_url + f"/assets/{clinic['patients'].pk}/")
+    assert "scan run #3: 97% of 500 sampled values" in page.locator("tr", has_text="email").first.inner_text()
+    page.screenshot(path=str(screenshots / "schema.png"), full_page=True)
+    page.fill("#column-filter", "ssn")
+    assert page.locator("table.schema tbody tr:visible").count() == 1
+    page.fill("#column-filter", "")
+    page.locator("#tab-schema").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#tab-about").get_attribute("aria-selected") == "true"
+    assert page.locator("#about").is_visible() and not page.locator("#schema").is_visible()
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#history").is_visible()
+    page.screenshot(path=str(screenshots / "history-steward.png"), full_page=True)
+    assert_accessible(page)
+    tabs = page.locator("[role=tab]").all_inner_texts()
+    assert tabs[:3] == ["Schema 7", "About", "History"]
+    for i in range(3, len(tabs)):  # every registered panel is reachable and passes axe
+        page.keyboard.press("ArrowRight")
+        page.screenshot(path=str(screenshots / f"panel-{i}.png"), full_page=True)
+        assert_accessible(page)
+
+
+def test_a_steward_fixes_an_owner_and_edits_the_description_in_place(page_as, clinic, make_user, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    make_user("viewer", username="olga")
+    page = page_as("steward", username="stella")
+    patients = clinic["patients"]
+    page.goto(page.custos_url + f"/assets/{patients.pk}/#about")
+    assert page.locator("#about").is_visible()
+    page.locator("summary", has_text="Edit owners").click()
+    page.fill("#edit-owners", "olga")
+    page.fill("#reason-owners", "Olga runs the clinic system")
+    page.screenshot(path=str(screenshots / "edit-owners.png"), full_page=True)
+    assert_accessible(page)
+    page.locator("button", has_text="Save owners").click()
+    page.locator("#about .messages", has_text="Saved owners.").wait_for()
+    assert page.locator("#about dd", has_text="olga").first.is_visible()
+    assert page.url.endswith("#about")  # htmx swapped the section in place
+    page.locator("summary", has_text="Edit description").click()
+    page.fill("#edit-description", "Patients of the clinic, one row each")
+    page.locator("button", has_text="Save description").click()
+    page.locator("#about .messages", has_text="Saved description.").wait_for()
+    assert page.locator("#asset-lead").inner_text() == "Patients of the clinic, one row each"  # the header follows
+    page.screenshot(path=str(screenshots / "edited.png"), full_page=True)
+    assert_accessible(page)
+    patients.refresh_from_db()
+    assert patients.description == "Patients of the clinic, one row each"
+    assert [u.username for u in patients.owners.all()] == ["olga"]
+
+
+def test_a_viewer_reads_but_cannot_edit_and_never_sees_a_restricted_asset(page_as, clinic, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as("viewer")
+    patients = clinic["patients"]
+    page.goto(page.custos_url + f"/assets/{patients.pk}/#about")
+    assert page.locator("#about").is_visible()
+    assert page.locator("details.edit").count() == 0 and page.locator("#about form").count() == 0
+    page.screenshot(path=str(screenshots / "about-viewer.png"), full_page=True)
+    assert_accessible(page)
+    token = page.evaluate("document.cookie.match(/csrftoken=([^;]+)/)[1]")
+    forged = page.request.post(
+        page.custos_url + f"/assets/{patients.pk}/edit/",
+        form={"field": "description", "value": "forged"},
+        headers={"X-CSRFToken": token, "Referer": page.custos_url + "/"},
+    )
+    assert forged.status == 403 and "viewer may not change assets" in forged.text()
+    patients.refresh_from_db()
+    assert patients.description == "One row per patient"
+    hidden = page.goto(page.custos_url + f"/assets/{clinic['secret'].pk}/")
+    assert hidden.status == 404
+    page.goto(page.custos_url + "/search/?q=salar")
+    assert "0 results" in page.locator("h2#results-heading").inner_text()
+    page.screenshot(path=str(screenshots / "search-viewer.png"), full_page=True)
+    assert_accessible(page)
+
+
+def test_an_auditor_reads_the_ledger_history_of_an_asset(page_as, clinic, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as("auditor")
+    page.goto(page.custos_url + f"/assets/{clinic['patients'].pk}/#history")
+    history = page.locator("#history")
+    assert history.is_visible() and "From the audit ledger" in history.inner_text()
+    assert "catalog.classification.confirm" in history.inner_text() and "intake form" in history.inner_text()
+    assert page.locator("details.edit").count() == 0
+    page.screenshot(path=str(screenshots / "history-auditor.png"), full_page=True)
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("role", ["steward", "viewer"])
+def test_glossary_domain_tag_and_people_pages(page_as, clinic, role, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as(role)
+    page.goto(page.custos_url + f"/assets/{clinic['patients'].pk}/#about")
+    with page.expect_navigation():
+        page.locator("#about a", has_text="Patient").click()
+    assert page.locator("h1").inner_text().startswith("Patient")
+    assert "A person receiving care." in page.locator(".definition").inner_text()
+    page.screenshot(path=str(screenshots / "glossary.png"), full_page=True)
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.locator(".crumbs a", has_text="Clinical").click()
+    body = page.locator("main").inner_text()
+    assert "clinical.patients" in body and "readmission-risk" in body
+    assert ("hr.salaries" in body) == (role == "steward")  # restricted: stewards see it, viewers never
+    page.screenshot(path=str(screenshots / "domain.png"), full_page=True)
+    assert_accessible(page)
+    page.goto(page.custos_url + f"/tags/{clinic['tag'].pk}/")
+    assert "clinical.patients" in page.locator("main").inner_text()
+    page.screenshot(path=str(screenshots / "tag.png"), full_page=True)
+    assert_accessible(page)
+    page.goto(page.custos_url + "/")
+    with page.expect_navigation():
+        page.locator("a", has_text="My assets").click()
+    assert page.locator("h1").inner_text() == "My assets"
+    page.screenshot(path=str(screenshots / "me.png"), full_page=True)
+    assert_accessible(page)
+    page.goto(page.custos_url + "/people/root/")
+    assert "readmission-risk" in page.locator("main").inner_text()
+    assert_accessible(page)
