@@ -30,6 +30,7 @@ from monitoring.explain import selectors as explain_selectors
 from monitoring.models import MonitorRun
 
 LIST_LIMIT = 200
+SCHEMA_CHANGES = (("removed", "columns missing"), ("added", "columns added"), ("type_changed", "type changed"))
 PLOTTED_FLAGS = 6  # over-time plots of flagged results per monitor, beyond the dataset and performance ones
 DISTRIBUTIONS = 3  # reference-vs-current distributions per monitor (each reads the window's batch files)
 
@@ -126,15 +127,16 @@ def _monitoring(request, version) -> list[dict[str, Any]]:
         plots = [("dataset_drift", "dataset", "Share of drifted features over runs")] if run else []
         plots += [
             (r.kind, r.name, f"{r.get_kind_display()}: {r.name} over runs")
-            for r in results
-            if r.kind in ("performance", "estimated")
-        ]
-        plots += [
-            (r.kind, r.name, f"{r.get_kind_display()}: {r.name} over runs")
             for r in flagged
             if r.kind not in ("dataset_drift", "performance", "estimated")
         ][:PLOTTED_FLAGS]
+        performance = [
+            (r.kind, r.name, f"{r.get_kind_display()}: {r.name} over runs")
+            for r in results
+            if r.kind in ("performance", "estimated")
+        ]
         drift = [r for r in results if r.kind == ResultKind.DRIFT]
+        # the drifted features first; without drift, the first features, so the page always shows some
         distributions = [r.name for r in sorted(drift, key=lambda r: (not r.flagged, r.name))][:DISTRIBUTIONS]
         out.append(
             {
@@ -146,6 +148,7 @@ def _monitoring(request, version) -> list[dict[str, Any]]:
                 "results": results,
                 "flagged": flagged,
                 "plots": [{"kind": k, "name": n, "title": t} for k, n, t in plots],
+                "performance_plots": [{"kind": k, "name": n, "title": t} for k, n, t in performance],
                 "distributions": distributions,
                 "runs": m.succeeded_runs,
             }
@@ -166,9 +169,12 @@ def version_page(request, pk: int):
         selectors.alert_list(user=user)
         .filter(monitor__model_version=version)
         .exclude(state=AlertState.RESOLVED)
-        .select_related("acknowledged_by", "last_run")
+        .select_related("acknowledged_by", "last_run", "last_result")
         .order_by("-opened_at", "-id")
     )
+    for a in alerts:  # what a schema check found, by column name (details never hold data values)
+        details = a.last_result.details if a.last_result is not None else {}
+        a.changes = [(label, details[key]) for key, label in SCHEMA_CHANGES if details.get(key)]
     resolved = list(
         selectors.alert_list(user=user)
         .filter(monitor__model_version=version, state=AlertState.RESOLVED)
@@ -209,7 +215,8 @@ def version_page(request, pk: int):
 def alert_acknowledge_page(request, pk: int):
     """Acknowledge an open alert with a reason (``monitoring.services.alert_acknowledge``: ``change``)."""
     alert = get_object_or_404(selectors.alert_list(user=request.user).select_related("monitor"), pk=pk)
-    target = reverse("models:version", args=[alert.monitor.model_version_id]) + "#alerts"
+    # the page top: the message shows there, and the alerts are the page's first section
+    target = reverse("models:version", args=[alert.monitor.model_version_id])
     try:
         services.alert_acknowledge(actor=request.user, alert=alert, reason=request.POST.get("reason", "")[:2000])
     except PermissionDenied as exc:

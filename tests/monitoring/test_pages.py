@@ -145,7 +145,7 @@ def test_a_steward_acknowledges_an_alert_with_a_reason_through_the_service(users
     alert.refresh_from_db()
     assert alert.state == AlertState.OPEN
     response = client.post(url, {"reason": "seasonal campaign, expected"}, follow=True)
-    assert response.redirect_chain[-1][0].endswith(f"/models/versions/{monitored.version.pk}/#alerts")
+    assert response.redirect_chain[-1][0].endswith(f"/models/versions/{monitored.version.pk}/")
     alert.refresh_from_db()
     assert alert.state == AlertState.ACKNOWLEDGED and alert.acknowledged_by == users["steward"]
     event = AuditEvent.objects.filter(action="monitoring.alert_acknowledge", target_id=str(alert.pk)).get()
