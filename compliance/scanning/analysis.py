@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from compliance.datasets.sources import ChunkSpec, Source
+from compliance.scanning import gazetteer
 from compliance.scanning.decision import decide_column, hinted_types, is_clear
-from compliance.scanning.detect import names, places
+from compliance.scanning.detect import names, places, special
 from compliance.scanning.engine import Hit, get_engine
 
 DEFAULT_SAMPLE = 1000
@@ -249,6 +250,7 @@ def analyze_column(
         year = YEAR.search(value) if any(h.entity == "DATE_TIME" for h in hits) else None
         if year:
             flags += f"y{year.group(1)}"
+        hits.extend(Hit(e, special.RECOGNIZER, score, True) for e, score in special.cell_hits(value, text=False))
         out[value] = {"h": [[h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in hits], "f": flags}
     if mode == "text":
         # Pattern hits stand on their own: a cell NER does not see ("member called from 415-555-0100,
@@ -268,6 +270,9 @@ def analyze_column(
             stripped = len(value.strip())
             hits = [Hit(r[0], r[1], r[2], (r[4] - r[3]) >= 0.6 * stripped) for r in spans]
         out[value]["h"].extend([h.entity, h.recognizer, round(h.score, 3), int(h.whole)] for h in hits)
+    if mode == "text":
+        for value in raw_text:
+            out[value]["h"].extend([e, special.RECOGNIZER, score, 0] for e, score in special.cell_hits(value, text=True))
     return mode, out
 
 
@@ -347,8 +352,9 @@ def scan_chunk(
 def _profile(strings: list[str], kind: str) -> dict[str, float]:
     """Column-level value evidence no single cell shows (no values kept).
 
-    ``zip5``/``density``: the share of cells shaped like a US ZIP code, and how densely the numbers
-    fill their range (row ids do, ZIP codes do not). ``diversity``: for a column of multi-word
+    ``zip5``/``postcode``/``density``: the share of cells shaped like a US ZIP code, like any
+    postcode (European shapes too), and how densely the numbers fill their range (row ids do, ZIP
+    codes do not). ``diversity``: for a column of multi-word
     capitalised values, distinct first words and distinct last words (the smaller) per distinct
     value -- people's names rarely repeat either; a catalogue reuses its vocabulary (``Pro Espresso
     Grinder``, ``Mini Espresso Grinder``).
@@ -357,10 +363,18 @@ def _profile(strings: list[str], kind: str) -> dict[str, float]:
     if not n or kind not in ("int", "text"):
         return {}
     profile: dict[str, float] = {"n": n}
-    zips = [s for s in strings if (len(s) == 5 and s.isdigit()) or (kind == "int" and s.isdigit() and 3 <= len(s) <= 5)]
-    if len(zips) >= 0.9 * n:
-        numbers = sorted({int(s) for s in zips})
+    zips = [
+        s
+        for s in strings
+        if (len(s) == 5 and s.isdigit())
+        or (kind == "int" and s.isdigit() and 3 <= len(s) <= 5)
+        or (len(s) == 10 and s[5] == "-" and s[:5].isdigit() and s[6:].isdigit())  # ZIP+4
+    ]
+    others = sum(1 for s in strings if gazetteer.POSTCODE_SHAPES.match(s.upper()))
+    if len(zips) + others >= 0.9 * n and len(zips) >= 0.3 * n:
+        numbers = sorted({int(s[:5]) for s in zips})
         profile["zip5"] = round(len(zips) / n, 4)
+        profile["postcode"] = round((len(zips) + others) / n, 4)
         profile["density"] = round(len(numbers) / (numbers[-1] - numbers[0] + 1), 4)
     multi = list({s for s in strings if " " in s and s[:1].isupper() and len(s) <= 80})
     if len(multi) >= 30 and len(multi) >= 0.3 * len(set(strings)):

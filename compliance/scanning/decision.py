@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from compliance.scanning.detect import special
+
 HINTS: dict[str, tuple[str, ...]] = {
     "PERSON": (
         "firstname",
@@ -115,6 +117,13 @@ HINTS: dict[str, tuple[str, ...]] = {
     "US_ZIP_CODE": ("zip", "zipcode", "postal", "postcode", "postalcode"),
     "MEDICAL_RECORD_NUMBER": ("mrn", "medicalrecord", "chart", "medicalrecordnumber", "record"),
     "US_NPI": ("npi", "provider", "providerid"),
+    "ES_NIF": ("nif", "dni", "nifnumber"),
+    "ES_NIE": ("nie", "nienumber"),
+    "IT_FISCAL_CODE": ("codicefiscale", "fiscalcode", "cf", "codfisc"),
+    "PL_PESEL": ("pesel",),
+    "FI_PERSONAL_IDENTITY_CODE": ("hetu", "henkilotunnus", "personalidentitycode", "sotu"),
+    "DE_TAX_ID": ("steuerid", "taxid", "idnr", "steueridentifikationsnummer", "tin", "steuernummer"),
+    "UK_NINO": ("nino", "nationalinsurance", "ninumber", "nationalinsurancenumber"),
 }
 
 # Tokens that cancel a PERSON hint: the name is a thing's, not a person's.
@@ -151,6 +160,23 @@ RULES: dict[str, Rule] = {
     "LOCATION": Rule(0.5, 0.25, 0.0, 0.15),
     "NRP": Rule(0.5, 0.3, 0.0, 0.1),
     "DATE_TIME": Rule(None, 0.8, 0.0, None),
+    # European national identifiers: validated ones decide a column; the 11-digit ones (PESEL,
+    # Steuer-IdNr) pass their check digits on ~10% of random numbers, like NHS numbers
+    "ES_NIF": Rule(0.5, 0.3, 0.9),
+    "ES_NIE": Rule(0.5, 0.3, 0.9),
+    "IT_FISCAL_CODE": Rule(0.5, 0.3, 0.9),
+    "FI_PERSONAL_IDENTITY_CODE": Rule(0.5, 0.3, 0.9),
+    "PL_PESEL": Rule(0.85, 0.5, 0.9, None),
+    "DE_TAX_ID": Rule(0.85, 0.5, 0.9, None),
+    "UK_NINO": Rule(0.5, 0.3, 0.5),
+    # GDPR Art. 9 special categories (suggestions; see detect.special)
+    "RACE_ETHNICITY": Rule(0.5, 0.2, 0.5, None),
+    "RELIGION": Rule(0.5, 0.2, 0.5, None),
+    "SEXUAL_ORIENTATION": Rule(0.5, 0.2, 0.5, None),
+    "TRADE_UNION": Rule(0.5, 0.2, 0.5, None),
+    "POLITICAL_OPINION": Rule(0.5, 0.2, 0.5, None),
+    "HEALTH_DATA": Rule(0.6, 0.3, 0.5, 0.3),
+    "GENETIC": Rule(0.8, 0.3, 0.5, None),
 }
 
 
@@ -172,6 +198,7 @@ def name_tokens(name: str) -> set[str]:
 def hinted_types(name: str) -> set[str]:
     tokens = name_tokens(name)
     found = {etype for etype, words in HINTS.items() if tokens & set(words)}
+    found |= special.name_categories(tokens)
     if "PERSON" in found and tokens & NOT_PERSON:
         found.discard("PERSON")
     if "name" in tokens and not tokens & NOT_PERSON and len(tokens) == 1:
@@ -339,6 +366,9 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
                 # bare NANP digit runs ("2125550147", weak hits) without a phone-like column name:
                 # nearly every cell must be a valid number (random 10-digit ids are ~40%)
                 ok, share, bar = True, share_any, min(1.0, BARE_PHONE_SHARE * scale)
+            if entity == "RACE_ETHNICITY" and not ok and share_strong >= 0.2 * scale and share_any >= min(1.0, 0.8 * scale):
+                # "White", "Asian", "Other" beside unambiguous answers ("Black or African American", ...)
+                ok, share, bar = True, share_any, min(1.0, 0.8 * scale)
             if entity == "PERSON" and not ok and hinted and nameish >= min(1.0, 0.9 * scale) * n and share_any >= 0.15 * scale:
                 ok, used_hint, share, bar = True, True, share_any, 0.15 * scale  # single given names / surnames
         if not ok:
@@ -360,10 +390,46 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
             }
         )
     findings = _resolve_conflicts(findings, text)
+    _cite_articles(findings)
     if not text:
         findings = _values_over_name(findings, signals, n, gazetteer_full, first_named, hints, column.get("profile") or {})
     findings.sort(key=lambda f: (-f["share"], -f["confidence"], f["type"]))
     return findings
+
+
+def _cite_articles(findings: list[dict[str, Any]]) -> None:
+    for f in findings:
+        category = special.CATEGORIES.get(f["type"])
+        if category is not None:
+            f["evidence"].update(
+                article=category.article,
+                category=category.label,
+                suggested_from="name and values" if f["name_hint_used"] else "values",
+            )
+
+
+def special_from_name(name: str, column: dict[str, Any], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Art. 9 categories the column name suggests that the values did not confirm (a boolean
+    ``is_union_member``, a ``fingerprint_template`` blob, coded answers): suggested from the name
+    alone, with low confidence, for a steward to confirm. Empty columns suggest nothing."""
+    if not column.get("nonnull"):
+        return []
+    have = {f["type"] for f in found}
+    out = []
+    for entity in sorted(special.name_categories(name_tokens(name)) - have):
+        category = special.CATEGORIES[entity]
+        out.append(
+            {
+                "type": entity,
+                "confidence": 0.4,
+                "share": 0.0,
+                "recognizers": [],
+                "name_hint_used": True,
+                "evidence": {"cells": len(column.get("samples", [])), "signals": {}, "article": category.article,
+                             "category": category.label, "suggested_from": "name"},
+            }
+        )  # fmt: skip
+    return out
 
 
 def _values_over_name(
@@ -410,31 +476,41 @@ def _values_over_name(
 def decide_table(
     columns: dict[str, dict[str, Any]], decided: dict[str, list[dict[str, Any]]], *, column_hints: bool = True
 ) -> None:
-    """Table-level evidence (issue 13 class 3), added to ``decided`` in place: a column of 5-digit
-    numbers that do not fill their range like row ids do, beside a street-address or city column, is
-    US_ZIP_CODE whatever it is called (unless its name says it is something else)."""
-    has_place = any(
-        columns[name]["mode"] == "structured" and any(f["type"] == "LOCATION" for f in found) for name, found in decided.items()
-    )
-    if not has_place:
+    """Table-level evidence (issue 13 classes 3 and 5), added to ``decided`` in place: a column of
+    postcodes -- 5-digit numbers that do not fill their range like row ids do -- beside a
+    street-address or city column is US_ZIP_CODE whatever it is called (unless its name says it is
+    something else); beside European street addresses, or holding European postcode shapes
+    (``1397 PF``, ``D02 X285``), it is LOCATION (a postcode, not a US ZIP code)."""
+    place_signals: dict[str, int] = {}
+    for name, found in decided.items():
+        if columns[name]["mode"] != "structured":
+            continue
+        for f in found:
+            if f["type"] == "LOCATION":
+                for recognizer, cells in f.get("evidence", {}).get("signals", {}).items():
+                    place_signals[recognizer] = place_signals.get(recognizer, 0) + cells
+    if not place_signals:
         return
+    european = place_signals.get("EuStreetAddressRecognizer", 0) > place_signals.get("StreetAddressRecognizer", 0)
     for name, column in columns.items():
         profile = column.get("profile") or {}
-        if column["mode"] != "structured" or profile.get("zip5", 0) < 0.9 or profile.get("density", 1) > 0.2:
+        postcode = profile.get("postcode", profile.get("zip5", 0))
+        if column["mode"] != "structured" or postcode < 0.9 or profile.get("density", 1) > 0.2:
             continue
-        if profile.get("n", 0) < 20 or any(f["type"] in _EXCLUSIVE for f in decided.get(name, [])):
+        if profile.get("n", 0) < 20 or any(f["type"] in _EXCLUSIVE or f["type"] == "LOCATION" for f in decided.get(name, [])):
             continue
         hints = hinted_types(name) if column_hints else set()
         if hints - {"US_ZIP_CODE", "LOCATION"}:
             continue
+        us = profile.get("zip5", 0) >= 0.9 and not european
         decided.setdefault(name, []).append(
             {
-                "type": "US_ZIP_CODE",
+                "type": "US_ZIP_CODE" if us else "LOCATION",
                 "confidence": 0.6,
-                "share": profile["zip5"],
-                "recognizers": ["UsZipCodeRecognizer"],
-                "name_hint_used": False,
-                "evidence": {"cells": int(profile["n"]), "signals": {"UsZipCodeRecognizer": int(profile["n"] * profile["zip5"])},
+                "share": profile["zip5"] if us else postcode,
+                "recognizers": ["UsZipCodeRecognizer"] if us else ["PostcodeShape"],
+                "name_hint_used": bool(hints),
+                "evidence": {"cells": int(profile["n"]), "signals": {"UsZipCodeRecognizer" if us else "PostcodeShape": int(profile["n"] * postcode)},
                              "table_context": "a street-address or place column in the same table",
                              "density": profile["density"]},
             }
@@ -443,7 +519,7 @@ def decide_table(
 
 # Digit-only types that can describe the same cells; the structured column keeps the best-supported.
 _EXCLUSIVE = {"US_SSN", "US_PASSPORT", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "MEDICAL_RECORD_NUMBER", "US_ZIP_CODE",
-              "PHONE_NUMBER", "UK_NHS", "US_NPI", "CREDIT_CARD", "MEDICAL_LICENSE"}  # fmt: skip
+              "PHONE_NUMBER", "UK_NHS", "US_NPI", "CREDIT_CARD", "MEDICAL_LICENSE", "PL_PESEL", "DE_TAX_ID"}  # fmt: skip
 
 
 def _resolve_conflicts(findings: list[dict[str, Any]], text: bool) -> list[dict[str, Any]]:

@@ -56,6 +56,23 @@ ENTITY_TYPES = (
     "US_ZIP_CODE",
     "MEDICAL_RECORD_NUMBER",
     "US_NPI",
+    # European national identifiers (Presidio's recognizers, checksums validated where they exist)
+    "ES_NIF",
+    "ES_NIE",
+    "IT_FISCAL_CODE",
+    "PL_PESEL",
+    "FI_PERSONAL_IDENTITY_CODE",
+    "DE_TAX_ID",
+    "UK_NINO",
+    # GDPR Art. 9 special categories (suggestions, see detect.special)
+    "RACE_ETHNICITY",
+    "POLITICAL_OPINION",
+    "RELIGION",
+    "TRADE_UNION",
+    "GENETIC",
+    "BIOMETRIC",
+    "HEALTH_DATA",
+    "SEXUAL_ORIENTATION",
 )
 
 NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION", "NORP": "NRP"}
@@ -132,13 +149,31 @@ def _custom_recognizers():
                 supported_entity="LOCATION", patterns=self.PATTERNS, context=self.CONTEXT, name="StreetAddressRecognizer"
             )
 
+    class EuStreetAddressRecognizer(PatternRecognizer):
+        """European street addresses (street word or compound street name, house number), as LOCATION."""
+
+        PATTERNS = [Pattern("EU street address", gazetteer.EU_STREET_REGEX, 0.7)]
+        CONTEXT = ["address", "street", "adresse", "indirizzo", "dirección", "direccion", "straße", "adres"]
+
+        def __init__(self):
+            super().__init__(
+                supported_entity="LOCATION", patterns=self.PATTERNS, context=self.CONTEXT, name="EuStreetAddressRecognizer"
+            )
+
     location_list = PatternRecognizer(
         supported_entity="LOCATION", deny_list=gazetteer.PLACES, name="PlaceGazetteerRecognizer", deny_list_score=0.7
     )
     nrp_list = PatternRecognizer(
         supported_entity="NRP", deny_list=gazetteer.NRP_TERMS, name="NrpGazetteerRecognizer", deny_list_score=0.7
     )
-    return [UsZipCodeRecognizer(), MedicalRecordNumberRecognizer(), StreetAddressRecognizer(), location_list, nrp_list]
+    return [
+        UsZipCodeRecognizer(),
+        MedicalRecordNumberRecognizer(),
+        StreetAddressRecognizer(),
+        EuStreetAddressRecognizer(),
+        location_list,
+        nrp_list,
+    ]
 
 
 # --- the engine ---------------------------------------------------------------------------------
@@ -153,13 +188,20 @@ class Engine:
         from presidio_analyzer.predefined_recognizers import (
             CreditCardRecognizer,
             DateRecognizer,
+            DeTaxIdRecognizer,
             EmailRecognizer,
+            EsNieRecognizer,
+            EsNifRecognizer,
+            FiPersonalIdentityCodeRecognizer,
             IbanRecognizer,
             IpRecognizer,
+            ItFiscalCodeRecognizer,
             MedicalLicenseRecognizer,
             NhsRecognizer,
             PhoneRecognizer,
+            PlPeselRecognizer,
             SpacyRecognizer,
+            UkNinoRecognizer,
             UrlRecognizer,
             UsBankRecognizer,
             UsLicenseRecognizer,
@@ -224,6 +266,15 @@ class Engine:
             "license": UsLicenseRecognizer(),
             "medical_license": MedicalLicenseRecognizer(),
             "date": DateRecognizer(),
+            # EU national identifiers: NIF/NIE (mod-23 letter), codice fiscale (check character),
+            # PESEL and Steuer-IdNr (check digits), HETU (mod-31 character); NINO has no checksum
+            "es_nif": EsNifRecognizer(supported_language="en"),
+            "es_nie": EsNieRecognizer(supported_language="en"),
+            "it_fiscal": ItFiscalCodeRecognizer(supported_language="en"),
+            "pl_pesel": PlPeselRecognizer(supported_language="en"),
+            "fi_hetu": FiPersonalIdentityCodeRecognizer(supported_language="en"),
+            "de_tax_id": DeTaxIdRecognizer(supported_language="en"),
+            "uk_nino": UkNinoRecognizer(),
         }
         for recognizer in _custom_recognizers():
             self.recognizers[recognizer.name] = recognizer
@@ -243,8 +294,8 @@ class Engine:
         results = recognizer.analyze(value, recognizer.supported_entities, None)
         n = len(value)
         for result in results:
-            if result.score <= 0:
-                continue
+            if result.score <= 0 or (key in _CHECKSUM_KEYS and result.score < 0.9):
+                continue  # a checksum identifier whose check failed is not one, name hint or not
             if key.startswith("phone") and spans and value[result.start : result.end].isdigit():
                 # a bare digit run inside text ("batch 1683185") is a phone number only when it has a
                 # full national length and a phone word just before it ("call 2125550147")
@@ -257,7 +308,7 @@ class Engine:
                 hits.append((result.entity_type, recognizer.name, float(result.score), result.start, result.end))
             else:
                 whole = result.start <= 1 and result.end >= n - 1
-                if key == "StreetAddressRecognizer" and result.start <= 1:
+                if key in ("StreetAddressRecognizer", "EuStreetAddressRecognizer") and result.start <= 1:
                     whole = True  # "12 Main St, Springfield, IL 62701": the street leads a full address
                 hits.append(Hit(result.entity_type, recognizer.name, float(result.score), whole))
 
@@ -301,6 +352,9 @@ class Engine:
                 # "2125550147": a weak hit (any 10-digit id is a valid NANP number ~40% of the time);
                 # it decides a column only with the name hint or when nearly every cell is one
                 self._run("phone_us", v, hits)
+            if digits == 11 and bare:
+                self._run("pl_pesel", v, hits)
+                self._run("de_tax_id", v, hits)
             if 12 <= digits <= 19:
                 self._run("card", v, hits)
             if digits == 9 and (ssn_shaped or "US_SSN" in hints):
@@ -329,6 +383,11 @@ class Engine:
             return hits
         if _DATE_WORDY.search(v):
             self._run("date", v, hits)
+        eu = _EU_ID.match(v)
+        if eu:
+            self._run(_EU_ID_KEYS[eu.lastgroup], v, hits)
+            if hits:
+                return hits
         if " " not in v.strip() and any(c.isdigit() for c in v):
             upper = v.upper()
             if len(compact) >= 15 and upper[:2].isalpha():
@@ -344,6 +403,8 @@ class Engine:
             return hits
         if v[:1].isdigit():
             self._run("StreetAddressRecognizer", v, hits)
+            if not hits:
+                self._run("EuStreetAddressRecognizer", v, hits)  # "81, avenue Royer"
             if len(compact) >= 15 and compact[:2].isalpha():
                 self._run("iban", v, hits)
             return hits
@@ -351,6 +412,10 @@ class Engine:
             self._run("iban", v, hits)
             return hits
         self._run("PlaceGazetteerRecognizer", v, hits)
+        if not hits and _EU_STREET_START.match(v):
+            self._run("EuStreetAddressRecognizer", v, hits)
+        if "LOCATION" in hints and len(v) == 2 and v.isupper() and v in _COUNTRY_CODES:
+            hits.append(Hit("LOCATION", "CountryCodeRecognizer", 0.6, True))  # "FR" under a country column
         self._run("NrpGazetteerRecognizer", v, hits)
         return hits
 
@@ -378,6 +443,9 @@ class Engine:
             self._run("ip", value, raw, True)
         if "MRN" in value.upper():
             self._run("MedicalRecordNumberRecognizer", value, raw, True)
+        if digits >= 6:
+            for m in _EU_ID_TEXT.finditer(value):
+                self._run(_EU_ID_KEYS[m.lastgroup], value, raw, True)
         if digits:
             self._run("StreetAddressRecognizer", value, raw, True)
         self._run("PlaceGazetteerRecognizer", value, raw, True)
@@ -396,7 +464,9 @@ class Engine:
             if r[2] >= (0.4 if r[0] == "PHONE_NUMBER" else 0.5)
             and (not r[1].endswith("GazetteerRecognizer") or value[r[3] : r[3] + 1].isupper())
         ]
-        kept.sort(key=lambda r: (r[3] - r[4], -r[2]))
+        # pattern, word-list and name-signal hits first (NER's span of the same words yields to them:
+        # "Aurelia Noras" is a name by its context even when NER calls it a place), longest first
+        kept.sort(key=lambda r: (r[1] == "SpacyRecognizer", r[3] - r[4], -r[2]))
         final: list = []
         for r in kept:
             if any(o[3] <= r[3] and r[4] <= o[4] and o[0] != r[0] for o in final):
@@ -423,6 +493,21 @@ class Engine:
         return out
 
 
+# Shapes of European identifiers (the recognizer then validates): routing only, never a decision.
+_EU_ID_PARTS = (
+    r"(?P<es_nie>[XYZ]-?\d{7}-?[A-Z])",
+    r"(?P<es_nif>\d{8}-?[A-Z])",
+    r"(?P<it_fiscal>[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z])",
+    r"(?P<fi_hetu>\d{6}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y])",
+    r"(?P<uk_nino>[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D])",
+)
+_EU_ID = re.compile(r"^(?:" + "|".join(_EU_ID_PARTS) + r")$", re.I)
+_EU_ID_TEXT = re.compile(r"\b(?:" + "|".join(_EU_ID_PARTS) + r")\b")
+_EU_ID_KEYS = {"es_nie": "es_nie", "es_nif": "es_nif", "it_fiscal": "it_fiscal", "fi_hetu": "fi_hetu", "uk_nino": "uk_nino"}
+_CHECKSUM_KEYS = frozenset({"es_nif", "es_nie", "it_fiscal", "pl_pesel", "fi_hetu", "de_tax_id"})
+_EU_STREET_START = re.compile(gazetteer.EU_STREET_REGEX)
+# ISO 3166-1 alpha-2 codes (libphonenumber's regions); only under a country-like column name
+_COUNTRY_CODES = frozenset(__import__("phonenumbers").SUPPORTED_REGIONS) | {"UK", "EU"}
 _SSN_SHAPE = re.compile(r"^\d{3}[- .]\d{2}[- .]\d{4}$")
 _ZIP4_SHAPE = re.compile(r"^\d{5}-\d{4}$")
 _SEPARATORS = re.compile(r"[\s\-().+/]")

@@ -3,6 +3,8 @@ common abbreviations), countries and US states, and nationality/religious/politi
 Kept small and unambiguous: a word that is also common English (``Green``, ``Liberal``) is left out.
 """
 
+import re
+
 STREET_SUFFIXES = (
     "Alley",
     "Av",
@@ -698,4 +700,36 @@ NRP_TERMS = tuple(
         },
         key=lambda p: (-len(p), p),
     )
+)
+
+# European street addresses as Faker's and real European data write them (issue 13 class 5):
+# a street word first ("Piazza Contrafatto, 35", "Rambla de Zaida Villar 594", "81, avenue Royer",
+# "boulevard Étienne"), or a compound ending in a street word and a house number ("Frankeweg 5377",
+# "Valerie-Fröhlich-Allee 3", "Juliettestraat 12", "Seppad 92").
+EU_STREET_WORDS = (
+    "rue", "avenue", "av.", "boulevard", "bd", "bd.", "chemin", "allée", "impasse", "place", "quai", "route",
+    "cours", "square", "passage", "voie", "via", "viale", "piazza", "piazzale", "vicolo", "corso", "strada",
+    "stretto", "largo", "contrada", "borgo", "rotonda", "incrocio", "canale", "calle", "c.", "avenida", "avda.",
+    "plaza", "paseo", "camino", "rambla", "acceso", "alameda", "ronda", "travesía", "cuesta", "callejón", "carrer",
+    "carretera", "urbanización", "glorieta", "pasaje", "pasadizo", "cañada", "vial", "bajada", "rua", "praça",
+    "travessa", "ulica", "ul.", "aleja", "al.", "plac", "osiedle", "os.",
+)  # fmt: skip
+EU_STREET_SUFFIXES = (
+    "straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer", "steig", "pfad",
+    "chaussee", "straat", "laan", "plein", "gracht", "kade", "dijk", "pad", "steeg", "singel", "baan", "hof",
+    "markt", "dreef", "wal", "lei", "vej", "gade", "gatan", "vägen", "katu", "tie", "gata",
+)  # fmt: skip
+_EU_WORD = "(?i:" + "|".join(re.escape(w) for w in sorted(EU_STREET_WORDS, key=len, reverse=True)) + ")"
+_EU_SUFFIX = "(?i:" + "|".join(re.escape(w) for w in sorted(EU_STREET_SUFFIXES, key=len, reverse=True)) + ")"
+EU_STREET_REGEX = (
+    r"^\d{1,5}[a-zA-Z]?,?\s+" + _EU_WORD + r"\s+[^\W\d_]"  # "81, avenue Royer"
+    r"|^" + _EU_WORD + r"\s+[^\d,]{2,60}?,?\s*\d{1,5}[a-zA-Z]?\b"  # "Piazza Contrafatto, 35"
+    r"|^" + _EU_WORD + r"\s+(?:(?:de|du|des|la|le|del|della|di|d')\s+)*[A-ZÀ-Ý]"  # "boulevard Étienne"
+    r"|^[^\W\d_][\w'’ .-]{0,40}?" + _EU_SUFFIX + r"\s+\d{1,5}[a-zA-Z]?\b"  # "Frankeweg 5377"
+)
+
+# Postcodes of European countries beside the 5-digit ones (FR, DE, ES, IT, FI, ...): NL "1397 PF",
+# IE Eircode "D02 X285", UK "SW1A 1AA", PL "00-950", PT "1000-001".
+POSTCODE_SHAPES = re.compile(
+    r"^(?:\d{4} ?[A-Z]{2}|[AC-FHKNPRTV-Y]\d{2}W? ?[0-9AC-FHKNPRTV-Y]{4}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3})$"
 )

@@ -26,7 +26,7 @@ import pandas as pd
 from compliance.datasets.locations import Location, resolve
 from compliance.datasets.sources import DataFrameSource, Source, SourceError, open_source
 from compliance.scanning.analysis import DEFAULT_SAMPLE, scan_chunk
-from compliance.scanning.decision import decide_column, decide_table, merge_chunks
+from compliance.scanning.decision import decide_column, decide_table, merge_chunks, special_from_name
 
 __all__ = [
     "DEFAULT_SAMPLE",
@@ -130,6 +130,9 @@ def result_from_chunks(
     sampled_rows: set[int] = set()
     decided = {name: decide_column(name, column, column_hints=column_hints) for name, column in merged["columns"].items()}
     decide_table(merged["columns"], decided, column_hints=column_hints)
+    if column_hints:
+        for name, column in merged["columns"].items():
+            decided[name] = decided[name] + special_from_name(name, column, decided[name])
     for name, column in merged["columns"].items():
         sampled_rows.update(s[0] for s in column["samples"])
         entities = tuple(

@@ -43,7 +43,8 @@ COMMON_WORDS = {
 # Words just before a name. Strong ones make any 2-3 capitalised tokens a name (``spoke with Juliusz
 # Piaścik``); weak ones ("to", "from", "by") need a census token in the run too.
 STRONG_BEFORE = re.compile(
-    r"\b(spoke with|speaking with|talked to|talked with|voicemail for|message for|per|told|asked|contacted|cc|attn|"
+    r"\b(escalated to|assigned to|transferred to|forwarded to|handed to|handed over to|passed to|referred to|"
+    r"spoke with|speaking with|talked to|talked with|voicemail for|message for|per|told|asked|contacted|cc|attn|"
     r"patient|customer|member|client|caller|mother|father|wife|husband|son|daughter|spouse|partner|guardian|dear|hi|"
     r"hello|thanks|thank you|visited|saw|met|emailed|messaged|notified|informed|named|name is|called)\W*$",
     re.I,
@@ -57,12 +58,31 @@ AFTER = re.compile(
     r"wants|prefers|presented|presents|arrived|declined|missed|cancell?ed|rescheduled|came|phoned|emailed)\b",
     re.I,
 )
+# Titles and degrees in the forms people and Faker's locales write them ("Sig.ra", "Dipl.-Ing.",
+# "pan", "B.Eng."): blanked before the runs are built (offsets kept); a run right after a title is titled.
+TITLE_FORMS = re.compile(
+    r"(?<![\w.])(?:Sig\.ra|Sig\.na|Sig\.|Dott\.ssa|Dott\.|Dr\.\s?med\.|Dipl\.-[A-Z][a-z]+\.|Univ\.-?Prof\.|"
+    r"Prof\.|Ing\.|Mag\.|Mgr|pan|pani|dhr\.|mevr\.|Herr|Frau|Mme|Mlle|Mrs?\.?|Ms\.?|Mx\.?|Dr\.?|Miss|Sr\.|Sra\.|Srta\.|"
+    r"Don|Doña|Dña\.|Mag\.)(?=\s)"
+)
+DEGREE_FORMS = re.compile(
+    r"(?<=\s)(?:B\.\s?(?:A|Sc|Eng|Ed|Ed)\.|M\.\s?(?:A|Sc|Eng|Ed)\.|Ph\.?\s?D\.?|M\.?D\.|MBA\.?|MSc\.?|BSc\.?|"
+    r"Jr\.|Sr\.|Dipl\.-[A-Z][a-z]+\.)(?=[\s,;.]|$)"
+)
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?(?:-[^\W\d_]+(?:['’][^\W\d_]+)?)*\.?")
 SENTENCE_END = re.compile(r"(^|[.!?:;\n]\s*|[\"“(]\s*)$")
 ORGISH = re.compile(
     r"\b(LLC|Inc|Ltd|PLC|Corp|Company|Group|GmbH|AG|Bank|University|Hospital|Clinic|Foundation|Team|Department|"
     r"Dept|Services|Support|Center|Centre|Office|Street|Avenue|Road|Drive|Court|County|City|State|Desk|Billing)\b\.?$"
 )
+
+
+# Words of departments and queues, never of a name ("Escalated to Tier Two", "Sent to Accounts Payable").
+THINGS = {"TIER", "LEVEL", "QUEUE", "TEAM", "DESK", "SUPPORT", "BILLING", "FINANCE", "SALES", "LEGAL", "ACCOUNTS",
+          "MANAGEMENT", "OPERATIONS", "DISPATCH", "WAREHOUSE", "SECURITY", "PHARMACY", "RADIOLOGY", "CARDIOLOGY",
+          "ONCOLOGY", "TRIAGE", "RECEPTION", "PAYABLE", "RECEIVABLE", "COMPLIANCE", "MARKETING", "ENGINEERING",
+          "PAYROLL", "HR", "IT", "QA", "ONE", "TWO", "THREE", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY",
+          "FRIDAY", "SATURDAY", "SUNDAY", "JANUARY", "FEBRUARY", "MARCH", "OCTOBER", "NOVEMBER", "DECEMBER"}  # fmt: skip
 
 
 def fold(token: str) -> str:
@@ -187,13 +207,22 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
                 for m in re.finditer(r"(?<!\w)" + re.escape(part) + r"(?!\w)", text):  # case kept: "Olsen" not "olsen"
                     spans.append(("PERSON", "RowIdentifierRecognizer", 0.75, m.start(), m.end()))
     place_set = {p.lower() for p in places} | _places()
-    for run in _runs(text):
+    title_ends = set()
+    masked = text
+    for m in TITLE_FORMS.finditer(text):
+        title_ends.add(m.end())
+    masked = DEGREE_FORMS.sub(lambda m: " " * len(m.group()), TITLE_FORMS.sub(lambda m: " " * len(m.group()), text))
+    for run in _runs(masked):
+        prefix = masked[: run[0][0]]
+        after_title = len(prefix.rstrip()) < len(prefix) and any(
+            len(prefix) - e <= 3 and not prefix[e:].strip() for e in title_ends if e <= len(prefix)
+        )
         words = [w for _s, _e, w in run]
-        at_start = SENTENCE_END.search(text[: run[0][0]]) is not None
+        at_start = SENTENCE_END.search(masked[: run[0][0]]) is not None
         strong = False
         titles = [i for i, w in enumerate(words) if fold(w) in TITLES and len(w) <= 5]
-        titled = bool(titles)
-        if titled:
+        titled = bool(titles) or after_title
+        if titles:
             run = run[titles[-1] + 1 :]  # "Per Mrs. Françoise Gauthier": the name follows the title
         elif at_start and fold(words[0]) in LEAD_WORDS:
             run, strong = run[1:], True  # "Per Marta Olsen, ...", "Thanks Marta"
@@ -207,11 +236,13 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
         if text[end - 1 : end] == "." and fold(core[-1]).replace("-", "") not in SUFFIXES:
             end -= 1
         phrase = text[start:end]
-        if phrase.lower() in place_set or ORGISH.search(phrase) or _placeish(core):
+        if not core or len(words) == 0:
+            continue
+        if phrase.lower() in place_set or ORGISH.search(phrase) or _placeish(core) or any(fold(t) in THINGS for t in core):
             continue
         at_start = at_start and not titled and not strong and start == run[0][0]
-        before = text[max(0, run[0][0] - 30) : run[0][0]]
-        after = text[run[-1][1] : run[-1][1] + 20]
+        before = masked[max(0, run[0][0] - 40) : run[0][0]]
+        after = masked[run[-1][1] : run[-1][1] + 30]
         strong = strong or bool(STRONG_BEFORE.search(before) or AFTER.search(after))
         context = strong or bool(BEFORE.search(before))
         if titled and len(core) <= 3:
