@@ -43,7 +43,36 @@ def asset_lineage_context(request, asset) -> dict[str, Any] | None:
     }
 
 
+def model_version_lineage_context(request, version) -> dict[str, Any] | None:
+    """The data a model version came from (every asset upstream, nearest first, with the jobs on the
+    way), read with the scoped lineage selectors; None when there is no lineage to show."""
+    node = f"model_version:{version.pk}"
+    try:
+        sub = selectors.lineage(user=request.user, node=node, direction="upstream", depth=None)
+    except (selectors.NodeNotFound, PermissionDenied):
+        return None
+    described = selectors.describe(sub, user=request.user, with_edges=False)
+    assets = [n for n in described["nodes"] if n["type"] == "asset"]
+    for item in assets:
+        item["hops"] = sub.nodes.get(item["id"])
+        item["url"] = reverse("lineage:asset", args=[item["pk"]])
+    return {
+        "assets": assets,
+        "jobs": [n for n in described["nodes"] if n["type"] == "job"],
+        "explorer_url": reverse("lineage:model_version", args=[version.pk]),
+    }
+
+
 pages.nav_item("lineage:explorer", "Lineage", order=30)
+pages.panel(
+    "model_version",
+    "lineage",
+    label="Data lineage",
+    template="lineage/panels/model_version_lineage.html",
+    context=model_version_lineage_context,
+    order=30,
+    permission="view",
+)
 pages.panel(
     "asset",
     "lineage",

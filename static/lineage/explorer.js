@@ -13,7 +13,7 @@
 (function () {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
-  const NODE_W = 212, NODE_H = 46, BTN = 15, PAD = 20;
+  const NODE_W = 150, MAX_W = 320, NODE_H = 46, BTN = 15, PAD = 20;
   const host = document.getElementById("lineage-explorer");
   const canvas = document.getElementById("lineage-canvas");
   if (!host || !canvas || typeof ELK === "undefined") return;
@@ -122,6 +122,17 @@
     viewport.setAttribute("transform", "translate(" + v.x + "," + v.y + ") scale(" + v.k + ")");
   }
 
+  // Wide enough for the whole name (up to MAX_W; longer ones are cut at the front, the tail kept).
+  const widths = new Map();
+  function nodeWidth(node) {
+    if (!widths.has(node.id)) {
+      const [line1, line2, tail] = nodeLines(node);
+      const text = Math.max(textWidth(line1, "name"), textWidth(line2 + tail, "sub"));
+      widths.set(node.id, Math.round(Math.min(MAX_W, Math.max(NODE_W, text + 2 * (BTN + 7) + 4))));
+    }
+    return widths.get(node.id);
+  }
+
   // --- layout ------------------------------------------------------------------------------------
 
   async function layout() {
@@ -153,7 +164,7 @@
       const da = state.nodes.get(a).depth || 0, db = state.nodes.get(b).depth || 0;
       return da - db || (a < b ? -1 : a > b ? 1 : 0);
     });
-    for (const id of ids) graph.children.push({ id: id, width: NODE_W, height: NODE_H });
+    for (const id of ids) graph.children.push({ id: id, width: nodeWidth(state.nodes.get(id)), height: NODE_H });
     for (const edge of state.edges.values()) {
       if (!state.nodes.has(edge.source) || !state.nodes.has(edge.target) || edge.source === edge.target) continue;
       const item = { id: "e" + edge.pk, sources: [edge.source], targets: [edge.target] };

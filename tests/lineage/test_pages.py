@@ -200,3 +200,19 @@ def test_the_asset_panel_lists_upstream_and_downstream_scoped(wh, rf, steward, m
     request.user = make_user("viewer")
     assert asset_lineage_context(request, wh.staging) is None
     assert "staging.customers" not in str(asset_lineage_context(request, wh.raw))
+
+
+def test_the_model_version_panel_lists_the_data_upstream(wh, rf, steward, make_user):
+    from lineage.panels import model_version_lineage_context
+
+    request = rf.get("/")
+    request.user = steward
+    context = model_version_lineage_context(request, wh.model_version)
+    assert [(n["name"], n["hops"]) for n in context["assets"]] == [
+        ("mart.features", 1),
+        ("staging.customers", 3),
+        ("raw.customers", 5),
+    ]
+    catalog.asset_update(asset=wh.staging, actor=steward, sensitivity=Sensitivity.RESTRICTED)
+    request.user = make_user("viewer")
+    assert [n["name"] for n in model_version_lineage_context(request, wh.model_version)["assets"]] == ["mart.features"]
