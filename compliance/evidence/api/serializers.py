@@ -5,11 +5,28 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from compliance.evidence.models import EvidenceExport
+from compliance.evidence.periods import period_bound
+
+
+class PeriodBoundField(serializers.DateTimeField):
+    """An ISO 8601 date-time, or a bare date naming the whole day (compliance.evidence.periods)."""
+
+    def __init__(self, *, end_of_day: bool, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return period_bound(value, end_of_day=self.end_of_day)
+            except ValueError:
+                self.fail("invalid", format="YYYY-MM-DD or an ISO 8601 date-time")
+        return super().to_internal_value(value)
 
 
 class ExportRequestSerializer(serializers.Serializer):
-    period_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    period_to = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    period_from = PeriodBoundField(end_of_day=False, required=False, allow_null=True, default=None)
+    period_to = PeriodBoundField(end_of_day=True, required=False, allow_null=True, default=None)
     regulation = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
     asset_ids = serializers.ListField(
         # an id beyond a signed 64-bit integer names nothing (and overflows SQLite: a 500 before)

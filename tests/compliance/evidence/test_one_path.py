@@ -124,3 +124,22 @@ def test_every_entry_point_refuses_the_same_roles_and_records_nothing(users, led
         call_command("evidence_export", "--out", str(tmp_path / "x.zip"), "--user", user.username, stdout=StringIO())
     assert not EvidenceExport.objects.exists()
     assert not [a for a, _ in actions_since(before) if a.startswith("evidence.export")]
+
+
+def test_a_bare_date_means_the_same_day_through_the_api_and_the_command(
+    users, ledger_key, tmp_path, django_capture_on_commit_callbacks, eager_celery
+):
+    auditor = users[Role.AUDITOR]
+    client = Client()
+    client.force_login(auditor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, {"period_from": "2026-01-01", "period_to": "2026-01-31"}, content_type="application/json")
+    assert response.status_code == 202, response.content
+    call_command(
+        "evidence_export", "--out", str(tmp_path / "c.zip"), "--user", auditor.username,
+        "--from", "2026-01-01", "--to", "2026-01-31", stdout=StringIO(),
+    )  # fmt: skip
+    api_export, cli_export = EvidenceExport.objects.order_by("pk")
+    assert (api_export.period_from, api_export.period_to) == (cli_export.period_from, cli_export.period_to)
+    assert api_export.period_to.isoformat() == "2026-01-31T23:59:59.999999+00:00"  # the whole 31st is in
+    assert client.post(URL, {"period_to": "2026-13-45"}, content_type="application/json").status_code == 400

@@ -9,7 +9,7 @@ timestamp; a bare ``--to`` date means the end of that day, UTC).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,20 +18,14 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from compliance.evidence import services
 from compliance.evidence.choices import ExportStatus
+from compliance.evidence.periods import period_bound
 
 
 def parse_when(text: str | None, *, end_of_day: bool) -> datetime | None:
-    if not text:
-        return None
     try:
-        if len(text) == 10:
-            day = datetime.fromisoformat(text).date()
-            moment = datetime.combine(day, time.min, tzinfo=UTC)
-            return moment + timedelta(days=1, microseconds=-1) if end_of_day else moment
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return period_bound(text, end_of_day=end_of_day)
     except ValueError as exc:
         raise CommandError(f"not an ISO 8601 date or time: {text!r}") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):
