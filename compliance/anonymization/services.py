@@ -131,13 +131,17 @@ def anonymization_start(
     """Queue the anonymization of a cataloged asset: a ``queued`` run row now, the work on a Celery
     worker after commit (``tasks.anonymization_execute``). Poll the run for its report."""
     require(actor, DECIDE, WHAT)
+    if output_path is None:
+        # Custos's own choice under VAR_DIR: made here, so every caller (API, task, admin) can omit it.
+        output_path = default_output(source_asset, policy)
+        output_path.parent.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
         run = _run_create(
             actor=actor,
             policy=policy,
             source_asset=source_asset,
             source_path=None,
-            output_path=output_path or default_output(source_asset, policy),
+            output_path=output_path,
             status=RunStatus.QUEUED,
         )
         from compliance.policies import tasks

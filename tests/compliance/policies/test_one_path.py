@@ -232,3 +232,57 @@ def test_a_queued_run_whose_user_is_gone_fails_and_never_runs_as_the_system(pati
     assert run.status == "failed" and "may not decide" in run.error
     assert not Path(run.output_path).exists()
     assert AuditEvent.objects.filter(action="policies.anonymization.fail", target_id=str(run.pk)).exists()
+
+
+def test_free_text_scrubbing_and_its_verification_are_the_same_through_api_command_and_task(
+    file_asset, users, api_as, django_capture_on_commit_callbacks, eager_celery, settings, tmp_path
+):
+    """Issue 13: the table's own identifiers (name parts included) leave the notes the same way,
+    and the value search and the over-redaction tally say the same, whatever the entry point."""
+    from tests.compliance.anonymization.conftest import patients_with_notes
+
+    settings.VAR_DIR = tmp_path / "var"
+    steward = users[Role.STEWARD]
+    frame = patients_with_notes(40)
+    runs = {}
+    asset = file_asset(frame, "notes_api")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_as(Role.STEWARD).post(
+            "/api/v1/anonymization-runs", {"asset": asset.pk, "policy": "hipaa-safe-harbor"}, format="json"
+        )
+    assert response.status_code in (201, 202), response.content
+    runs["api"] = AnonymizationRun.objects.get(pk=response.json()["id"])
+    asset = file_asset(frame, "notes_cli")
+    out = anonymization.default_output(asset, "hipaa-safe-harbor")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    call_command(
+        "anonymize",
+        "--asset",
+        str(asset.pk),
+        "--user",
+        steward.username,
+        "--policy",
+        "hipaa-safe-harbor",
+        "--out",
+        str(out),
+        stdout=io.StringIO(),
+    )
+    runs["cli"] = AnonymizationRun.objects.get(source_asset=asset)
+    asset = file_asset(frame, "notes_task")
+    with django_capture_on_commit_callbacks(execute=False):
+        queued = anonymization.anonymization_start(actor=steward, policy="hipaa-safe-harbor", source_asset=asset)
+    tasks.anonymization_execute.delay(queued.pk, steward.pk)
+    runs["task"] = AnonymizationRun.objects.get(pk=queued.pk)
+
+    reference = runs["api"].report
+    search = next(c for c in reference["verification"]["checks"] if c["name"].startswith("identifier value search"))
+    assert search["found"] == 0 and search["values"]["partial_forms"]["name parts"] > 0
+    assert reference["free_text"]["known_identifier_words_removed"] == reference["free_text"]["known_identifier_words"] > 0
+    name_parts = {p.lower() for name in frame["full_name"] for p in name.split()}
+    for entry, run in runs.items():
+        assert run.status == "succeeded", (entry, run.error)
+        assert run.report["verification"] == reference["verification"], entry
+        assert run.report["free_text"] == reference["free_text"], entry
+        notes = read(run.output_path)["notes"]
+        words = {w.lower() for note in notes for w in note.replace(".", " ").replace(",", " ").split()}
+        assert not (words & name_parts), (entry, sorted(words & name_parts)[:5])
