@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # one schema entry per operation: the slash-less form of paths served both ways
     "PREPROCESSING_HOOKS": ["core.api.schema.one_form_per_path"],
+    # every operation documents the error envelope and the statuses any request may meet
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema.error_responses"],
     "ENUM_NAME_OVERRIDES": {
         "SourceKindEnum": "catalog.choices.SourceKind",
         "AssetKindEnum": "catalog.choices.AssetKind",
