@@ -9,7 +9,7 @@ Error shape (all 4xx/5xx from the API)::
 The same envelope answers what never reaches a DRF view or escapes it (issue 17, items 2 and 7):
 a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 ``too_large``; a database failure mid-request
 a 503 ``database_unavailable`` (logged with its traceback, never shown), an integrity error a
-409 ``conflict``, a value the column cannot hold a 400; and for paths under
+409 ``conflict``, a value the column cannot hold (or a number past SQLite's range) a 400; and for paths under
 ``/api/`` (and ``/marquez/api/``) the project's 400/403/404/500 handlers (``config/urls.py``) answer
 in JSON instead of Django's HTML pages.
 """
@@ -71,6 +71,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         logger.warning("integrity error in %s", _view_name(context), exc_info=exc)
         exc = Conflict()
+    elif isinstance(exc, OverflowError):
+        # a number past what the database stores (SQLite: 2^63) in a filter or a field
+        exc = exceptions.ValidationError({"non_field_errors": ["a number in the request is out of range"]})
     elif isinstance(exc, DataError):
         exc = exceptions.ValidationError({"non_field_errors": ["a value does not fit the database column"]})
     elif isinstance(exc, PermissionDenied):

@@ -19,8 +19,11 @@ both call, *after* any ``get_queryset`` a subclass writes; a subclass that overr
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
+import inspect
+
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import ValidationError
 
 from core.permissions import VIEW, action_for
 
@@ -82,7 +85,31 @@ class ServiceModelViewSet(RestrictedViewSetMixin):
     instance_kwarg: str = "instance"
 
     def perform_create(self, serializer):
-        serializer.instance = self.create_service(actor=self.request.user, **serializer.validated_data)
+        data = self._with_model_defaults(self.create_service, dict(serializer.validated_data))
+        serializer.instance = self.create_service(actor=self.request.user, **data)
+
+    def _with_model_defaults(self, service, data: dict) -> dict:
+        """A keyword the service requires that the request left out (the serializer field is optional
+        because the model has a default) gets the model's default; with none it is a 400 naming the
+        field, never a ``TypeError`` 500 (issue 17: ``POST /policies`` without ``config``)."""
+        model = getattr(getattr(self.get_serializer_class(), "Meta", None), "model", None)
+        missing = {}
+        for name, param in inspect.signature(service).parameters.items():
+            if param.kind is not param.KEYWORD_ONLY or param.default is not param.empty:
+                continue
+            if name in data or name in ("actor", self.instance_kwarg):
+                continue
+            try:
+                field = model._meta.get_field(name) if model is not None else None
+            except FieldDoesNotExist:
+                field = None
+            if field is not None and field.has_default():
+                data[name] = field.get_default()
+            else:
+                missing[name] = ["This field is required."]
+        if missing:
+            raise ValidationError(missing)
+        return data
 
     def perform_update(self, serializer):
         serializer.instance = self.update_service(

@@ -100,3 +100,13 @@ def test_a_database_failure_mid_request_is_a_503_in_the_envelope_and_the_next_re
 
 def test_connection_health_checks_are_on(settings):
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_number_past_the_database_range_in_a_filter_is_a_400(api_as):
+    response = api_as("viewer").get("/api/v1/scans", {"asset": str(10**40)})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
+def test_a_service_keyword_the_request_left_out_takes_the_model_default_not_a_500(api_as):
+    response = api_as("steward").post("/api/v1/policies", {"kind": "access", "name": "no config"}, format="json")
+    envelope(response, 400, "invalid")  # was a TypeError 500: policy_create() missing 'config'
