@@ -23,14 +23,14 @@ def pii_coverage(request, obj):
     columns = (
         Column.objects.restrict(request.user, VIEW)
         .exclude(asset__status=AssetStatus.DELETED)
-        .annotate(live=Exists(live), confirmed=Exists(confirmed))
+        .annotate(has_live=Exists(live), has_confirmed=Exists(confirmed))
     )
     totals = columns.aggregate(
         columns=Count("pk"),
-        classified=Count("pk", filter=Q(live=True)),
-        confirmed=Count("pk", filter=Q(confirmed=True)),
+        classified=Count("pk", filter=Q(has_live=True)),
+        confirmed=Count("pk", filter=Q(has_confirmed=True)),
         assets=Count("asset", distinct=True),
-        assets_with_pii=Count("asset", distinct=True, filter=Q(live=True)),
+        assets_with_pii=Count("asset", distinct=True, filter=Q(has_live=True)),
     )
 
     def pct(n, of):

@@ -79,7 +79,17 @@ def findings_matrix(request, obj) -> dict[str, Any]:
         for code, counts in sorted(matrix.items())
     ]
     totals = [sum(r["cells"][i]["n"] for r in table) for i in range(len(SEVERITIES))]
-    return {"severities": SEVERITIES, "rows": table, "totals": totals, "total": sum(totals)}
+    worst = []
+    if table:  # the few most severe, to act on (one query, bounded)
+        ranked = {s: -SEVERITY_RANK[s] for s in SEVERITIES}
+        candidates = (
+            policy_selectors.finding_list(user=request.user)
+            .filter(status=FindingStatus.OPEN, severity__in=SEVERITIES[:3])
+            .exclude(asset=None)
+            .order_by("-last_seen")[:50]
+        )
+        worst = sorted(candidates, key=lambda f: (ranked[f.severity], f.regulation))[:TOP]
+    return {"severities": SEVERITIES, "rows": table, "totals": totals, "total": sum(totals), "worst": worst}
 
 
 def retention_due(request, obj) -> dict[str, Any]:

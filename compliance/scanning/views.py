@@ -282,7 +282,9 @@ def decide(request):
             continue
         done.append(classification)
     if done:
-        names = ", ".join(f"{c.entity_type} on {c.column.name}" for c in done[:5]) + (" …" if len(done) > 5 else "")
+        names = ", ".join(f"{c.entity_type} on {c.column.asset.name}.{c.column.name}" for c in done[:5]) + (
+            " …" if len(done) > 5 else ""
+        )
         plural = "s" if len(done) != 1 else ""
         messages.success(request, f"{PAST[decision].capitalize()} {len(done)} suggestion{plural}: {names}.")
     for why, pks in refused.items():

@@ -35,7 +35,14 @@
     row.classList.add("will-" + decision);
     var input = form.querySelector("input[name=reason]");
     input.focus();
-    say((decision === "confirm" ? "Accept" : "Reject") + ": type the reason, then Enter (Esc to cancel).");
+    var text = (decision === "confirm" ? "Accept" : "Reject") + ": type the reason, then Enter (Esc to cancel).";
+    hint(form, text);
+    say(text);
+  }
+
+  function hint(form, text) {
+    var el = form.querySelector(".pending-hint");
+    if (el) { el.textContent = text; }
   }
 
   function typing(target) {
@@ -48,7 +55,7 @@
     if (typing(target)) {
       if (event.key === "Escape") {
         var form = target.form;
-        if (form) { delete form.dataset.decision; }
+        if (form) { delete form.dataset.decision; hint(form, ""); }
         var row = target.closest("tr.suggestion");
         if (row) { row.classList.remove("will-confirm", "will-reject"); select(rows.indexOf(row)); } else { target.blur(); }
         say("");
@@ -80,7 +87,7 @@
       if (event.key !== "Enter") { return; }
       event.preventDefault();
       var decision = form.dataset.decision;
-      if (!decision) { say("Press Accept or Reject (or Esc, then a or r)."); return; }
+      if (!decision) { hint(form, "Press Accept or Reject (or Esc, then a or r)."); say("Press Accept or Reject (or Esc, then a or r)."); return; }
       if (!input.value.trim()) { say("A reason is required."); input.reportValidity(); return; }
       form.requestSubmit(form.querySelector("button[value=" + decision + "]"));
     });

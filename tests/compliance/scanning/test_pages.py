@@ -137,7 +137,7 @@ def test_a_steward_accepts_one_with_a_reason_through_the_catalog_service(client,
     assert event.actor_id == str(steward.pk) and event.reason == "SSN format, 90%"
     page = client.get(reverse("review:queue"))
     assert target.pk not in shown_ids(page)
-    assert "Accepted 1 suggestion: US_SSN on ssn." in page.content.decode()
+    assert "Accepted 1 suggestion: US_SSN on customers.ssn." in page.content.decode()
 
 
 def test_no_reason_no_change(client, make_user, make_asset):
@@ -213,7 +213,7 @@ def test_the_sample_is_masked_as_the_access_decision_says_and_audited(client, ma
     assert response.status_code == 200
     assert f'id="sample-{suggestion(asset, "email").pk}" hx-swap-oob="true"' in html
     assert "tok_" in html and not any(v in html for v in RAW) and "123-45-6789" not in html
-    assert "classified columns masked as keyed tokens" in html
+    assert "Classified columns masked as keyed tokens" in html
     read = AuditEvent.objects.filter(action="policies.asset.sample_read").latest("id")
     assert read.details["effect"] == "allow_masked" and "email" in read.details["masked_columns"]
 
