@@ -200,7 +200,7 @@
         const stop = isStop(edge);
         const cls = ["edge", "kind-" + edge.kind];
         if (stop) cls.push("stop");
-        if (edge.pii) cls.push("pii");
+        if (edge.pii) cls.push("carries-pii");
         const path = el("path", {
           class: cls.join(" "), d: d, "data-id": String(edge.pk), "data-source": edge.source, "data-target": edge.target,
           "marker-end": "url(#" + (stop ? "arrow-stop" : edge.pii && state.pii ? "arrow-pii" : "arrow") + ")",
@@ -212,7 +212,7 @@
         hit.addEventListener("click", function (event) { event.stopPropagation(); select({ edge: edge.pk }); });
       }
       for (const label of item.labels || []) {
-        const text = el("text", { class: "edge-label" + (edge.pii ? " pii" : ""), x: (label.x + 3).toFixed(1), y: (label.y + 11).toFixed(1) }, labelLayer);
+        const text = el("text", { class: "edge-label" + (edge.pii ? " carries-pii" : ""), x: (label.x + 3).toFixed(1), y: (label.y + 11).toFixed(1) }, labelLayer);
         text.textContent = label.text;
       }
     }
@@ -221,7 +221,7 @@
       state.positions.set(child.id, { x: child.x, y: child.y });
       const cls = ["node", node.type];
       if (state.roots.has(node.id) || config.root === node.id) cls.push("root");
-      if (node.pii && node.pii.length) cls.push("pii");
+      if (node.pii && node.pii.length) cls.push("has-pii");
       if (state.selected && state.selected.node === node.id) cls.push("selected");
       const g = el("g", { class: cls.join(" "), "data-id": node.id }, nodeLayer);
       el("rect", { class: "box", x: child.x, y: child.y, width: child.width, height: child.height, rx: 6 }, g);
@@ -488,7 +488,7 @@
   piiToggle.addEventListener("change", function () {
     state.pii = piiToggle.checked;
     host.classList.toggle("pii-off", !state.pii);
-    for (const path of viewport.querySelectorAll("path.edge.pii:not(.stop)")) {
+    for (const path of viewport.querySelectorAll("path.edge.carries-pii:not(.stop)")) {
       path.setAttribute("marker-end", "url(#" + (state.pii ? "arrow-pii" : "arrow") + ")");
     }
   });

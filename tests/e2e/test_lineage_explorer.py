@@ -295,3 +295,41 @@ def test_a_viewer_never_sees_a_restricted_node(page_as, make_user, screenshots):
     answer = viewer.request.get(viewer.custos_url + reverse("lineage:explorer_graph") + f"?node=asset:{lab.pk}")
     assert answer.status == 404
     assert viewer.request.get(viewer.custos_url + reverse("lineage:asset", args=[lab.pk])).status == 404
+
+
+def test_a_steward_finds_a_table_and_follows_a_pii_path_upstream(page_as, screenshots):
+    load_demo()
+    lab = DataAsset.objects.get(qualified_name="clinical.lab_results")
+    value = lab.columns.get(name="value")
+    page = page_as("steward", width=1366, height=768)
+    page.goto(page.custos_url + reverse("lineage:explorer"))
+    page.fill("input[name=q]", "lab_results")
+    page.click("form.toolbar button[type=submit]")
+    assert_accessible(page)
+    page.click("ul.hits a:text-is('clinical.lab_results')")
+    wait_ready(page)
+    page.select_option("select[name=level]", "column")
+    page.fill("input[name=depth]", "0")
+    page.click("form.toolbar button[type=submit]")
+    wait_ready(page)
+    node = f'g.node[data-id="column:{value.pk}"]'
+    assert "HEALTH_DATA" in page.eval_on_selector(f"{node} > title", "e => e.textContent")
+    with page.expect_response(lambda r: "graph.json" in r.url and "direction=upstream" in r.url):
+        page.click(f"{node} g.expand.upstream")
+    wait_ready(page)
+    geometry = page.evaluate(GEOMETRY_JS)
+    (edge,) = [e for e in geometry["edges"] if e["target"] == f"column:{value.pk}"]
+    source = next(b for b in geometry["boxes"] if b["id"] == edge["source"])
+    assert "lis/lab_results_export.csv.value" in source["label"] and "HEALTH_DATA" in source["label"]
+    assert "carries-pii" in page.get_attribute(f'path.edge[data-id="{edge["id"]}"]', "class")
+    assert not drawing_problems(geometry)
+    page.locator(f'path.edge-hit[data-edge="{edge["id"]}"]').dispatch_event("click")
+    details = page.locator("#lineage-details").inner_text()
+    assert "PII flows\nyes" in details and "DIRECT / IDENTITY" in details
+    page.screenshot(path=str(screenshots / "pii_path_upstream.png"))
+    # as of a day before the demo's lineage existed: the start alone, and said so
+    page.goto(page.custos_url + reverse("lineage:asset", args=[lab.pk]) + "?at=2000-01-01")
+    wait_ready(page)
+    assert page.locator("g.node").count() == 1 and page.locator("path.edge").count() == 0
+    assert "The graph as of 2000-01-01T23:59:59.999999Z" in page.locator("p.asof").inner_text()
+    page.screenshot(path=str(screenshots / "as_of_2000.png"))
