@@ -209,7 +209,10 @@ class SearchView(CustosAPIView):
             limit = max(1, min(200, int(request.query_params.get("limit", 20))))
         except ValueError:
             raise ValidationError({"limit": ["must be an integer"]}) from None
-        asset_filter = DataAssetFilterSet(request.query_params, queryset=selectors.asset_list(user=request.user), request=request)
+        # ``q`` is the search text, not an asset filter: kept, it would drop every column hit whose asset's own text misses it
+        filters = request.query_params.copy()
+        filters.pop("q", None)
+        asset_filter = DataAssetFilterSet(filters, queryset=selectors.asset_list(user=request.user), request=request)
         if not asset_filter.is_valid():
             raise ValidationError(asset_filter.errors)
         hits, totals = selectors.search(user=request.user, query=query, types=types, assets=asset_filter.qs, limit=limit)

@@ -390,3 +390,12 @@ def test_the_asset_page_links_its_domain_tags_terms_and_people(client, steward, 
     ):
         assert f'href="{url}"' in html
     assert Classification.objects.count() == 3
+
+
+def test_the_api_search_and_the_page_find_the_same_column_hits(client, api_as, steward, catalog):
+    """A column whose asset's own name and description miss the text is still a hit (the API
+    used to apply ``q`` to the assets as well, dropping it)."""
+    client.force_login(steward)
+    page = client.get(reverse("catalog:search"), {"q": "ssn"}).context["totals"]
+    api = api_as("steward").get("/api/v1/search", {"q": "ssn"}).json()["totals"]
+    assert page["column"] == api["column"] == 1
