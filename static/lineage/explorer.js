@@ -404,7 +404,7 @@
     const added = merge(answer);
     const flag = direction === "upstream" ? "more_upstream" : "more_downstream";
     node[flag] = false;  // this node's own hop is now loaded in full
-    await render({ anchor: nodeId, before: before });
+    await render({ anchor: nodeId, before: before, show: answer.nodes.map(function (n) { return n.id; }) });
     setStatus(added ? "Loaded " + answer.nodes.length + " nodes " + direction + " of " + node.name + "." : "Nothing more " + direction + " of " + node.name + ".");
     if (state.selected && state.selected.node === nodeId) select(state.selected);
     const again = viewport.querySelector('g.node[data-id="' + CSS.escape(nodeId) + '"] rect.hit');
@@ -416,7 +416,7 @@
   function fit() {
     const w = canvas.clientWidth, h = canvas.clientHeight;
     const gw = Math.max(state.size.w, 1), gh = Math.max(state.size.h, 1);
-    const k = Math.min((w - 2 * PAD) / gw, (h - 2 * PAD) / gh, 1.2);
+    const k = Math.min((w - 2 * PAD) / gw, (h - 2 * PAD) / gh, 1);
     state.view = { k: k, x: (w - gw * k) / 2, y: (h - gh * k) / 2 };
     applyView();
   }
@@ -507,6 +507,15 @@
         state.view.y -= (after.y - options.before.y) * state.view.k;
         applyView();
       }
+      // what was loaded must be seen: when a node of this answer lies outside the canvas, fit again
+      const v = state.view, w = canvas.clientWidth, h = canvas.clientHeight;
+      const outside = (options.show || []).some(function (id) {
+        const p = state.positions.get(id);
+        if (!p) return false;
+        const x = v.x + p.x * v.k, y = v.y + p.y * v.k;
+        return x < 0 || y < 0 || x + nodeWidth(state.nodes.get(id)) * v.k > w || y + NODE_H * v.k > h;
+      });
+      if (!after || outside) fit();
     } else {
       fit();
     }
