@@ -10,6 +10,13 @@ Masking follows *classified columns*, not today's column names:
 
 The sensitivity a decision uses is never below ``catalog.selectors.asset_sensitivity_floor``
 (the highest confirmed classification), whatever the asset's ``sensitivity`` field says.
+
+On a **restricted** asset a column whose sensitivity is unknown is masked too (issue 17, item 10:
+``ethnicity``, ``blood_type`` and ``marital_status`` came back raw because no scan classified them
+and their names hint at no identifier). Known means a steward looked: the column (under any name
+it has had) has a classification that was *rejected* -- "not this entity" -- and none that holds.
+Every other column of a restricted asset is masked in ``allow_masked`` reads
+(:func:`unreviewed_columns`).
 """
 
 from __future__ import annotations
@@ -65,3 +72,27 @@ def effective_sensitivity(asset: DataAsset) -> str:
     floor = asset_sensitivity_floor(asset)
     current = Sensitivity(asset.sensitivity)
     return str(floor if SENSITIVITY_RANK[floor] > SENSITIVITY_RANK[current] else current)
+
+
+def reviewed_names(asset: DataAsset) -> set[str]:
+    """Every name (current, former, historic) of a column of ``asset`` that has a classification
+    row of any state: a column a scan or a steward has looked at."""
+    column_ids = _column_ids_ever(asset)
+    looked = set(Classification.objects.filter(column_id__in=column_ids).values_list("column_id", flat=True))
+    if not looked:
+        return set()
+    historic = _historic_names(asset, looked)
+    names: set[str] = set()
+    for column in Column.objects.filter(pk__in=looked):
+        names |= {*column_names_ever(column), *historic.get(column.pk, ())}
+    return names
+
+
+def unreviewed_columns(asset: DataAsset, names) -> list[str]:
+    """Of ``names`` (the columns a read returned), those whose sensitivity is unknown on a restricted
+    asset: no classification row under any name (a held one masks the column anyway; a rejected
+    one means a steward looked and found nothing). Empty below restricted."""
+    if effective_sensitivity(asset) != Sensitivity.RESTRICTED:
+        return []
+    known = reviewed_names(asset)
+    return [str(n) for n in names if str(n) not in known]

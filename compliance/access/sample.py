@@ -3,8 +3,9 @@
 Rows are read only through :mod:`compliance.datasets` (the location rule is applied at read time,
 so an asset pointing at the app's database or outside the data roots is refused with 400). With
 ``allow_masked`` every column named in the decision's ``masked_columns`` (every name a classified
-column of the asset ever had, :mod:`compliance.access.masking`) and every column whose name says it
-identifies someone is replaced by a keyed HMAC token.
+column of the asset ever had, :mod:`compliance.access.masking`), every column whose name says it
+identifies someone and, on a restricted asset, every column nobody has classified (unknown
+sensitivity: ``masking.unreviewed_columns``) is replaced by a keyed HMAC token.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from accounts.permissions import VIEW, require
 from audit.services import record
 from catalog.models import DataAsset
 from compliance import datasets
+from compliance.access import masking
 from compliance.access.decisions import access_decide
 from compliance.access.rules import Decision
 from compliance.policies import operators, profiles
@@ -49,7 +51,11 @@ def asset_sample_read(*, actor: Actor, asset: DataAsset, purpose: str, limit: in
     except (datasets.ReadError, OSError, ValueError) as exc:
         raise ValidationError({"asset": f"cannot read the asset's data ({type(exc).__name__})"}) from exc
     if decision.effect == "allow_masked":
-        decision.masked_columns = sorted(set(decision.masked_columns) | set(_named_identifiers(frame.columns)))
+        decision.masked_columns = sorted(
+            set(decision.masked_columns)
+            | set(_named_identifiers(frame.columns))
+            | set(masking.unreviewed_columns(asset, frame.columns))
+        )
         ctx = operators.Context(reference_year=timezone.now().year)
         for column in decision.masked_columns:
             if column in frame.columns:
