@@ -216,3 +216,12 @@ def test_the_model_version_panel_lists_the_data_upstream(wh, rf, steward, make_u
     catalog.asset_update(asset=wh.staging, actor=steward, sensitivity=Sensitivity.RESTRICTED)
     request.user = make_user("viewer")
     assert [n["name"] for n in model_version_lineage_context(request, wh.model_version)["assets"]] == ["mart.features"]
+
+
+def test_the_catalog_and_model_pages_show_the_lineage_panels(wh, client, steward):
+    client.force_login(steward)
+    html = client.get(reverse("catalog:asset", args=[wh.staging.pk])).content.decode()
+    assert 'id="panel-lineage"' in html and "Open in the lineage explorer" in html and "mart.features" in html
+    html = client.get(reverse("models:version", args=[wh.model_version.pk])).content.decode()
+    assert 'id="panel-lineage"' in html and reverse("lineage:model_version", args=[wh.model_version.pk]) in html
+    assert "raw.customers" in html
