@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.permissions import CHANGE, DECIDE, DELETE, user_can
 from catalog import selectors, services
@@ -156,6 +156,15 @@ class DataSourceAdmin(ServiceAdmin):
     instance_kwarg = "source"
 
 
+def _breakable(entity_type: str):
+    """``US_SOCIAL_SECURITY_NUMBER`` that a narrow cell may break after an underscore (<wbr>)."""
+    first, *rest = entity_type.split("_")
+    html = format_html("{}", first)
+    for part in rest:
+        html = format_html("{}_<wbr>{}", html, part)
+    return html
+
+
 class ColumnInline(admin.TabularInline):
     """Columns of an asset, compact enough for a 1366 px screen: position, name, type, nullable and
     the PII labels; the description, tags and glossary terms are edited on the column's own page
@@ -168,8 +177,10 @@ class ColumnInline(admin.TabularInline):
 
     @admin.display(description="PII (state)")
     def pii(self, obj):
-        live = [f"{c.entity_type} ({c.state})" for c in obj.classifications.all() if c.state != ClassificationState.REJECTED]
-        return ", ".join(live) or "—"
+        live = [c for c in obj.classifications.all() if c.state != ClassificationState.REJECTED]
+        if not live:
+            return "—"
+        return format_html_join(", ", "{} ({})", ((_breakable(c.entity_type), c.state) for c in live))
 
     @admin.display(description="details")
     def more(self, obj):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.permissions import DECIDE
-from core.admin import ReadOnlyAdmin, RoleActionPermissionsMixin, service_action
+from core.admin import ReadOnlyAdmin, service_action
 from lineage.choices import NodeType, Propagation
 from lineage.models import DatasetAlias, DatasetFacets, Edge, Job, LineageEvent, Run
 from lineage.services import edge_set_propagation
@@ -53,8 +53,18 @@ class DatasetAliasAdmin(ReadOnlyAdmin):
     list_select_related = ("asset",)
 
 
+def _edge_state(edge: Edge) -> str:
+    return f"{edge.src_key} → {edge.dst_key}, propagation {edge.propagation}, masking {edge.masking}"
+
+
+def _set(edge: Edge, propagation: str, request, reason: str) -> bool:
+    # the service decides (role first, then "already so": no change and no event)
+    before = edge.propagation
+    return edge_set_propagation(edge=edge, propagation=propagation, actor=request.user, reason=reason).propagation != before
+
+
 @admin.register(Edge)
-class EdgeAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
+class EdgeAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "source", "target", "masking", "propagation", "valid_from", "valid_to", "actor", "graph")
     list_filter = ("kind", "masking", "propagation", ("valid_to", admin.EmptyFieldListFilter))
     search_fields = ("=src_id", "=dst_id", "description")
@@ -77,14 +87,23 @@ class EdgeAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
                 return format_html('<a href="{}">graph</a>', reverse("lineage:model_version", args=[node_id]))
         return "—"
 
-    @service_action(description="Block PII propagation over selected edges", permissions=[DECIDE])
-    def block_propagation(self, request, edge: Edge) -> None:
-        edge_set_propagation(edge=edge, propagation=Propagation.BLOCK, actor=request.user, reason="set in admin")
+    @service_action(
+        description="Block PII propagation over selected edges",
+        permissions=[DECIDE],
+        warning="Labels stop flowing over these edges; labels already propagated through them are withdrawn.",
+        summary=_edge_state,
+    )
+    def block_propagation(self, request, edge: Edge, *, reason: str) -> bool:
+        return _set(edge, Propagation.BLOCK, request, reason)
 
-    @service_action(description="Allow PII propagation over selected edges (even if masking)", permissions=[DECIDE])
-    def allow_propagation(self, request, edge: Edge) -> None:
-        edge_set_propagation(edge=edge, propagation=Propagation.ALLOW, actor=request.user, reason="set in admin")
+    @service_action(
+        description="Allow PII propagation over selected edges (even if masking)",
+        permissions=[DECIDE],
+        summary=_edge_state,
+    )
+    def allow_propagation(self, request, edge: Edge, *, reason: str) -> bool:
+        return _set(edge, Propagation.ALLOW, request, reason)
 
-    @service_action(description="Reset propagation to automatic", permissions=[DECIDE])
-    def reset_propagation(self, request, edge: Edge) -> None:
-        edge_set_propagation(edge=edge, propagation=Propagation.AUTO, actor=request.user, reason="set in admin")
+    @service_action(description="Reset propagation to automatic", permissions=[DECIDE], summary=_edge_state)
+    def reset_propagation(self, request, edge: Edge, *, reason: str) -> bool:
+        return _set(edge, Propagation.AUTO, request, reason)

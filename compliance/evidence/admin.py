@@ -17,6 +17,7 @@ from accounts.permissions import EXPORT, user_can
 from compliance.evidence import selectors, services
 from compliance.evidence.choices import ExportStatus
 from compliance.evidence.models import EvidenceExport
+from core.admin import CustosModelAdmin
 
 
 def may_export(user) -> bool:
@@ -50,7 +51,7 @@ class ExportRequestForm(forms.ModelForm):
 
 
 @admin.register(EvidenceExport)
-class EvidenceExportAdmin(admin.ModelAdmin):
+class EvidenceExportAdmin(CustosModelAdmin):
     list_display = [
         "id",
         "status",

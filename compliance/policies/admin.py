@@ -25,7 +25,7 @@ from compliance.policies.models import (
     RetentionRun,
 )
 from compliance.retention import holds
-from core.admin import ReadOnlyAdmin, RoleActionPermissionsMixin, service_action
+from core.admin import CustosModelAdmin, ReadOnlyAdmin, service_action
 
 
 def _report(modeladmin, request, fn) -> None:
@@ -33,6 +33,14 @@ def _report(modeladmin, request, fn) -> None:
         fn()
     except (ValidationError, PermissionDenied) as exc:
         modeladmin.message_user(request, "; ".join(getattr(exc, "messages", [str(exc)])), level=messages.ERROR)
+
+
+def _pack_state(pack: RegulationPack) -> str:
+    return f"version {pack.version}, " + ("enabled" if pack.enabled else "disabled")
+
+
+def _grant_state(grant: AccessGrant) -> str:
+    return f"{grant.user} on {grant.asset} for {grant.purpose}: {grant.state}"
 
 
 class CategoryInline(admin.TabularInline):
@@ -47,7 +55,7 @@ class CategoryInline(admin.TabularInline):
 
 
 @admin.register(RegulationPack)
-class RegulationPackAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
+class RegulationPackAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "version", "jurisdiction", "builtin", "enabled")
     inlines = [CategoryInline]
     actions = ["enable", "disable"]
@@ -55,17 +63,22 @@ class RegulationPackAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None  # list page actions only
 
-    @service_action(description="Enable the selected packs", permissions=[DECIDE])
-    def enable(self, request, pack):
-        packs.pack_set_enabled(pack=pack, enabled=True, actor=request.user, reason="enabled in admin")
+    @service_action(description="Enable the selected packs", permissions=[DECIDE], summary=_pack_state)
+    def enable(self, request, pack, *, reason):
+        packs.pack_set_enabled(pack=pack, enabled=True, actor=request.user, reason=reason)
 
-    @service_action(description="Disable the selected packs", permissions=[DECIDE])
-    def disable(self, request, pack):
-        packs.pack_set_enabled(pack=pack, enabled=False, actor=request.user, reason="disabled in admin")
+    @service_action(
+        description="Disable the selected packs",
+        permissions=[DECIDE],
+        warning="Rules of a disabled pack are no longer evaluated; its open findings are re-evaluated.",
+        summary=_pack_state,
+    )
+    def disable(self, request, pack, *, reason):
+        packs.pack_set_enabled(pack=pack, enabled=False, actor=request.user, reason=reason)
 
 
 @admin.register(RegulationRule)
-class RegulationRuleAdmin(admin.ModelAdmin):
+class RegulationRuleAdmin(CustosModelAdmin):
     """Stewards override severity, parameters or enabled; the pack's values stay in ``original``."""
 
     list_display = ("code", "pack", "severity", "citation", "enabled", "overridden")
@@ -106,7 +119,7 @@ class RegulationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(CustosModelAdmin):
     list_display = ("name", "kind", "owner", "enabled", "priority", "updated_at")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "description")
@@ -137,7 +150,7 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(RoleActionPermissionsMixin, admin.ModelAdmin):
+class LegalHoldAdmin(CustosModelAdmin):
     list_display = ("reference", "asset", "created_by", "created_at", "released_at")
     list_filter = ("released_at",)
     fields = ("asset", "reference", "reason")
@@ -154,13 +167,18 @@ class LegalHoldAdmin(RoleActionPermissionsMixin, admin.ModelAdmin):
         obj.pk = hold.pk
         obj.refresh_from_db()
 
-    @service_action(description="Release the selected holds", permissions=[DECIDE])
-    def release(self, request, hold):
-        holds.legal_hold_release(hold=hold, actor=request.user, reason="released in admin")
+    @service_action(
+        description="Release the selected holds",
+        permissions=[DECIDE],
+        warning="Once released, retention may delete the held rows at its next run.",
+        summary=lambda hold: f"on {hold.asset}, " + ("released" if hold.released_at else "active"),
+    )
+    def release(self, request, hold, *, reason):
+        holds.legal_hold_release(hold=hold, actor=request.user, reason=reason)
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
+class AccessGrantAdmin(ReadOnlyAdmin):
     list_display = ("pk", "user", "asset", "purpose", "effect", "state", "valid_from", "valid_until", "decided_by")
     list_filter = ("state", "purpose")
     actions = ["approve", "reject", "revoke"]
@@ -168,17 +186,22 @@ class AccessGrantAdmin(RoleActionPermissionsMixin, ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None
 
-    @service_action(description="Approve the selected grants", permissions=[DECIDE])
-    def approve(self, request, grant):
-        grants.grant_approve(grant=grant, actor=request.user, reason="approved in admin")
+    @service_action(description="Approve the selected grants", permissions=[DECIDE], summary=_grant_state)
+    def approve(self, request, grant, *, reason):
+        grants.grant_approve(grant=grant, actor=request.user, reason=reason)
 
-    @service_action(description="Reject the selected grants", permissions=[DECIDE])
-    def reject(self, request, grant):
-        grants.grant_reject(grant=grant, actor=request.user, reason="rejected in admin")
+    @service_action(description="Reject the selected grants", permissions=[DECIDE], summary=_grant_state)
+    def reject(self, request, grant, *, reason):
+        grants.grant_reject(grant=grant, actor=request.user, reason=reason)
 
-    @service_action(description="Revoke the selected grants", permissions=[DECIDE])
-    def revoke(self, request, grant):
-        grants.grant_revoke(grant=grant, actor=request.user, reason="revoked in admin")
+    @service_action(
+        description="Revoke the selected grants",
+        permissions=[DECIDE],
+        warning="Access ends at once; a revoked grant cannot be approved again (the user asks anew).",
+        summary=_grant_state,
+    )
+    def revoke(self, request, grant, *, reason):
+        grants.grant_revoke(grant=grant, actor=request.user, reason=reason)
 
 
 @admin.register(Finding)

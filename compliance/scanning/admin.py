@@ -11,11 +11,11 @@ from django.contrib import admin
 
 from compliance.scanning import services
 from compliance.scanning.models import ScanRun
-from core.admin import service_action
+from core.admin import CustosModelAdmin, service_action
 
 
 @admin.register(ScanRun)
-class ScanRunAdmin(admin.ModelAdmin):
+class ScanRunAdmin(CustosModelAdmin):
     list_display = [
         "id",
         "asset",
@@ -46,6 +46,11 @@ class ScanRunAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).restrict(request.user).select_related("asset", "started_by")
 
-    @service_action(description="Cancel the selected scans", permissions=["change"])
-    def cancel_scans(self, request, run):
-        services.scan_cancel(run=run, actor=request.user, reason="cancelled in admin")
+    @service_action(
+        description="Cancel the selected scans",
+        permissions=["change"],
+        warning="A cancelled scan stops at its next chunk and cannot be resumed (start a new one).",
+        summary=lambda run: f"{run.status}, {run.progress:.0%} done",
+    )
+    def cancel_scans(self, request, run, *, reason):
+        services.scan_cancel(run=run, actor=request.user, reason=reason)

@@ -68,12 +68,17 @@ def test_admin_add_asset_goes_through_the_service(steward_client):
 def test_bulk_confirm_and_reject_classifications(steward_client):
     a, b = ClassificationFactory(), ClassificationFactory()
     url = reverse("admin:catalog_classification_changelist")
-    steward_client.post(url, {"action": "confirm", "_selected_action": [a.pk]})
-    steward_client.post(url, {"action": "reject", "_selected_action": [b.pk]})
+    for step, obj in (("confirm", a), ("reject", b)):
+        page = steward_client.post(url, {"action": step, "_selected_action": [obj.pk]})
+        assert page.status_code == 200 and b'name="reason"' in page.content  # the confirmation step
+        obj.refresh_from_db()
+        assert obj.state == "suggested"
+        steward_client.post(url, {"action": step, "_selected_action": [obj.pk], "apply": "1", "reason": f"{step}ed by review"})
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.state, b.state) == ("confirmed", "rejected")
-    assert AuditEvent.objects.filter(action__in=["catalog.classification.confirm", "catalog.classification.reject"]).count() == 2
+    decided = AuditEvent.objects.filter(action__in=["catalog.classification.confirm", "catalog.classification.reject"])
+    assert sorted(decided.values_list("reason", flat=True)) == ["confirmed by review", "rejected by review"]
 
 
 def test_bulk_set_sensitivity_and_assign_owner(steward_client, make_user):
@@ -83,13 +88,17 @@ def test_bulk_set_sensitivity_and_assign_owner(steward_client, make_user):
     ids = [a.pk for a in assets]
     form = steward_client.post(url, {"action": "set_sensitivity", "_selected_action": ids})
     assert form.status_code == 200 and b"Set sensitivity" in form.content
-    steward_client.post(url, {"action": "set_sensitivity", "_selected_action": ids, "apply": "1", "sensitivity": "restricted"})
-    steward_client.post(url, {"action": "assign_owner", "_selected_action": ids, "apply": "1", "owner": owner.pk})
+    steward_client.post(
+        url, {"action": "set_sensitivity", "_selected_action": ids, "apply": "1", "sensitivity": "restricted", "reason": "PHI"}
+    )
+    steward_client.post(
+        url, {"action": "assign_owner", "_selected_action": ids, "apply": "1", "owner": owner.pk, "reason": "RACI"}
+    )
     for asset in assets:
         asset.refresh_from_db()
         assert asset.sensitivity == "restricted"
         assert list(asset.owners.all()) == [owner]
-    assert AuditEvent.objects.filter(action="catalog.asset.set_owners").count() == 2
+    assert list(AuditEvent.objects.filter(action="catalog.asset.set_owners").values_list("reason", flat=True)) == ["RACI"] * 2
 
 
 def test_a_source_with_assets_cannot_be_deleted_from_admin(steward_client):

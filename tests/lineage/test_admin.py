@@ -26,7 +26,11 @@ def column_edge(make_user, django_capture_on_commit_callbacks) -> Edge:
 
 
 def _post_action(client, action: str, edge: Edge):
-    return client.post(reverse("admin:lineage_edge_changelist"), {"action": action, "_selected_action": [edge.pk]}, follow=True)
+    return client.post(
+        reverse("admin:lineage_edge_changelist"),
+        {"action": action, "_selected_action": [edge.pk], "apply": "1", "reason": "PII must not reach the mart"},
+        follow=True,
+    )
 
 
 def test_it_refuses_an_auditor_blocking_propagation_through_the_admin_action(client, make_user, column_edge):
@@ -43,7 +47,7 @@ def test_it_refuses_an_auditor_blocking_propagation_through_the_admin_action(cli
 def test_it_says_why_when_the_action_is_called_for_an_auditor(make_user, column_edge):
     # Even when the action is reached (Django hides it from roles without "decide"), the
     # service refuses and the admin says why.
-    request = RequestFactory().post("/admin/lineage/edge/")
+    request = RequestFactory().post("/admin/lineage/edge/", {"apply": "1", "reason": "try"})
     request.user = make_user("auditor")
     request.session = {}
     request._messages = FallbackStorage(request)
@@ -54,7 +58,8 @@ def test_it_says_why_when_the_action_is_called_for_an_auditor(make_user, column_
     column_edge.refresh_from_db()
     assert column_edge.propagation == Propagation.AUTO
     assert [str(m) for m in request._messages] == [
-        f"Block PII propagation over selected edges refused -- {column_edge}: auditor may not decide lineage edges"
+        "Block PII propagation over selected edges: 0 changed, 1 refused.",
+        f"Refused (1): auditor may not decide lineage edges -- {column_edge}",
     ]
 
 
@@ -66,7 +71,7 @@ def test_it_lets_a_steward_block_propagation_through_the_admin_action(client, st
     column_edge.refresh_from_db()
     assert column_edge.propagation == Propagation.BLOCK
     event = AuditEvent.objects.get(action="lineage.edge.set_propagation")
-    assert event.actor_name == steward.username
+    assert event.actor_name == steward.username and event.reason == "PII must not reach the mart"
 
 
 @pytest.mark.parametrize("role", ["auditor", "service", "viewer"])

@@ -34,11 +34,12 @@ def test_approving_a_grant_from_the_admin_list_is_audited(client, users):
     grant = services.grant_request(user=users["viewer"], asset=asset, purpose="research", actor=users["viewer"])
     client.force_login(users["admin"])
     response = client.post(
-        reverse("admin:policies_accessgrant_changelist"), {"action": "approve", "_selected_action": [grant.pk]}
+        reverse("admin:policies_accessgrant_changelist"),
+        {"action": "approve", "_selected_action": [grant.pk], "apply": "1", "reason": "IRB 2026-14"},
     )
     assert response.status_code == 302
     assert AccessGrant.objects.get(pk=grant.pk).state == "approved"
-    assert AuditEvent.objects.filter(action="policies.grant.approve", target_id=str(grant.pk)).exists()
+    assert AuditEvent.objects.filter(action="policies.grant.approve", target_id=str(grant.pk), reason="IRB 2026-14").exists()
 
 
 def test_admin_pages_load(client, users):

@@ -18,12 +18,16 @@ def test_the_scan_admin_lists_runs_and_cancels_through_the_service(client, make_
     assert client.get(reverse("admin:scanning_scanrun_change", args=[run.pk])).status_code == 200
     assert client.get(reverse("admin:scanning_scanrun_add")).status_code == 403
     response = client.post(
-        reverse("admin:scanning_scanrun_changelist"), {"action": "cancel_scans", "_selected_action": [run.pk]}, follow=True
+        reverse("admin:scanning_scanrun_changelist"),
+        {"action": "cancel_scans", "_selected_action": [run.pk], "apply": "1", "reason": "wrong file"},
+        follow=True,
     )
     assert response.status_code == 200
     run.refresh_from_db()
     assert run.status == "cancelled"
-    assert AuditEvent.objects.filter(action="scanning.scan.cancel", target_id=str(run.pk), actor_name="ada").exists()
+    assert AuditEvent.objects.filter(
+        action="scanning.scan.cancel", target_id=str(run.pk), actor_name="ada", reason="wrong file"
+    ).exists()
 
 
 def test_the_scan_list_endpoint_runs_a_constant_number_of_queries(api_as, users, django_assert_max_num_queries, data_root):
