@@ -283,7 +283,7 @@ def test_admin_add_change_delete_and_actions_leave_events(client):
     asset = AssetFactory()
     response = client.post(
         reverse("admin:catalog_dataasset_changelist"),
-        {"action": "set_sensitivity", "_selected_action": [asset.pk], "sensitivity": "restricted", "apply": "1"},
+        {"action": "set_sensitivity", "_selected_action": [asset.pk], "sensitivity": "restricted", "apply": "1", "reason": "PHI"},
     )
     assert response.status_code in (200, 302)
     actions = _new_actions(before)

@@ -76,7 +76,7 @@ API_ACTIONS: list[tuple[str, str, str]] = [
 # admin model label -> action name -> required role-matrix action
 ADMIN_ACTIONS: dict[str, dict[str, str]] = {
     "accounts.ApiToken": {"revoke": "administer"},
-    "catalog.DataAsset": {"assign_owner": "decide", "set_sensitivity": "decide"},
+    "catalog.DataAsset": {"assign_owner": "decide", "set_sensitivity": "decide", "delete_assets": "delete"},
     "catalog.Classification": {"confirm": "decide", "reject": "decide"},
     "lineage.Edge": {"block_propagation": "decide", "allow_propagation": "decide", "reset_propagation": "decide"},
     "scanning.ScanRun": {"cancel_scans": "change"},

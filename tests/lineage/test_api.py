@@ -86,7 +86,9 @@ def test_the_admin_action_blocks_propagation_through_the_service(wh, client, mak
     client.force_login(admin)
     edge = Edge.objects.filter(kind="derives").first()
     response = client.post(
-        reverse("admin:lineage_edge_changelist"), {"action": "block_propagation", "_selected_action": [edge.pk]}, follow=True
+        reverse("admin:lineage_edge_changelist"),
+        {"action": "block_propagation", "_selected_action": [edge.pk], "apply": "1", "reason": "r"},  # confirmed
+        follow=True,
     )
     assert response.status_code == 200
     edge.refresh_from_db()

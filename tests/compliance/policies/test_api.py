@@ -120,7 +120,7 @@ def test_admin_actions_run_the_services_for_stewards_and_are_refused_with_the_re
     model_admin = admin.site._registry[RegulationPack]
 
     def run(role):
-        request = RequestFactory().post("/admin/")
+        request = RequestFactory().post("/admin/", {"apply": "1", "reason": "not in scope"})  # the confirmation step's answer
         request.user = users[role]
         request.session = {}
         request._messages = FallbackStorage(request)
@@ -131,7 +131,7 @@ def test_admin_actions_run_the_services_for_stewards_and_are_refused_with_the_re
         return [str(m) for m in request._messages]
 
     assert run("auditor") is None  # hidden: auditors hold no decide
-    assert run("steward") == ["Disable the selected packs: 1 done."]
+    assert run("steward") == ["Disable the selected packs: 1 changed, 0 refused."]
     pack.refresh_from_db()
     assert pack.enabled is False
     assert AuditEvent.objects.filter(action="policies.pack.disable", target_id=str(pack.pk)).exists()

@@ -127,7 +127,10 @@ def test_cancel_through_the_api_and_the_admin_is_the_same_service_and_event(clie
     api_events = _events_since(before)
     client.force_login(steward)
     before = _last_event_id()
-    client.post(reverse("admin:scanning_scanrun_changelist"), {"action": "cancel_scans", "_selected_action": [runs[1].pk]})
+    client.post(
+        reverse("admin:scanning_scanrun_changelist"),
+        {"action": "cancel_scans", "_selected_action": [runs[1].pk], "apply": "1", "reason": "r"},  # after the confirmation step
+    )
     admin_events = _events_since(before)
     assert api_events == admin_events == [("scanning.scan.cancel", "scanning.scanrun", steward.username)]
     assert {r.status for r in ScanRun.objects.all()} == {"cancelled"}
