@@ -28,6 +28,7 @@ from lineage.openlineage import EventInvalid, parse_time
 LEVELS = ("asset", "column")
 START_TYPES = ("asset", "column", "job", "model_version")
 MAX_DEPTH = 10
+MAX_NODES = 400  # per answer: more is unreadable and slow to lay out; the rest loads hop by hop
 LIVE = ("suggested", "confirmed")  # catalog.choices.ClassificationState values that hold
 
 
@@ -168,7 +169,8 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
     Raises ``selectors.NodeNotFound`` / ``PermissionDenied`` as the selectors do.
     """
     keep: dict[str, int] = {}
-    flags: dict[str, dict[str, bool]] = {}
+    flags: dict[str, dict[str, bool | None]] = {}
+    walked: dict[str, dict[str, int]] = {}  # flag -> node -> distance in that walk
     edges: dict[int, tuple[str, str, int]] = {}
     roots: list[str] = []
     walks = [(d, n) for d, n in (("upstream", query.upstream), ("downstream", query.downstream)) if n > 0]
@@ -181,6 +183,7 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
         sub = selectors.lineage(user=user, node=query.node, direction=direction, depth=depth + 1, level=query.level, at=query.at)
         roots = sub.roots
         flag = "more_upstream" if direction == "upstream" else "more_downstream"
+        walked[flag] = sub.nodes
         for key, dist in sub.nodes.items():
             if dist <= depth:
                 keep[key] = min(keep.get(key, dist), dist)
@@ -194,6 +197,17 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
         for key, dist in sub.nodes.items():
             if dist == depth:
                 flags.setdefault(key, {}).setdefault(flag, False)
+    truncated = None
+    if len(keep) > MAX_NODES:
+        # Nearest first; what lies beyond the cut is unknown again, so its nodes keep their "+".
+        order = sorted(keep, key=lambda k: (keep[k], k))
+        cut_level = keep[order[MAX_NODES]]
+        truncated = {"limit": MAX_NODES, "found": len(keep)}
+        keep = {k: keep[k] for k in order[:MAX_NODES]}
+        for flag, dists in walked.items():
+            for key in keep:
+                if dists.get(key, cut_level) >= cut_level - 1:
+                    flags.setdefault(key, {})[flag] = None
     kept_edges = [e for e in edges.values() if e[0] in keep and e[1] in keep]
     described = selectors.describe(selectors.Subgraph(roots=roots, nodes=keep, edges=kept_edges, at=query.at), user=user)
     pii = _pii(user, described["nodes"])
@@ -220,6 +234,7 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
         "downstream": query.downstream,
         "nodes": nodes,
         "edges": out_edges,
+        "truncated": truncated,
     }
 
 

@@ -406,6 +406,7 @@
     node[flag] = false;  // this node's own hop is now loaded in full
     await render({ anchor: nodeId, before: before, show: answer.nodes.map(function (n) { return n.id; }) });
     setStatus(added ? "Loaded " + answer.nodes.length + " nodes " + direction + " of " + node.name + "." : "Nothing more " + direction + " of " + node.name + ".");
+    if (answer.truncated) setStatus("Showing the nearest " + answer.truncated.limit + " of " + answer.truncated.found + " nodes " + direction + " of " + node.name + "; expand from the edge of the drawing for more.");
     if (state.selected && state.selected.node === nodeId) select(state.selected);
     const again = viewport.querySelector('g.node[data-id="' + CSS.escape(nodeId) + '"] rect.hit');
     if (again) again.focus({ preventScroll: true });
@@ -523,6 +524,7 @@
   }
 
   merge(first);
+  if (first.truncated) setStatus("Showing the nearest " + first.truncated.limit + " of " + first.truncated.found + " nodes; fewer hops, or expand from the edge of the drawing, for the rest.");
   render().catch(function (error) {
     setStatus("The graph could not be laid out: " + error.message);
     host.dataset.state = "error";

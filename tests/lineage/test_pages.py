@@ -225,3 +225,21 @@ def test_the_catalog_and_model_pages_show_the_lineage_panels(wh, client, steward
     html = client.get(reverse("models:version", args=[wh.model_version.pk])).content.decode()
     assert 'id="panel-lineage"' in html and reverse("lineage:model_version", args=[wh.model_version.pk]) in html
     assert "raw.customers" in html
+
+
+def test_a_large_answer_keeps_the_nearest_nodes_and_says_so(wh, client, steward, monkeypatch):
+    from lineage import views
+
+    monkeypatch.setattr(views, "MAX_NODES", 4)
+    client.force_login(steward)
+    answer = client.get(reverse("lineage:explorer_graph"), {"node": f"asset:{wh.staging.pk}", "depth": 3}).json()
+    assert answer["truncated"] == {"limit": 4, "found": 9}
+    assert {n["name"]: n["more_upstream"] if n["name"] == "load" else n["more_downstream"] for n in answer["nodes"]} == {
+        "staging.customers": False,  # its own hop each way is complete
+        "load": None,  # beyond the cut: unknown, so the page offers to expand it
+        "features": None,
+        "export": None,
+    }
+    assert {(e["source"], e["target"]) for e in answer["edges"]} <= {
+        (n["id"], m["id"]) for n in answer["nodes"] for m in answer["nodes"]
+    }
