@@ -12,7 +12,8 @@ What is a known value (``collect``):
 
 * the whole value of every identifier column (3+ characters), case-insensitive;
 * *partial forms*: each part of a name (``Marta`` and ``Olsen`` of ``Marta Olsen``; hyphenated
-  parts; titles and suffixes such as ``Dr``/``Jr`` are not names), a street address without its
+  parts; titles and suffixes such as ``Dr``/``Jr`` are not names; a 2-letter name such as ``Jo``
+  is matched as written only), a street address without its
   house number and unit (``Reed Plains`` of ``5341 Reed Plains Apt. 4``), an e-mail's local part
   when it is long and specific (8+ characters with a digit or a dot), a phone number without its
   extension and with or without the leading ``1`` country code;
@@ -369,6 +370,14 @@ class KnownValues:
             self.partial_forms[partial] = self.partial_forms.get(partial, 0) + added
         return added
 
+    def _add_short(self, part: str, code: int) -> int:
+        """A 2-letter name (``Jo``, ``Li``): as written only (``ED``, the emergency department, is not ``Ed``)."""
+        if part in self._exact:
+            return 0
+        self._exact[part] = code
+        self.partial_forms["2-letter names, as written"] = self.partial_forms.get("2-letter names, as written", 0) + 1
+        return 1
+
     def _add_digits(self, digits: str, code: int, *, partial: str | None = None) -> int:
         if len(digits) < MIN_DIGITS or digits in self._digits:
             return 0
@@ -394,10 +403,14 @@ class KnownValues:
             if entity in NAME_TYPES:
                 parts = [p for p in _NAME_SPLIT.split(text) if p]
                 pieces = parts + [q for p in parts if "-" in p for q in p.split("-")]
-                if len(pieces) > 1:
-                    for part in pieces:
-                        if part.strip(".").lower() not in NOT_NAMES:
-                            added += self._add_text(part, code, partial="name parts")
+                for part in pieces:
+                    part = part.strip(".,")
+                    if part.lower() in NOT_NAMES:
+                        continue
+                    if len(part) == 2 and part.isalpha():
+                        added += self._add_short(part, code)
+                    elif len(pieces) > 1:
+                        added += self._add_text(part, code, partial="name parts")
             elif entity == "STREET_ADDRESS":
                 street = _HOUSE_NUMBER.sub("", _UNIT.sub("", text))
                 if street != text and " " in street.strip():

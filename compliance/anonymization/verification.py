@@ -102,7 +102,8 @@ class ValueSearch:
             "cells_searched": self.cells,
             "not_checked": [
                 *(f"column {c} (opaque {op} tokens)" for c, op in sorted(self.opaque.items())),
-                f"values and name parts shorter than {MIN_TEXT} characters, numbers shorter than {MIN_DIGITS} digits",
+                f"values shorter than {MIN_TEXT} characters (2-letter names are searched as written only: "
+                f"'Jo', not 'JO' or 'jo'), numbers shorter than {MIN_DIGITS} digits",
                 "lower-case forms of name parts and places that are common English words "
                 f"({self.known.as_dict()['common_words_matched_with_capital_only']} forms searched with their capital only)",
                 "identifiers that were never in an identifier column of this table (free text is also scrubbed "

@@ -160,3 +160,10 @@ def test_the_run_reports_its_over_redaction(tmp_path):
     assert free_text["known_identifier_words_removed"] == free_text["known_identifier_words"]
     assert 0 <= free_text["over_redaction_share"] < 0.25
     assert free_text["by_column"]["notes"]["other_words"] == free_text["other_words"]
+
+
+def test_a_two_letter_name_is_found_as_written_only():
+    known = KnownValues()
+    known.collect(pd.Series(["Jo Ng", "Ed"]), entity_type="PERSON", column="name")
+    assert known.scrub("Jo and Mr Ng came to the ED; Ed waited.") == "<PERSON> and Mr <PERSON> came to the ED; <PERSON> waited."
+    assert known.count_cells(["seen in the ED", "go to bed"]) == 0
