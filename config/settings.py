@@ -277,6 +277,8 @@ CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
         "task": "audit.tasks.ledger_checkpoint",
         "schedule": float(env_int("CUSTOS_LEDGER_CHECKPOINT_SECONDS", 300)),
     },
+    # Runs whose worker died: scans resumed, others failed (core/reaper.py, docs/operations.md).
+    "core-reap-runs": {"task": "core.reap_runs", "schedule": float(env_int("CUSTOS_REAPER_SECONDS", 60))},
     # Model monitors whose schedule is due or that have new logged predictions (docs/monitoring.md).
     "monitoring-monitors-due": {
         "task": "monitoring.monitors_due",
