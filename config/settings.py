@@ -303,6 +303,11 @@ CUSTOS_CONTROLLER = env_str(
 # files of CUSTOS_SOURCE_SECRETS_DIR. Rows per chunk when a scan fans out over workers.
 CUSTOS_DATA_ROOTS = [Path(p) for p in env_list("CUSTOS_DATA_ROOTS", env_list("CUSTOS_SCAN_ROOTS", [str(VAR_DIR)]))]
 CUSTOS_SCAN_ROOTS = CUSTOS_DATA_ROOTS
+# Size caps of the datasets readers and the OpenLineage intake (docs/operations.md, issue 17 item 1)
+CUSTOS_DATASET_MAX_LINE_BYTES = env_int("CUSTOS_DATASET_MAX_LINE_BYTES", 16 << 20)
+CUSTOS_DATASET_MAX_ROWS = env_int("CUSTOS_DATASET_MAX_ROWS", 1_000_000_000)
+CUSTOS_DATASET_MAX_GROUP_BYTES = env_int("CUSTOS_DATASET_MAX_GROUP_BYTES", 1 << 30)
+CUSTOS_OPENLINEAGE_MAX_BODY_BYTES = env_int("CUSTOS_OPENLINEAGE_MAX_BODY_BYTES", 32 << 20)
 CUSTOS_SOURCE_SECRETS_DIR = Path(env_str("CUSTOS_SOURCE_SECRETS_DIR", str(VAR_DIR / "source-secrets")))
 CUSTOS_SCAN_CHUNK_ROWS = env_int("CUSTOS_SCAN_CHUNK_ROWS", 250_000)
 
