@@ -111,3 +111,8 @@ pages.panel(
     order=50,
     permission="view",
 )
+
+# evidence-bundle sections (compliance.evidence.sections): registered here, at start-up, like the panels
+from monitoring.evidence import register_sections  # noqa: E402
+
+register_sections()

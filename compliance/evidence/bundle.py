@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from audit import verify_core
 from audit.keys import load_signer
 from compliance.evidence import collect, ledger, verifier
+from compliance.evidence import sections as extra_sections
 from lineage import exports as lineage_exports
 
 FORMAT = "custos-evidence/1"
@@ -209,6 +210,14 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
         sections[name] = step()
     sections["hipaa_safe_harbor"] = collect.hipaa_safe_harbor(snap, sections["runs"]["runs"])
     described = collect.lineage_described(snap)
+    # sections registered by apps above compliance (monitoring, explanations, fairness): section 6.2
+    ctx = extra_sections.SectionContext(scope=scope, model_version_ids=[m["id"] for m in sections["models"]["model_versions"]])
+    extras: list[tuple[extra_sections.Section, dict[str, Any]]] = []
+    for section in extra_sections.registered():
+        progress(0.38, f"evidence: {section.key}")
+        doc = dict(section.collect(ctx))
+        doc["view"] = scope.view_label()
+        extras.append((section, doc))
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # mode applies to a directory made here
@@ -249,6 +258,11 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
         art30_rows = [{**row, "view": label} for row in sections["art30"]["records"]]
         writer.add("evidence/inventory.csv", dump_csv(inventory_rows, [*INVENTORY_CSV_COLUMNS, "view"]))
         writer.add("evidence/art30.csv", dump_csv(art30_rows, [*collect.ART30_CSV_COLUMNS, "view"]))
+        for section, doc in extras:
+            writer.add(f"evidence/{section.key}.json", dump_json(doc))
+            for table in section.tables:
+                rows = [{**row, "view": label} for row in table.rows(doc)]
+                writer.add(f"evidence/{table.name}.csv", dump_csv(rows, [*table.columns, "view"]))
         writer.add("lineage/graph.graphml", lineage_exports.graphml(described).encode("utf-8"))
         writer.add("lineage/graph.json", lineage_exports.node_link_json(described).encode("utf-8") + b"\n")
         writer.add("verify.py", verifier.source())  # built now from audit/verify_core.py
@@ -280,6 +294,16 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
             "s": sections,
             "summary": summarise(sections),
             "lineage": {"nodes": len(described["nodes"]), "edges": len(described["edges"])},
+            "extra_sections": [
+                {
+                    "key": section.key,
+                    "title": section.title,
+                    "template": section.report_template,
+                    "section": doc,
+                    "files": [f"evidence/{section.key}.json", *(f"evidence/{t.name}.csv" for t in section.tables)],
+                }
+                for section, doc in extras
+            ],
         }
         writer.add("report.html", render_to_string("evidence/report.html", context).encode("utf-8"))
         writer.add("README.txt", README.format(version=settings.CUSTOS_VERSION).encode("utf-8"))

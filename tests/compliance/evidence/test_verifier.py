@@ -183,6 +183,16 @@ DEMO_MEMBERS = [
     "evidence/deanonymization.json",
     "evidence/models.json",
     "evidence/exports.json",
+    # sections registered by monitoring (compliance.evidence.sections, docs/evidence.md 6.2)
+    "evidence/monitoring.json",
+    "evidence/monitoring_runs.csv",
+    "evidence/monitoring_results.csv",
+    "evidence/monitoring_alerts.csv",
+    "evidence/model_cards.json",
+    "evidence/explanations.json",
+    "evidence/explanations.csv",
+    "evidence/fairness.json",
+    "evidence/fairness.csv",
     "lineage/graph.graphml",
     "lineage/graph.json",
 ]
