@@ -333,3 +333,33 @@ def test_a_steward_finds_a_table_and_follows_a_pii_path_upstream(page_as, screen
     assert page.locator("g.node").count() == 1 and page.locator("path.edge").count() == 0
     assert "The graph as of 2000-01-01T23:59:59.999999Z" in page.locator("p.asof").inner_text()
     page.screenshot(path=str(screenshots / "as_of_2000.png"))
+
+
+def test_no_edge_crosses_a_box_on_a_tangled_graph_with_long_edges_fan_out_and_a_cycle(page_as, make_user, screenshots):
+    """Harder than the demo: inputs reused many layers later, a fan-out/fan-in, and a cycle (a
+    job writing back into a source), which a layered layout must route backwards around boxes."""
+    from lineage.openlineage import event_ingest
+    from tests.lineage.helpers import dataset, run_event
+
+    d = lambda name: dataset(name, columns=["id", "email"])  # noqa: E731
+    wide = [f"wide.t{i}" for i in range(6)]
+    events = [
+        run_event("j1", [d("raw.a")], [d("s.one")]),
+        run_event("j2", [d("s.one"), d("raw.b")], [d("s.two")]),
+        run_event("j3", [d("s.two"), d("raw.a"), d("raw.c")], [d("s.three")]),
+        run_event("j4", [d("s.three"), d("s.one")], [d("s.four")]),
+        run_event("j5", [d("s.four")], [d("raw.b")]),  # the cycle
+        run_event("j6", [d("s.two")], [d(name) for name in wide]),
+        run_event("j7", [d(name) for name in wide] + [d("raw.a")], [d("agg.all")]),
+        run_event("j8", [d("agg.all"), d("raw.c"), d("s.one")], [d("report.final")]),
+    ]
+    service = make_user("service")
+    for event in events:
+        event_ingest(payload=event, actor=service)
+    page = page_as("steward", width=1366, height=768)
+    start = DataAsset.objects.get(qualified_name="s.two")
+    geometry = open_ready(page, reverse("lineage:asset", args=[start.pk]) + "?depth=10")
+    page.screenshot(path=str(screenshots / "tangled.png"))
+    assert len(geometry["boxes"]) >= 20 and len(geometry["edges"]) >= 25, (len(geometry["boxes"]), len(geometry["edges"]))
+    problems = drawing_problems(geometry)
+    assert not problems, "\n".join(problems)
