@@ -366,7 +366,6 @@ def fairness_section(ctx) -> dict[str, Any]:
     }
 
 
-
 def fairness_rows(doc: dict) -> list[dict]:
     rows = []
     for a in doc["assessments"]:
