@@ -489,7 +489,9 @@ def decide_table(
             if f["type"] == "LOCATION":
                 for recognizer, cells in f.get("evidence", {}).get("signals", {}).items():
                     place_signals[recognizer] = place_signals.get(recognizer, 0) + cells
-    if not place_signals:
+    # a street address or a city beside it (a country code alone says too little)
+    if not set(place_signals) & {"StreetAddressRecognizer", "EuStreetAddressRecognizer", "PlaceShapeRecognizer",
+                                 "PlaceGazetteerRecognizer", "SpacyRecognizer"}:  # fmt: skip
         return
     european = place_signals.get("EuStreetAddressRecognizer", 0) > place_signals.get("StreetAddressRecognizer", 0)
     for name, column in columns.items():
@@ -502,6 +504,8 @@ def decide_table(
         hints = hinted_types(name) if column_hints else set()
         if hints - {"US_ZIP_CODE", "LOCATION"}:
             continue
+        if column["kind"] == "int" and not hints:
+            continue  # integers of up to 5 digits are counts and amounts as often as ZIPs that lost a zero
         us = profile.get("zip5", 0) >= 0.9 and not european
         decided.setdefault(name, []).append(
             {

@@ -334,6 +334,11 @@ class Engine:
             # before the extension must be a whole phone number; an extension makes bare digits one too
             self._phone(extension.group("base"), hits, weak_if_bare=False)
             return hits
+        eu = _EU_ID.match(v)
+        if eu:  # before the digit routes: a HETU with a digit check character is digits and a "-"
+            self._run(_EU_ID_KEYS[eu.lastgroup], v, hits)
+            if hits:
+                return hits
         compact = _SEPARATORS.sub("", v)
         if compact.isdigit():
             digits = len(compact)
@@ -383,11 +388,6 @@ class Engine:
             return hits
         if _DATE_WORDY.search(v):
             self._run("date", v, hits)
-        eu = _EU_ID.match(v)
-        if eu:
-            self._run(_EU_ID_KEYS[eu.lastgroup], v, hits)
-            if hits:
-                return hits
         if " " not in v.strip() and any(c.isdigit() for c in v):
             upper = v.upper()
             if len(compact) >= 15 and upper[:2].isalpha():

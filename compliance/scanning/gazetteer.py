@@ -717,7 +717,8 @@ EU_STREET_WORDS = (
 EU_STREET_SUFFIXES = (
     "straße", "strasse", "str.", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer", "steig", "pfad",
     "chaussee", "straat", "laan", "plein", "gracht", "kade", "dijk", "pad", "steeg", "singel", "baan", "hof",
-    "markt", "dreef", "wal", "lei", "vej", "gade", "gatan", "vägen", "katu", "tie", "gata",
+    "markt", "dreef", "wal", "lei", "vej", "gade", "gatan", "vägen", "katu", "tie", "gata", "bulevardi", "polku",
+    "kuja", "singel",
 )  # fmt: skip
 _EU_WORD = "(?i:" + "|".join(re.escape(w) for w in sorted(EU_STREET_WORDS, key=len, reverse=True)) + ")"
 _EU_SUFFIX = "(?i:" + "|".join(re.escape(w) for w in sorted(EU_STREET_SUFFIXES, key=len, reverse=True)) + ")"

@@ -49,6 +49,9 @@ STRONG_BEFORE = re.compile(
     r"hello|thanks|thank you|visited|saw|met|emailed|messaged|notified|informed|named|name is|called)\W*$",
     re.I,
 )
+PART_CONTEXT = re.compile(
+    r"\b(pt|patient|client|customer|member|mr|mrs|ms|mx|dr|miss|for|with|per|told|called|by|to|from|cc|attn|re)\.?:?\s+$"
+)
 BEFORE = re.compile(r"\b(for|with|to|by|from|of|and|see|seen|referred|signed|approved|is|'s)\W*$", re.I)
 LEAD_WORDS = {"PER", "THANKS", "DEAR", "HI", "HELLO", "TOLD", "CALLED", "ASKED", "CONTACTED", "CC", "ATTN", "PATIENT",
               "CUSTOMER", "MEMBER", "CLIENT", "CALLER", "SPOKE", "EMAILED", "MESSAGED", "NOTIFIED", "INFORMED"}  # fmt: skip
@@ -204,8 +207,14 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
         parts = [p for p in _core(name.replace(",", " ").split()) if len(p.strip(".")) >= 3]
         if len(parts) >= 2:
             for part in parts:
-                for m in re.finditer(r"(?<!\w)" + re.escape(part) + r"(?!\w)", text):  # case kept: "Olsen" not "olsen"
-                    spans.append(("PERSON", "RowIdentifierRecognizer", 0.75, m.start(), m.end()))
+                # a part alone: capitalised as written ("Olsen"), or in any case right after a
+                # context word ("pt olsen", "per olsen") -- "price agreed" is not Emily Price
+                for m in re.finditer(r"(?<!\w)" + re.escape(part.lower()) + r"(?!\w)", lower):
+                    written = text[m.start() : m.end()]
+                    if written[:1].isupper() or (
+                        len(part) >= 3 and PART_CONTEXT.search(lower[max(0, m.start() - 25) : m.start()])
+                    ):
+                        spans.append(("PERSON", "RowIdentifierRecognizer", 0.75, m.start(), m.end()))
     place_set = {p.lower() for p in places} | _places()
     title_ends = set()
     masked = text
@@ -249,6 +258,9 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
             spans.append(("PERSON", "NameContextRecognizer", 0.85, start, end))
             continue
         if len(core) < 2:
+            # one census name with a context word: "Moore complains of ...", "seen with Okafor"
+            if strong and (_is_last(core[0]) or _is_first(core[0])) and fold(core[0]) not in COMMON_WORDS:
+                spans.append(("PERSON", "NameContextRecognizer", 0.6, start, end))
             continue
         first_ok, last_ok = _is_first(core[0]), _is_last(core[-1])
         common_start = at_start and fold(core[0]) in COMMON_WORDS
