@@ -3,7 +3,8 @@
     .venv/bin/python bench/data/scan/generate.py [--seed 20261126] [--rows 2000] [--out bench/data/scan]
 
 Writes six tables (CSV, Parquet, JSON lines) and ``labels.json``: for every table and column the
-entity types the column really holds (an empty list for a column without personal data). The
+entity types the column really holds (GDPR Art. 9 types since issue 13: ICD-10 codes and clinical
+notes are HEALTH_DATA, a religion column RELIGION) (an empty list for a column without personal data). The
 tables mix every entity type of the vocabulary with hard negatives: numeric ids shaped like phone
 numbers, product and company names, category codes, hashes and UUIDs, generic column names over
 non-personal values, personal data behind meaningless column names, sparse columns, mixed columns,
@@ -144,8 +145,8 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
         "patient_id": [], "mrn": ["MEDICAL_RECORD_NUMBER"], "first_name": ["PERSON"], "last_name": ["PERSON"],
         "dob": ["DATE_TIME"], "ssn": ["US_SSN"], "phone": ["PHONE_NUMBER"], "email": ["EMAIL_ADDRESS"],
         "street_address": ["LOCATION"], "city": ["LOCATION"], "state": ["LOCATION"], "zip": ["US_ZIP_CODE"],
-        "admission_date": ["DATE_TIME"], "attending_npi": ["US_NPI"], "diagnosis_code": [], "insurance_plan": [],
-        "weight_kg": [], "notes": ["PERSON", "PHONE_NUMBER"],
+        "admission_date": ["DATE_TIME"], "attending_npi": ["US_NPI"], "diagnosis_code": ["HEALTH_DATA"],
+        "insurance_plan": [], "weight_kg": [], "notes": ["PERSON", "PHONE_NUMBER", "HEALTH_DATA"],
     }  # fmt: skip
 
     # 2. customers (Parquet): finance identifiers, mixed and sparse columns, ids shaped like phones.
@@ -185,7 +186,8 @@ def build(seed: int, rows: int) -> tuple[dict[str, pd.DataFrame], dict[str, dict
         "customer_id": [], "full_name": ["PERSON"], "contact": ["EMAIL_ADDRESS", "PHONE_NUMBER"],
         "last_login_ip": ["IP_ADDRESS"], "website": ["URL"], "card_number": ["CREDIT_CARD"], "iban": ["IBAN_CODE"],
         "bank_account_number": ["US_BANK_NUMBER"], "passport_number": ["US_PASSPORT"],
-        "drivers_license": ["US_DRIVER_LICENSE"], "nationality": ["NRP"], "religion": ["NRP"], "country": ["LOCATION"],
+        "drivers_license": ["US_DRIVER_LICENSE"], "nationality": ["NRP"], "religion": ["NRP", "RELIGION"],
+        "country": ["LOCATION"],
         "signup_ts": [], "loyalty_tier": [], "order_number": [], "password_hash": [], "secondary_email": ["EMAIL_ADDRESS"],
         "emergency_phone": ["PHONE_NUMBER"], "balance": [], "is_active": [],
     }  # fmt: skip
