@@ -344,7 +344,7 @@
       const actions = add(details, "p", undefined, "actions");
       for (const direction of ["upstream", "downstream"]) {
         const flag = node[direction === "upstream" ? "more_upstream" : "more_downstream"];
-        const button = add(actions, "button", (flag === false ? "No more " : "One more hop ") + direction);
+        const button = add(actions, "button", flag === false ? "All " + direction + " loaded" : "One more hop " + direction);
         button.type = "button";
         button.disabled = flag === false;
         button.addEventListener("click", function () { expand(node.id, direction); });
@@ -415,7 +415,9 @@
   // --- pan and zoom ------------------------------------------------------------------------------
 
   function fit() {
-    const w = canvas.clientWidth, h = canvas.clientHeight;
+    // leave the details card (over the canvas's right side) out of the area to fill
+    const covered = details.hidden ? 0 : details.offsetWidth + 16;
+    const w = canvas.clientWidth - (canvas.clientWidth - covered > 320 ? covered : 0), h = canvas.clientHeight;
     const gw = Math.max(state.size.w, 1), gh = Math.max(state.size.h, 1);
     const k = Math.min((w - 2 * PAD) / gw, (h - 2 * PAD) / gh, 1);
     state.view = { k: k, x: (w - gw * k) / 2, y: (h - gh * k) / 2 };
