@@ -153,14 +153,23 @@ class FacetValue:
 FACETS = ("source", "kind", "domain", "owner", "tag", "glossary_term", "sensitivity", "entity_type", "status")
 
 
-def asset_facets(*, assets: QuerySet[DataAsset], limit: int = 12) -> dict[str, list[FacetValue]]:
+def asset_facets(*, assets: QuerySet[DataAsset], limit: int = 12, everything_of: Any = None) -> dict[str, list[FacetValue]]:
     """Counts of ``assets`` (already scoped and filtered) per value of each facet in :data:`FACETS`,
     most frequent first, at most ``limit`` values each: one GROUP BY query per facet.
 
     ``value`` is what the DataAssetFilterSet parameter of the same name takes (an id for source,
-    domain, tag and glossary term; a username for owner; the stored value for the choices)."""
-    ids = assets.order_by().values("pk")
-    base = DataAsset.objects.filter(pk__in=ids).order_by()
+    domain, tag and glossary term; a username for owner; the stored value for the choices).
+    ``everything_of=user`` says ``assets`` is every asset ``user`` may see, unfiltered: the counts
+    then come from the scoped tables directly, without an IN list of every asset id (which made
+    SQLite walk all columns of the catalog for the entity-type facet: 140 -> 40 ms at 10,000 assets)."""
+    if everything_of is not None:
+        ids = assets.order_by().values("pk")
+        base = assets.order_by()
+        labels_of = Classification.objects.restrict(everything_of, VIEW).filter(state__in=LIVE_STATES)
+    else:
+        ids = assets.order_by().values("pk")
+        base = DataAsset.objects.filter(pk__in=ids).order_by()
+        labels_of = Classification.objects.filter(column__asset__in=ids, state__in=LIVE_STATES)
     choice_labels = {
         "kind": dict(AssetKind.choices),
         "sensitivity": dict(Sensitivity.choices),
@@ -186,8 +195,7 @@ def asset_facets(*, assets: QuerySet[DataAsset], limit: int = 12) -> dict[str, l
             facets[facet] = [FacetValue(str(r[key]), str(r[label]), r["n"]) for r in rows]
         elif facet == "entity_type":
             rows = (
-                Classification.objects.filter(column__asset__in=ids, state__in=LIVE_STATES)
-                .order_by()
+                labels_of.order_by()
                 .values("entity_type")
                 .annotate(n=Count("column__asset_id", distinct=True))
                 .order_by("-n", "entity_type")[:limit]
@@ -312,3 +320,56 @@ def asset_page_detail(*, user: Any) -> QuerySet[DataAsset]:
         "tags", "glossary_terms", Prefetch("classifications", queryset=labels)
     )
     return asset_list(user=user).prefetch_related(Prefetch("columns", queryset=columns))
+
+
+COUNT_CAP = 1000
+
+
+def search_page(
+    *,
+    user: Any,
+    query: str,
+    types: tuple[str, ...] = SEARCH_TYPES,
+    assets: QuerySet[DataAsset] | None = None,
+    limit: int = 20,
+    count_cap: int | None = None,
+) -> tuple[list[SearchHit], dict[str, int], set[str]]:
+    """:func:`search` for the search page, reading each type's table once where it can.
+
+    Same matching, scoping and hits as :func:`search` (``assets`` narrows asset and column hits),
+    but each type's rows are fetched first in primary-key order (the scan stops after ``limit``
+    rows for a common word) and counted only when the page is full, and then up to ``count_cap``
+    + 1 (a counted subquery that stops there too). Returns ``(hits, totals, capped)``: ``capped``
+    names the types whose total is at least ``count_cap`` + 1 rather than exact ("1000+");
+    ``count_cap`` defaults to :data:`COUNT_CAP`."""
+    count_cap = COUNT_CAP if count_cap is None else count_cap
+    text = Q(name__icontains=query) | Q(description__icontains=query) if query else Q()
+    base_assets = assets if assets is not None else DataAsset.objects.restrict(user, VIEW)
+    querysets: dict[str, QuerySet] = {
+        "asset": base_assets.filter(text | Q(qualified_name__icontains=query) if query else text).select_related("source"),
+        "column": Column.objects.restrict(user, VIEW).filter(text, asset__in=base_assets.values("pk")).select_related("asset"),
+        "model": MLModel.objects.restrict(user, VIEW).filter(text),
+        "tag": Tag.objects.restrict(user, VIEW).filter(text),
+        "glossary_term": GlossaryTerm.objects.restrict(user, VIEW).filter(text),
+    }
+    hits: list[SearchHit] = []
+    totals: dict[str, int] = {}
+    capped: set[str] = set()
+    for kind in types:
+        qs = querysets[kind].order_by("pk")
+        rows = list(qs[: limit + 1]) if limit else []
+        if limit and len(rows) <= limit:
+            totals[kind] = len(rows)
+        else:
+            totals[kind] = qs.order_by()[: count_cap + 1].count()
+            if totals[kind] > count_cap:
+                capped.add(kind)
+        exact_first = sorted(rows[:limit], key=lambda obj: (obj.name.lower() != query.lower(), obj.name.lower()))
+        for obj in exact_first:
+            context, asset_id = "", None
+            if kind == "asset":
+                context, asset_id = f"{obj.source.name}:{obj.qualified_name}", obj.pk
+            elif kind == "column":
+                context, asset_id = obj.asset.qualified_name, obj.asset_id
+            hits.append(SearchHit(kind, obj.pk, obj.name, obj.description[:300], context, asset_id))
+    return hits, totals, capped

@@ -133,7 +133,9 @@ def search(request):
         if query
         else filtered
     )
-    facet_groups = _facet_groups(params, selectors.asset_facets(assets=matching))
+    unfiltered = not query and not any(key in request.GET for key in KEPT)
+    facets = selectors.asset_facets(assets=matching, everything_of=request.user if unfiltered else None)
+    facet_groups = _facet_groups(params, facets)
     context = {
         "query": query,
         "filter": assets,
@@ -150,18 +152,18 @@ def search(request):
     }
     if query:
         types = (hit_type,) if hit_type else selectors.SEARCH_TYPES
-        hits, totals = selectors.search(
+        hits, totals, capped = selectors.search_page(
             user=request.user, query=query, types=types, assets=filtered, limit=100 if hit_type else 20
         )
         if hit_type:  # the other types' totals for the tabs, without fetching their hits
-            _, other = selectors.search(
+            _, other, other_capped = selectors.search_page(
                 user=request.user,
                 query=query,
                 types=tuple(t for t in selectors.SEARCH_TYPES if t != hit_type),
                 assets=filtered,
                 limit=0,
             )
-            totals = {t: (totals | other)[t] for t in selectors.SEARCH_TYPES}
+            totals, capped = {t: (totals | other)[t] for t in selectors.SEARCH_TYPES}, capped | other_capped
         context |= {
             "hits": hits,
             "totals": totals,
@@ -169,7 +171,7 @@ def search(request):
                 {
                     "type": t,
                     "label": TYPE_LABELS[t],
-                    "count": totals.get(t, 0),
+                    "count": f"{selectors.COUNT_CAP}+" if t in capped else totals.get(t, 0),
                     "href": _link(params, type=t),
                     "on": t == hit_type,
                 }
@@ -177,6 +179,7 @@ def search(request):
             ],
             "all_href": _link(params, type=None),
             "total": sum(totals.values()),
+            "total_capped": bool(capped),
         }
     else:
         page = Paginator(matching, PER_PAGE).get_page(params.get("page"))

@@ -85,7 +85,9 @@ def catalog(steward):
 def _grow(n_assets: int, columns: int = 3) -> None:
     src = SourceFactory()
     for i in range(n_assets):
-        asset = AssetFactory(source=src, qualified_name=f"bulk.patient_{i}", domain=DomainFactory(), sensitivity="internal")
+        asset = AssetFactory(
+            source=src, qualified_name=f"bulk{src.pk}.patient_{i}", domain=DomainFactory(), sensitivity="internal"
+        )
         asset.tags.add(TagFactory())
         for p in range(columns):
             ClassificationFactory(column=ColumnFactory(asset=asset, name=f"c{p}", position=p))
@@ -164,6 +166,8 @@ def test_search_queries_are_bounded_whatever_the_catalog_size(client, steward, c
         reverse("catalog:search") + "?q=patient&type=column",
         reverse("catalog:search") + f"?domain={catalog['domain'].pk}&sensitivity=internal&sensitivity=confidential",
     ]
+    # a type with more hits than the page shows costs one (capped) count more: grow past that first
+    _grow(25)
     small = [_count(client, url) for url in urls]
     _grow(25)
     assert [_count(client, url) for url in urls] == small
@@ -349,7 +353,7 @@ def test_browse_pages_list_only_what_the_reader_may_see_in_bounded_queries(
     for asset in DataAsset.objects.all():
         asset.glossary_terms.add(catalog["term"])
     _grow(20)
-    for asset in DataAsset.objects.filter(qualified_name__startswith="bulk."):
+    for asset in DataAsset.objects.filter(qualified_name__startswith="bulk"):
         asset.domain = catalog["domain"]
         asset.save()
         asset.tags.add(catalog["tag"])
@@ -399,3 +403,18 @@ def test_the_api_search_and_the_page_find_the_same_column_hits(client, api_as, s
     page = client.get(reverse("catalog:search"), {"q": "ssn"}).context["totals"]
     api = api_as("steward").get("/api/v1/search", {"q": "ssn"}).json()["totals"]
     assert page["column"] == api["column"] == 1
+
+
+def test_a_total_past_the_cap_is_shown_as_at_least(client, steward, catalog, monkeypatch):
+    from catalog import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    _grow(5)
+    client.force_login(steward)
+    hits, totals, capped = selectors.search_page(user=steward, query="patient", limit=2, count_cap=2)
+    assert capped == {"asset"} and totals["asset"] == 3 and len([h for h in hits if h.type == "asset"]) == 2
+    exact, _ = selectors.search(user=steward, query="patient", types=("asset",))
+    assert len(exact) == 7  # the exact total: the page says "at least", never a wrong exact number
+    _grow(20)  # past the page's 20 hits, so the page counts (up to the cap)
+    html = client.get(reverse("catalog:search"), {"q": "patient"}).content.decode()
+    assert "At least " in html and 'Assets <span class="count">2+</span>' in html
