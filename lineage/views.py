@@ -259,6 +259,11 @@ def _render_explorer(request, *, node: str | None = None, default_depth: int = 3
             query = query_from(request.GET, node=node, default_depth=default_depth)
     except BadParameter as exc:
         context["problem"] = str(exc)
+        try:  # say what was wrong, and show the node with the defaults
+            query = query_from({}, node=node if node is not None else request.GET.get("node"), default_depth=default_depth)
+            raw_at = ""
+        except BadParameter:
+            query = None
     if query is None:
         text = request.GET.get("q", "").strip()
         if text:

@@ -243,3 +243,12 @@ def test_a_large_answer_keeps_the_nearest_nodes_and_says_so(wh, client, steward,
     assert {(e["source"], e["target"]) for e in answer["edges"]} <= {
         (n["id"], m["id"]) for n in answer["nodes"] for m in answer["nodes"]
     }
+
+
+def test_a_bad_parameter_on_the_page_is_said_and_the_defaults_are_shown(wh, client, steward):
+    client.force_login(steward)
+    page = client.get(reverse("lineage:asset", args=[wh.staging.pk]), {"at": "yesterday", "depth": "3"})
+    html = page.content.decode()
+    assert page.status_code == 200 and "as-of date must be YYYY-MM-DD" in html and "yesterday" not in html
+    assert len(embedded(html)["nodes"]) == 9
+    assert client.get(reverse("lineage:explorer"), {"node": "asset:x"}).status_code == 400
