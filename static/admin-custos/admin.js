@@ -1,7 +1,8 @@
 /* Custos admin: accessible names Django's stock admin leaves out (axe-core "label" rule).
  * - a tabular inline's cells have a column header but no <label>: name each field
  *   "<header> (row n)";
- * - select2's inline search box (autocomplete fields) has no label: give it its field's label.
+ * - select2's inline search box (autocomplete fields) has no label: give it its field's label;
+ * - change lists: long identifiers get line-break opportunities after . _ : / (text nodes only).
  * Re-applied when the DOM changes (select2 re-renders its search box; "Add another" adds rows). */
 (function () {
   "use strict";
@@ -36,11 +37,35 @@
     });
   }
 
+  // Long identifiers in change lists may break after . _ : / (a <wbr>), never inside a word.
+  var BREAK_AFTER = /([._:/])/;
+  function breakableIdentifiers() {
+    document.querySelectorAll("#result_list tbody td, #result_list tbody th").forEach(function (cell) {
+      if (cell.dataset.custosWbr) return;
+      cell.dataset.custosWbr = "1";
+      var walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      var nodes = [];
+      while (walker.nextNode()) nodes.push(walker.currentNode);
+      nodes.forEach(function (node) {
+        var value = node.nodeValue;
+        if (value.length < 16 || !BREAK_AFTER.test(value)) return;
+        var fragment = document.createDocumentFragment();
+        value.split(BREAK_AFTER).forEach(function (part) {
+          if (!part) return;
+          fragment.appendChild(document.createTextNode(part));
+          if (BREAK_AFTER.test(part)) fragment.appendChild(document.createElement("wbr"));
+        });
+        node.parentNode.replaceChild(fragment, node);
+      });
+    });
+  }
+
   var scheduled = false;
   function apply() {
     scheduled = false;
     labelTabularInlines();
     labelSelect2();
+    breakableIdentifiers();
   }
   function schedule() {
     if (!scheduled) {

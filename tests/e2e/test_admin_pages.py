@@ -68,13 +68,23 @@ def test_the_asset_change_page_with_30_columns_fits_1366_px(page_as, screenshots
     assert_accessible(page)
 
 
-def test_the_asset_changelist_is_accessible_and_fits(page_as, screenshots):
+def _results_fit(page) -> bool:
+    return page.evaluate(
+        "() => { const r = document.querySelector('#changelist .results'); return r.scrollWidth <= r.clientWidth; }"
+    )
+
+
+def test_the_asset_and_classification_changelists_are_accessible_and_fit(page_as, screenshots):
     _wide_asset()
     page = page_as("steward")
     page.goto(f"{page.custos_url}/admin/catalog/dataasset/")
     page.screenshot(path=str(screenshots / "asset-changelist-1366.png"), full_page=True)
     assert page.title() == "Select data asset to change | Custos administration"
-    assert _horizontal_overflow(page) <= 0
+    assert _horizontal_overflow(page) <= 0 and _results_fit(page), "the asset list scrolls sideways at 1366 px"
+    assert_accessible(page)
+    page.goto(f"{page.custos_url}/admin/catalog/classification/")
+    page.screenshot(path=str(screenshots / "classification-changelist-1366.png"), full_page=True)
+    assert _horizontal_overflow(page) <= 0 and _results_fit(page), "the classification list scrolls sideways at 1366 px"
     assert_accessible(page)
 
 
