@@ -45,8 +45,11 @@
     if (el) { el.textContent = text; }
   }
 
+  var NOT_TEXT = {checkbox: 1, radio: 1, button: 1, submit: 1, reset: 1};
   function typing(target) {
-    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
+    if (!target) { return false; }
+    if (target.tagName === "INPUT") { return !NOT_TEXT[target.type]; }
+    return target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable;
   }
 
   document.addEventListener("keydown", function (event) {
@@ -123,6 +126,15 @@
       if (!n) { event.preventDefault(); say("Select suggestions first (x, or the checkboxes)."); window.alert("Select at least one suggestion first."); return; }
       if (!window.confirm(verb + " " + n + " suggestion" + (n === 1 ? "" : "s") + " on " + form.dataset.asset + "?")) { event.preventDefault(); }
     });
+  });
+
+  // A sample that cannot be loaded says so instead of "loading…" for ever.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var group = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("section.group");
+    if (!group) { return; }
+    Array.prototype.forEach.call(group.querySelectorAll(".sample"), function (cell) { cell.textContent = "not available"; });
+    var note = group.querySelector(".sample-note");
+    if (note) { note.textContent = "Sample could not be read (" + event.detail.xhr.status + "); the suggestions can still be decided."; }
   });
 
   // After a decision the page reloads: continue at the same position.
