@@ -28,7 +28,7 @@ FORMAT = "custos-monitoring-evidence 1"
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None  # as the bundle writes times
 
 
 def _citations(targets: dict[str, list[int]], at: datetime) -> dict[tuple[str, str], list[dict]]:

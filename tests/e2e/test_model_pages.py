@@ -9,6 +9,7 @@ import pytest
 
 from monitoring.choices import AlertState
 from monitoring.models import Alert
+from tests.compliance.evidence.conftest import ledger_key  # noqa: F401 - fixture
 from tests.e2e.accessibility import assert_accessible
 from tests.monitoring.test_pages import build_monitored_model
 
@@ -84,4 +85,25 @@ def test_a_viewer_gets_404_for_a_restricted_version_and_does_not_see_it_listed(p
     assert response.status == 200
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(screenshots / "version-viewer-900.png"), full_page=True)
+    assert_accessible(page)
+
+
+def test_the_evidence_report_shows_the_monitoring_sections(page_as, monitored, screenshots, ledger_key, tmp_path):  # noqa: F811
+    """The bundle's report.html (offline, self-contained) with the sections monitoring registers."""
+    import zipfile
+
+    from compliance.evidence import services
+
+    page = page_as("auditor")
+    export = services.export_request(actor=page.custos_user, run_async=False)
+    export = services.export_build(export_id=export.pk)
+    assert export.status == "succeeded", export.error
+    report = tmp_path / "report.html"
+    with zipfile.ZipFile(export.file_path) as archive:
+        report.write_bytes(archive.read("report.html"))
+    page.goto(report.as_uri())
+    page.locator("#monitoring").scroll_into_view_if_needed()
+    assert page.locator("h2#monitoring").inner_text() == "Model monitoring"
+    page.screenshot(path=str(screenshots / "report-full.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "report-monitoring.png"))
     assert_accessible(page)

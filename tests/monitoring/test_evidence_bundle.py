@@ -90,7 +90,15 @@ def test_the_bundle_carries_the_monitoring_sections_in_its_manifest(bundle):
     assert f["attributes"] == ["region"] and f["n"] == 1200 and f["events"][0]["action"] == "explain.fairness_assess"
     groups = rows(export.file_path, "evidence/fairness.csv")
     assert sorted(g["group"] for g in groups) == ["east", "north", "south"]
-    assert json.loads(read(export.file_path, "evidence/explanations.json"))["explanations"] == []
+    explanations = json.loads(read(export.file_path, "evidence/explanations.json"))["explanations"]
+    assert {e["scope"] for e in explanations} == {"local", "global"}
+    local = next(e for e in explanations if e["scope"] == "local")
+    assert local["explainer"] == "treeshap-path-dependent" and local["rows"] == 1 and local["top_contributions"]
+    assert local["events"][0]["action"] == "explain.explanation_create" and local["max_abs_residual"] < 1e-9
+    glob = next(e for e in explanations if e["scope"] == "global")
+    assert {t["feature"] for t in glob["permutation_importance"]} == {"age", "income", "score"}
+    assert "partial_dependence" not in json.dumps(glob) and "ice" not in glob  # curves from data values stay out
+    assert len(rows(export.file_path, "evidence/explanations.csv")) == 2
 
     report = read(export.file_path, "report.html").decode()
     for title in ("Model monitoring", "Model cards and Annex IV drafts", "Explanations", "Fairness assessments"):

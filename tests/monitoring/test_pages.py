@@ -72,6 +72,18 @@ def build_monitored_model(users, roots, *, runs: int = 2) -> Monitored:
         label="label",
         model_version=version,
     )
+    # a small forest as a skops artifact, with one explained decision and a global explanation
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestClassifier
+
+    features = ["age", "income", "score"]
+    train = make_frame(600, seed=7, label=True)
+    forest = RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0).fit(train[features], train["label"])
+    artifact = explain_services.artifact_upload(actor=users["steward"], model_version=version, data=sio.dumps(forest))
+    explain_services.explanation_create(actor=users["steward"], artifact=artifact, rows=train[features].head(1))
+    explain_services.explanation_global_create(
+        actor=users["steward"], artifact=artifact, location=str(decisions), label="label", features=features, n_repeats=2
+    )
     secret = AssetFactory(qualified_name="files.secret_training", sensitivity="restricted")
     hidden = ModelVersionFactory(model=model, version="3.0.0-rc1", stage="staging")
     hidden.training_datasets.add(secret)
@@ -122,6 +134,7 @@ def test_the_version_page_shows_card_data_monitoring_plots_alerts_and_fairness(u
     alert = Alert.objects.filter(monitor=monitored.monitor, state=AlertState.OPEN).first()
     assert escape(alert.message) in body
     assert "By region" in body and "Four-fifths screen" in body
+    assert "What drives the model (permutation importance" in body and "treeshap-path-dependent" in body
     assert "Acknowledge</button>" not in body  # an auditor may not change alerts
     assert "may read alerts but not acknowledge" in body
 
@@ -217,5 +230,5 @@ def test_query_counts_are_bounded(users, monitored, django_assert_max_num_querie
         assert client.get(reverse("models:list")).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(reverse("models:model", args=[monitored.version.model_id])).status_code == 200
-    with django_assert_max_num_queries(34):
+    with django_assert_max_num_queries(35):
         assert client.get(reverse("models:version", args=[monitored.version.pk])).status_code == 200
