@@ -131,6 +131,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 if HTTP_METRICS and DATABASES["default"]["ENGINE"] in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
     # the same backends, wrapped to count connections, queries, errors and query time for /metrics
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # tests keep SQLite's in-memory test database: pytest-django recognises it by the stock
+        # engine name only and would otherwise derive a per-process file name that cannot be opened
+        DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
     DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace("django.db.", "django_prometheus.db.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
