@@ -392,6 +392,47 @@ def fairness_rows(doc: dict) -> list[dict]:
     return rows
 
 
+REPORT_PLOTS = 6  # over-time plots per monitor in report.html, after the dataset-drift one
+
+
+def monitoring_report_context(ctx, doc: dict) -> dict[str, Any]:
+    """Over-time plots of the period's runs for report.html (``data:`` URIs of monitoring.plots' SVG, so
+    the report stays one offline file): the share of drifted features, then every result flagged in some
+    run of the period, from the numbers in ``monitoring.json`` itself."""
+    import base64
+
+    from .plots import over_time_svg
+
+    def uri(svg: str) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+    out = []
+    for m in doc["monitors"]:
+        runs = [r for r in m["runs"] if r["status"] == "succeeded" and r["finished_at"]]
+        series: dict[tuple[str, str], list[tuple[datetime, dict]]] = defaultdict(list)
+        for r in runs:
+            when = datetime.fromisoformat(r["finished_at"].replace("Z", "+00:00"))
+            for res in r["results"]:
+                if res["score"] is not None:
+                    series[(res["kind"], res["name"])].append((when, res))
+        keys = [("dataset_drift", "dataset")] if ("dataset_drift", "dataset") in series else []
+        keys += [k for k, points in series.items() if k not in keys and any(p["flagged"] for _, p in points)][:REPORT_PLOTS]
+        plots = []
+        for kind, name in keys:
+            points = series[(kind, name)]
+            title = f"{name} ({kind}) over the period's runs of {m['name']}"
+            svg = over_time_svg(
+                title,
+                [t for t, _ in points],
+                [p["score"] for _, p in points],
+                flagged=[p["flagged"] for _, p in points],
+                threshold=points[-1][1]["threshold"],
+            )
+            plots.append({"title": title, "uri": uri(svg)})
+        out.append({"monitor": m, "plots": plots})
+    return {"monitors": out}
+
+
 def register_sections() -> None:
     """Register monitoring's evidence sections (idempotent)."""
     from compliance.evidence.sections import Table, register
@@ -406,6 +447,7 @@ def register_sections() -> None:
             Table("monitoring_alerts", ALERT_COLUMNS, alert_rows),
         ),
         report_template="monitoring/evidence/monitoring.html",
+        report_context=monitoring_report_context,
         order=10,
     )
     register(

@@ -213,11 +213,13 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
     # sections registered by apps above compliance (monitoring, explanations, fairness): section 6.2
     ctx = extra_sections.SectionContext(scope=scope, model_version_ids=[m["id"] for m in sections["models"]["model_versions"]])
     extras: list[tuple[extra_sections.Section, dict[str, Any]]] = []
+    report_extra: dict[str, dict[str, Any]] = {}
     for section in extra_sections.registered():
         progress(0.38, f"evidence: {section.key}")
         doc = dict(section.collect(ctx))
         doc["view"] = scope.view_label()
         extras.append((section, doc))
+        report_extra[section.key] = section.report_context(ctx, doc) if section.report_context else {}
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # mode applies to a directory made here
@@ -300,6 +302,7 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
                     "title": section.title,
                     "template": section.report_template,
                     "section": doc,
+                    "extra": report_extra[section.key],
                     "files": [f"evidence/{section.key}.json", *(f"evidence/{t.name}.csv" for t in section.tables)],
                 }
                 for section, doc in extras

@@ -15,7 +15,9 @@ Contract (docs/evidence.md section 6.2):
   ``evidence/<name>.csv`` (UTF-8, CRLF, formula cells neutralised, a last ``view`` column: the
   same writer as ``inventory.csv``).
 * ``report_template``: a Django template included in ``report.html`` after "Model accountability",
-  with ``section`` (the document), ``key`` and ``title`` in its context.
+  with ``section`` (the document), ``key``, ``title`` and ``extra`` in its context; ``extra`` is
+  ``report_context(ctx, doc)`` (e.g. plots as ``data:`` URIs), for the report only, not written to
+  any file but the report.
 * Records cite the ledger through ``ctx.cite(target_type, ids)``: only events inside the exported
   range carry ``"ledger": {"seq", "leaf_hash"}`` (base64, as the verifier checks); events outside it
   are listed with ``"ledger": null`` and ``"outside_range": true``.
@@ -65,6 +67,7 @@ class Section:
     tables: tuple[Table, ...] = ()
     report_template: str | None = None
     order: int = 100
+    report_context: Callable[[SectionContext, dict[str, Any]], dict[str, Any]] | None = None
 
 
 class EvidenceReader:
@@ -149,6 +152,7 @@ def register(
     tables: Iterable[Table] = (),
     report_template: str | None = None,
     order: int = 100,
+    report_context: Callable[[SectionContext, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
     """Register (or replace) the section ``key``; refuses a name that collides with a built-in file."""
     tables = tuple(tables)
@@ -158,7 +162,7 @@ def register(
     for other in _sections.values():
         if other.key != key and names & {other.key, *(t.name for t in other.tables)}:
             raise ValueError(f"evidence section {key!r} collides with section {other.key!r}")
-    _sections[key] = Section(key, title, collect, tables, report_template, order)
+    _sections[key] = Section(key, title, collect, tables, report_template, order, report_context)
 
 
 def registered() -> list[Section]:

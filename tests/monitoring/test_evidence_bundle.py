@@ -104,6 +104,14 @@ def test_the_bundle_carries_the_monitoring_sections_in_its_manifest(bundle):
     for title in ("Model monitoring", "Model cards and Annex IV drafts", "Explanations", "Fairness assessments"):
         assert "<h2 id=" in report and title in report
     assert "seasonal campaign" in report and "evidence/monitoring_alerts.csv" in report
+    # the period's plots are in the report as data: URIs (one offline file), drawn from monitoring.json's numbers
+    import base64
+    import re
+
+    plots = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', report)
+    svgs = [base64.b64decode(p).decode() for p in plots]
+    assert len(svgs) >= 2 and all(svg.startswith("<svg") for svg in svgs)
+    assert any("dataset (dataset_drift)" in svg for svg in svgs) and any("age (drift)" in svg for svg in svgs)
 
 
 def test_no_prediction_id_or_row_value_leaves_in_the_new_sections(bundle):
