@@ -331,7 +331,8 @@ def scan_chunk(
                 analysed.update(more)
                 entry["samples"] = [[int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
             entry["profile"] = _profile(strings, kind)
-            if mode == "structured" and any(f["type"] == "PERSON" for f in decide_column(name, entry, column_hints=column_hints)):
+            person_hits = mode == "structured" and any(h[0] == "PERSON" for _k, hs, _f in entry["samples"] for h in hs)
+            if person_hits and any(f["type"] == "PERSON" for f in decide_column(name, entry, column_hints=column_hints)):
                 for key, s in zip(keys, strings, strict=True):
                     identifiers.setdefault(int(key), []).append(s)
         elif kind == "datetime":

@@ -369,9 +369,9 @@ class Engine:
             if digits == 10:
                 self._run("nhs", v, hits)
                 self._run("npi", v, hits)
-            if zip4_shaped or (digits == 5 and ("US_ZIP_CODE" in hints or bare)):
-                # a bare 5-digit run is a weak ZIP hit: it decides a column only with the name hint or
-                # beside an address column (decision.decide_table)
+            if zip4_shaped or (digits == 5 and "US_ZIP_CODE" in hints):
+                # unnamed 5-digit columns are decided from their profile beside an address column
+                # (decision.decide_table), not cell by cell
                 self._run("UsZipCodeRecognizer", v, hits)
             if 6 <= digits <= 10 and "MEDICAL_RECORD_NUMBER" in hints:
                 self._run("MedicalRecordNumberRecognizer", v, hits)
