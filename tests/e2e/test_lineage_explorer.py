@@ -363,3 +363,20 @@ def test_no_edge_crosses_a_box_on_a_tangled_graph_with_long_edges_fan_out_and_a_
     assert len(geometry["boxes"]) >= 20 and len(geometry["edges"]) >= 25, (len(geometry["boxes"]), len(geometry["edges"]))
     problems = drawing_problems(geometry)
     assert not problems, "\n".join(problems)
+
+
+def test_the_asset_page_lineage_tab_leads_into_the_explorer(page_as, screenshots):
+    load_demo()
+    lab = DataAsset.objects.get(qualified_name="clinical.lab_results")
+    page = page_as("steward", width=1366, height=768)
+    page.goto(page.custos_url + reverse("catalog:asset", args=[lab.pk]) + "#panel-lineage")
+    panel = page.locator("#panel-lineage")
+    page.locator("a[href='#panel-lineage']").first.click()
+    assert panel.is_visible()
+    text = panel.inner_text()
+    assert "lis/lab_results_export.csv" in text and "clinical/readmission_features" in text and "readmission-risk@1.0.0" in text
+    page.screenshot(path=str(screenshots / "asset_lineage_tab.png"))
+    assert_accessible(page)
+    panel.locator("a", has_text="Open in the lineage explorer").click()
+    wait_ready(page)
+    assert page.locator(f'g.node.root[data-id="asset:{lab.pk}"]').count() == 1
