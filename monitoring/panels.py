@@ -38,7 +38,10 @@ def asset_quality(request, asset) -> dict | None:
         for r in selectors.run_list(user=user)
         .filter(pk__in=[m.latest_run_id for m in monitors if m.latest_run_id])
         .prefetch_related(
-            Prefetch("results", queryset=selectors.result_list(user=user).filter(kind__in=kinds).order_by("kind", "name", "id"))
+            Prefetch(
+                "results",
+                queryset=selectors.result_list(user=user).filter(kind__in=kinds).defer("details").order_by("kind", "name", "id"),
+            )
         )
     }
     rows = []

@@ -113,7 +113,9 @@ def _monitoring(request, version) -> list[dict[str, Any]]:
         r.pk: r
         for r in selectors.run_list(user=user)
         .filter(pk__in=run_ids)
-        .prefetch_related(Prefetch("results", queryset=selectors.result_list(user=user).order_by("kind", "name", "id")))
+        .prefetch_related(
+            Prefetch("results", queryset=selectors.result_list(user=user).defer("details").order_by("kind", "name", "id"))
+        )
     }
     failed = {
         r.monitor_id: r
