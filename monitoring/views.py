@@ -88,8 +88,9 @@ def model_page(request, pk: int):
         v.open_alerts = alerts.get(v.pk, 0)
         v.monitor_count = monitors.get(v.pk, {}).get("n", 0)
         v.last_run = monitors.get(v.pk, {}).get("last_run")
+    order = ["production", "staging", "development", "retired"]  # what runs now first
     stages = {}
-    for v in versions:
+    for v in sorted(versions, key=lambda v: order.index(v.stage) if v.stage in order else len(order)):
         stages.setdefault(v.get_stage_display(), []).append(v)
     return render(request, "monitoring/model.html", {"model": model, "versions": versions, "stages": stages})
 

@@ -105,7 +105,7 @@ def test_the_list_links_every_model_and_counts_open_alerts(users, monitored):
     body = client_as(users["viewer"]).get(reverse("models:list")).content.decode()
     assert f'href="{reverse("models:model", args=[monitored.version.model_id])}"' in body
     open_alerts = Alert.objects.exclude(state=AlertState.RESOLVED).count()
-    assert open_alerts > 0 and f"{open_alerts} open" in body
+    assert open_alerts > 0 and f"{open_alerts} unresolved" in body
     assert 'href="/models/"' in client_as(users["viewer"]).get("/").content.decode()  # header link "Models"
 
 
