@@ -5,7 +5,8 @@ One :class:`KnownValues` per run serves both sides of Safe Harbor's free-text pr
 * **scrubbing** (:meth:`KnownValues.scrub`): before the recognizers, every value of the table's
   identifier columns written in a free-text cell -- any row's, not only the row's own -- is
   replaced with ``<ENTITY_TYPE>``;
-* **verification** (:meth:`KnownValues.count_cells`, through ``verification.ValueSearch``): every output cell of every column is searched
+* **verification** (:meth:`KnownValues.hit_cells`, through ``verification.ValueSearch``): every
+  output cell of every column is searched
   for every one of those values and the cells holding one are counted per output column.
 
 What is a known value (``collect``):
@@ -35,6 +36,7 @@ the number of values.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,225 +69,27 @@ NOT_NAMES = frozenset(
     {"dr", "mr", "mrs", "ms", "miss", "mx", "jr", "sr", "ii", "iii", "iv", "md", "phd", "dds", "dvm", "rn", "np", "pa", "do"}
 )
 # Words that are names (or places) and everyday English: matched with their capital only.
-COMMON_WORDS = frozenset(
-    [
-        "will",
-        "may",
-        "mark",
-        "grant",
-        "hope",
-        "joy",
-        "faith",
-        "rose",
-        "bill",
-        "pat",
-        "sue",
-        "guy",
-        "art",
-        "major",
-        "long",
-        "young",
-        "white",
-        "black",
-        "brown",
-        "green",
-        "hall",
-        "king",
-        "park",
-        "lane",
-        "wood",
-        "stone",
-        "rich",
-        "page",
-        "price",
-        "bell",
-        "miles",
-        "frank",
-        "dawn",
-        "april",
-        "june",
-        "august",
-        "summer",
-        "ray",
-        "case",
-        "cook",
-        "rice",
-        "fox",
-        "hunt",
-        "cole",
-        "gray",
-        "grey",
-        "low",
-        "law",
-        "lee",
-        "love",
-        "ross",
-        "rush",
-        "shore",
-        "small",
-        "snow",
-        "strong",
-        "swift",
-        "walker",
-        "waters",
-        "west",
-        "north",
-        "south",
-        "east",
-        "best",
-        "bond",
-        "carter",
-        "chase",
-        "cross",
-        "dean",
-        "drew",
-        "duke",
-        "ford",
-        "gold",
-        "hill",
-        "holly",
-        "iris",
-        "ivy",
-        "jack",
-        "jade",
-        "lilly",
-        "lily",
-        "mason",
-        "may",
-        "miller",
-        "bishop",
-        "baker",
-        "banks",
-        "barber",
-        "bass",
-        "bird",
-        "booth",
-        "bush",
-        "butler",
-        "chance",
-        "clay",
-        "crane",
-        "dale",
-        "daisy",
-        "day",
-        "deal",
-        "dock",
-        "field",
-        "fields",
-        "fisher",
-        "fleming",
-        "free",
-        "gill",
-        "glass",
-        "golden",
-        "good",
-        "grace",
-        "graves",
-        "hale",
-        "hardy",
-        "hart",
-        "hawk",
-        "heath",
-        "honey",
-        "house",
-        "hope",
-        "hunter",
-        "jewel",
-        "judge",
-        "keen",
-        "kelly",
-        "knight",
-        "lamb",
-        "lane",
-        "lord",
-        "lucky",
-        "marsh",
-        "may",
-        "mayo",
-        "meadows",
-        "mercy",
-        "moon",
-        "moss",
-        "nash",
-        "noble",
-        "norman",
-        "oliver",
-        "page",
-        "pace",
-        "penny",
-        "pine",
-        "plant",
-        "poll",
-        "pond",
-        "pool",
-        "porter",
-        "power",
-        "pratt",
-        "ready",
-        "reed",
-        "reid",
-        "rice",
-        "rivers",
-        "robin",
-        "rock",
-        "rogers",
-        "rose",
-        "rowe",
-        "ruby",
-        "sage",
-        "salmon",
-        "sand",
-        "savage",
-        "say",
-        "short",
-        "silver",
-        "sky",
-        "skye",
-        "sloan",
-        "smart",
-        "spring",
-        "stark",
-        "steel",
-        "stern",
-        "storm",
-        "sun",
-        "sweet",
-        "tate",
-        "terry",
-        "todd",
-        "tower",
-        "townsend",
-        "trim",
-        "tucker",
-        "vale",
-        "vance",
-        "vaughn",
-        "wall",
-        "ward",
-        "ware",
-        "warren",
-        "wells",
-        "west",
-        "wise",
-        "wolf",
-        "woods",
-        "wren",
-        "york",
-        "mobile",
-        "reading",
-        "normal",
-        "independence",
-        "liberty",
-        "unity",
-        "justice",
-        "march",
-        "christian",
-        "constance",
-    ]
-)
+_COMMON_WORDS_TEXT = """
+will may mark grant hope joy faith rose bill pat sue guy art major long young white black brown
+green hall king park lane wood stone rich page price bell miles frank dawn april june august summer
+ray case cook rice fox hunt cole gray grey low law lee love ross rush shore small snow strong swift
+walker waters west north south east best bond carter chase cross dean drew duke ford gold hill holly
+iris ivy jack jade lilly lily mason miller bishop baker banks barber bass bird booth bush butler
+chance clay crane dale daisy day deal dock field fields fisher fleming free gill glass golden good
+grace graves hale hardy hart hawk heath honey house hunter jewel judge keen kelly knight lamb lord
+lucky marsh mayo meadows mercy moon moss nash noble norman oliver pace penny pine plant poll pond
+pool porter power pratt ready reed reid rivers robin rock rogers rowe ruby sage salmon sand savage
+say short silver sky skye sloan smart spring stark steel stern storm sun sweet tate terry todd tower
+townsend trim tucker vale vance vaughn wall ward ware warren wells wise wolf woods wren york mobile
+reading normal independence liberty unity justice march christian constance
+"""
+COMMON_WORDS = frozenset(_COMMON_WORDS_TEXT.split())
 US_PREFIXES = frozenset({"", "1", "01", "001", "011"})
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
-_NUMBER_RUN = re.compile(r"\d(?:[\s\-.()/+]*\d)*")
+# Digits and the separators people write between them (never a newline: cells are joined by one).
+_NUMBER_RUN = re.compile(r"\d(?:[ \t\u00a0\-.()/+]*\d)*")
+_LONG_RUN = re.compile(r"\d(?:[ \t\u00a0\-.()/+]*\d){" + str(MIN_DIGITS - 1) + ",}")
+_NON_DIGIT = re.compile(r"\D+")
 _NAME_SPLIT = re.compile(r"[\s,]+")
 _HOUSE_NUMBER = re.compile(r"^\s*\d+[A-Za-z]?\s+")
 _UNIT = re.compile(r"\s*,?\s+(?:apt\.?|apartment|suite|ste\.?|unit|#|fl\.?|floor|room|rm\.?)\s*[\w-]+\s*$", re.I)
@@ -304,7 +108,7 @@ AMBIGUOUS = COMMON_WORDS | _stop_words()
 
 
 def digits_of(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
+    return _NON_DIGIT.sub("", value)
 
 
 def mostly_digits(value: str) -> bool:
@@ -342,6 +146,7 @@ class KnownValues:
     by_source: dict[str, int] = field(default_factory=dict)  # source column -> keys it added
     partial_forms: dict[str, int] = field(default_factory=dict)  # kind -> keys
     _automata: tuple[Any, Any, Any] | None = None
+    _dates_seen: set[str] = field(default_factory=set)
 
     # --- collecting -----------------------------------------------------------------------------
 
@@ -442,8 +247,9 @@ class KnownValues:
 
         self._automata = None
         code = self._entity(entity_type)
-        uniques = pd.unique(series.dropna().astype(str))
-        parsed = parse_dates(list(uniques)).dropna().unique()
+        uniques = [u for u in pd.unique(series.dropna().astype(str)) if u not in self._dates_seen]
+        self._dates_seen.update(uniques)
+        parsed = parse_dates(uniques).dropna().unique()
         added = 0
         for fmt in DATE_FORMATS:
             try:
@@ -513,12 +319,12 @@ class KnownValues:
         return [(b, e, self.entities[c]) for b, e, c in merged]
 
     @staticmethod
-    def _digit_spans(text: str, automaton: Any) -> list[tuple[int, int, int]]:
+    def _digit_spans(text: str, automaton: Any, runs: re.Pattern[str] = _NUMBER_RUN) -> list[tuple[int, int, int]]:
         """Digit keys inside runs of digits and separators: a match starts at the run's start or
         after a separator and ends at the run's end or before one, and the run is not glued to a
         letter (``x``/``ext`` extensions aside)."""
         spans = []
-        for run in _NUMBER_RUN.finditer(text):
+        for run in runs.finditer(text):
             start, stop = run.span()
             if start > 0 and text[start - 1].isalpha() and text[start - 1] not in "xX#":
                 continue
@@ -543,20 +349,15 @@ class KnownValues:
     def scrub_texts(self, texts: list[str]) -> list[str]:
         return [self.scrub(t) if isinstance(t, str) else t for t in texts]
 
-    def count_cells(self, cells: list[str], *, digit_candidates: list[int] | None = None) -> int:
-        """How many of ``cells`` hold at least one known value (the verification's count): the
-        text keys in one pass over the cells joined by newlines, digit keys per cell holding
-        enough digits (``digit_candidates``: their indexes, when the caller knows them)."""
+    def hit_cells(self, cells: list[str]) -> set[int]:
+        """Indexes of the ``cells`` holding at least one known value (the verification's count),
+        in one pass per automaton over the cells joined by newlines."""
         lower_auto, exact_auto, digit_auto = self._build()
-        if not cells:
-            return 0
         hit: set[int] = set()
+        if not cells:
+            return hit
         joined = _mask_placeholders("\n".join(cells))
-        starts: list[int] = []
-        offset = 0
-        for cell in cells:
-            starts.append(offset)
-            offset += len(cell) + 1
+        starts = [0, *itertools.accumulate(len(cell) + 1 for cell in cells[:-1])]
         for automaton, view in ((lower_auto, _lower(joined) if lower_auto is not None else ""), (exact_auto, joined)):
             if automaton is None:
                 continue
@@ -565,12 +366,12 @@ class KnownValues:
                 if _bounded(view, begin, end + 1):
                     hit.add(bisect.bisect_right(starts, begin) - 1)
         if digit_auto is not None:
-            if digit_candidates is None:
-                digit_candidates = [i for i, cell in enumerate(cells) if sum(ch.isdigit() for ch in cell) >= MIN_DIGITS]
-            for index in digit_candidates:
-                if index not in hit and self._digit_spans(_mask_placeholders(cells[index]), digit_auto):
-                    hit.add(index)
-        return len(hit)
+            for begin, _end, _code in self._digit_spans(joined, digit_auto, _LONG_RUN):
+                hit.add(bisect.bisect_right(starts, begin) - 1)
+        return hit
+
+    def count_cells(self, cells: list[str]) -> int:
+        return len(self.hit_cells(cells))
 
     def as_dict(self) -> dict[str, Any]:
         return {

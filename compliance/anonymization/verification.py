@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from compliance.anonymization import known
@@ -39,7 +40,6 @@ MIN_TEXT = known.MIN_TEXT
 MIN_DIGITS = known.MIN_DIGITS
 NUMERIC_TYPES = known.NUMERIC_TYPES
 _YEAR = re.compile(r"^\s*(\d{4})\s*$")
-_DIGIT_COUNT = re.compile(r"\d")
 
 
 @dataclass
@@ -82,10 +82,11 @@ class ValueSearch:
             values = frame[name].dropna()
             if values.empty:
                 continue
-            values = values.astype(str)
-            candidates = values.str.count(_DIGIT_COUNT).to_numpy() >= MIN_DIGITS
-            found = self.known.count_cells(values.tolist(), digit_candidates=[int(i) for i in candidates.nonzero()[0]])
-            if found:
+            # Distinct cells once (a year, a ZIP3 or "<PERSON>" repeats), weighted by how often each occurs.
+            codes, uniques = pd.factorize(values.astype(str))
+            hits = self.known.hit_cells(list(uniques))
+            if hits:
+                found = int(np.bincount(codes, minlength=len(uniques))[sorted(hits)].sum())
                 self.by_column[str(name)] = self.by_column.get(str(name), 0) + found
 
     def as_check(self) -> dict[str, Any]:
