@@ -278,6 +278,11 @@ class Engine:
         }
         for recognizer in _custom_recognizers():
             self.recognizers[recognizer.name] = recognizer
+        # the census name lists and word lists load with the engine (once per process), not in the
+        # first scan
+        from compliance.scanning.detect import names
+
+        names.preload()
         self.spacy_recognizer = SpacyRecognizer(supported_entities=["PERSON", "LOCATION", "NRP", "DATE_TIME"])
 
         registry = RecognizerRegistry(supported_languages=["en"])

@@ -273,6 +273,13 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
     return spans
 
 
+def preload() -> None:
+    """Load the census lists and the place words now (the engine does, at start)."""
+    first_names()
+    surnames()
+    _places()
+
+
 @functools.lru_cache(maxsize=1)
 def _places() -> frozenset[str]:
     from compliance.scanning import gazetteer
