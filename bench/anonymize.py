@@ -17,6 +17,18 @@ dates, ids and clinical columns; values drawn from Faker pools so the table buil
   ``--baseline-rows`` rows and extrapolated to the full table (stated in the output).
 * **Files**: the end-to-end ``anonymize_file`` throughput (CSV in, CSV out, verification on) for the
   same table, for information.
+* **Free text** (issue 13): a seeded ``--text-rows`` patients table (5,000 by default) whose notes
+  mention the row's identifiers as people write them (full name, first or last name alone, a
+  first name in capitals, the phone with dots or ``+1``, the e-mail, the SSN, the MRN's digits,
+  the street without its number, the city), another patient's last name, and identifiers the
+  table does not hold (a clinician's name, a relative's name, a visit date), between clinical
+  sentences that use everyday words which are also names (``will``, ``may``, ``hope``). Every
+  identifier span is labelled when the note is built. Safe Harbor runs end to end
+  (``anonymize_file``, CSV -> CSV). Printed: the identifier values of the table the run's own
+  value search finds in the output (every cell, partial forms included; target 0); the labelled
+  spans still present in the output notes, by kind (an independent check, target 0); the exact
+  over-redaction share (labelled non-identifying words removed / non-identifying words) and the
+  run's own upper bound (``report.free_text.over_redaction_share``).
 """
 
 from __future__ import annotations
@@ -90,6 +102,190 @@ def build_table(rows: int, seed: int = 11) -> pd.DataFrame:
             "length_of_stay": rng.integers(1, 30, rows).astype(str),
         }
     ).astype(object)
+
+
+NOTE_FILLER = [
+    "Blood pressure stable on current medications.",
+    "Patient will return in two weeks for a repeat panel.",
+    "Mild headache since the last visit, no fever.",
+    "Labs notable for mild anemia, otherwise unremarkable.",
+    "We hope the new dose may reduce the swelling.",
+    "Continue physical therapy and monitor blood glucose.",
+    "Tolerating oral intake, ambulating independently.",
+    "Discussed diet and exercise; patient verbalized understanding.",
+]
+
+
+def _dotted(phone: str) -> str:
+    digits = "".join(c for c in phone.split("x")[0] if c.isdigit())[-10:]
+    return f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"
+
+
+def _plus_one(phone: str) -> str:
+    digits = "".join(c for c in phone.split("x")[0] if c.isdigit())[-10:]
+    return f"+1 {digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def _street(address: str) -> str:
+    words = address.split()
+    words = words[1:] if words and words[0].isdigit() else words
+    for unit in ("Apt.", "Suite"):
+        if unit in words:
+            words = words[: words.index(unit)]
+    return " ".join(words)
+
+
+def build_notes_table(rows: int, seed: int = 13) -> tuple[pd.DataFrame, list[list[tuple[int, int, str]]]]:
+    """A patients table with free-text notes, and for each note its labelled identifier spans
+    ``(start, end, kind)`` (kinds starting with ``other:`` are identifiers the table does not hold)."""
+    import random
+
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    people = []
+    for i in range(rows):
+        first, last = fake.first_name(), fake.last_name()
+        people.append(
+            {
+                "patient_id": f"P{2_000_000 + i}",
+                "mrn": f"MRN-{rng.randint(1_000_000, 9_999_999)}",
+                "full_name": f"{first} {last}",
+                "date_of_birth": fake.date_of_birth(minimum_age=1, maximum_age=100).isoformat(),
+                "sex": rng.choice("FM"),
+                "ssn": fake.ssn(),
+                "phone": fake.phone_number(),
+                "email": fake.email(),
+                "street_address": fake.street_address(),
+                "city": fake.city(),
+                "state": fake.state_abbr(),
+                "zip": fake.zipcode(),
+            }
+        )
+    clinicians = [fake.last_name() for _ in range(200)]
+    labels: list[list[tuple[int, int, str]]] = []
+    notes = []
+    for i, person in enumerate(people):
+        first, last = person["full_name"].split(" ", 1)
+        other = people[(i + 7) % rows]["full_name"].split(" ", 1)[1]
+        mentions = [
+            [("name", person["full_name"]), (None, " seen today for follow-up.")],
+            [("first name", first), (None, " reports feeling better.")],
+            [(None, "Called "), ("first name in capitals", first.upper()), (None, " about the results.")],
+            [
+                ("last name", last),
+                (None, " family asked for a callback at "),
+                ("phone with dots", _dotted(person["phone"])),
+                (None, "."),
+            ],
+            [
+                (None, "Reach the patient at "),
+                ("phone with +1", _plus_one(person["phone"])),
+                (None, " or "),
+                ("e-mail", person["email"]),
+                (None, "."),
+            ],
+            [
+                (None, "SSN "),
+                ("SSN", person["ssn"]),
+                (None, " verified; record "),
+                ("MRN digits", person["mrn"].split("-")[1]),
+                (None, " updated."),
+            ],
+            [
+                (None, "Lives on "),
+                ("street without number", _street(person["street_address"])),
+                (None, " in "),
+                ("city", person["city"]),
+                (None, "."),
+            ],
+            [(None, "Neighbour "), ("another patient's last name", other), (None, " drove the patient home.")],
+            [
+                (None, "Seen by Dr. "),
+                ("other: clinician", rng.choice(clinicians)),
+                (None, " on "),
+                ("other: date", fake.date_between("-2y").strftime("%m/%d/%Y")),
+                (None, "."),
+            ],
+        ]
+        pieces = rng.sample(mentions, 4)
+        fillers = rng.sample(NOTE_FILLER, 3)
+        order = pieces[:2] + [[(None, fillers[0])]] + pieces[2:] + [[(None, fillers[1])], [(None, fillers[2])]]
+        text, spans = "", []
+        for sentence in order:
+            if text:
+                text += " "
+            for kind, value in sentence:
+                if kind is not None:
+                    spans.append((len(text), len(text) + len(value), kind))
+                text += value
+        notes.append(text)
+        labels.append(spans)
+    frame = pd.DataFrame(people)
+    frame["notes"] = notes
+    return frame, labels
+
+
+def run_free_text(rows: int, tmp: Path, profile: dict) -> None:
+    """The free-text part (module doc): what survives Safe Harbor in notes, and what else it removed."""
+    import re
+
+    from compliance.policies import anonymizer
+
+    try:
+        from compliance.anonymization.redaction import removed_words
+    except ImportError:  # an older checkout, measured for the "before" figure
+        removed_words = None
+    frame, labels = build_notes_table(rows)
+    src, dst = tmp / "notes.csv", tmp / "notes_deid.csv"
+    frame.to_csv(src, index=False)
+    report = anonymizer.anonymize_file(src, dst, profile=profile, verify=True)
+    output = pd.read_csv(dst, dtype=str, keep_default_na=False)
+    search = next(c for c in report.verification["checks"] if c["name"].startswith("identifier value search"))
+    survived: dict[str, int] = {}
+    total: dict[str, int] = {}
+    words = removed = 0
+    for original, scrubbed, spans in zip(frame["notes"], output["notes"], labels, strict=True):
+        for start, end, kind in spans:
+            total[kind] = total.get(kind, 0) + 1
+            value = original[start:end]
+            if re.search(r"(?<![A-Za-z0-9])" + re.escape(value) + r"(?![A-Za-z0-9])", scrubbed, re.I):
+                survived[kind] = survived.get(kind, 0) + 1
+        if removed_words is not None:
+            for w_start, w_end, gone in removed_words(original, scrubbed):
+                if not any(s < w_end and w_start < e for s, e, _ in spans):
+                    words += 1
+                    removed += gone
+    table_kinds = [k for k in total if not k.startswith("other:")]
+    in_table = sum(survived.get(k, 0) for k in table_kinds)
+    print(
+        f"text     : Safe Harbor on {report.rows:,} rows with notes in {report.seconds:.1f} s "
+        f"({report.rows / report.seconds:,.0f} rows/s, free text included)"
+    )
+    print(
+        f"survivors: identifier values of the table found in the output by the run's value search: {search['found']} cells "
+        f"(every cell, {search['distinct_values_searched']:,} values and partial forms; target 0)"
+    )
+    print(
+        f"survivors: labelled identifier spans of the table still in the notes: {in_table} of {sum(total[k] for k in table_kinds):,} "
+        f"(target 0): " + ", ".join(f"{k} {survived.get(k, 0)}/{total[k]}" for k in sorted(table_kinds))
+    )
+    others = sorted(k for k in total if k.startswith("other:"))
+    print(
+        "survivors: labelled identifiers the table does not hold (left to the recognizers): "
+        + ", ".join(f"{k[7:]} {survived.get(k, 0)}/{total[k]}" for k in others)
+    )
+    if removed_words is None:
+        print("over-red.: not measured (this checkout has no compliance.anonymization.redaction)")
+        return
+    upper = (getattr(report, "free_text", None) or {}).get("over_redaction_share")
+    print(
+        f"over-red.: {removed:,} of {words:,} non-identifying words removed = {removed / words:.1%} (labelled); "
+        "the run's own upper bound (report.free_text.over_redaction_share): "
+        + (f"{upper:.1%}" if upper is not None else "not reported by this checkout")
+    )
 
 
 def run_custos(df: pd.DataFrame, profile: dict, chunk_rows: int = 100_000) -> tuple[float, list, pd.DataFrame]:
@@ -178,6 +374,7 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--profile", default="hipaa-safe-harbor")
     parser.add_argument("--skip-file", action="store_true", help="skip the end-to-end CSV run")
+    parser.add_argument("--text-rows", type=int, default=5_000, help="rows of the free-text table (0: skip)")
     args = parser.parse_args()
 
     import django
@@ -189,6 +386,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="custos-bench-"))
     settings.CUSTOS_POLICY_KEY_DIR = str(tmp / "keys")
+    settings.CUSTOS_DATA_ROOTS = [tmp, *getattr(settings, "CUSTOS_DATA_ROOTS", [])]  # the bench's own files
     profile = profiles.resolve({"profile": args.profile})
 
     t0 = time.perf_counter()
@@ -233,6 +431,9 @@ def main() -> None:
             f"{report.rows_per_second:,.0f} rows/s; identifier values found in output: "
             f"{report.identifier_check['values_found_in_output']}; re-scan residual: {len(report.rescan['residual'])}"
         )
+
+    if args.text_rows:
+        run_free_text(args.text_rows, tmp, profile)
 
 
 if __name__ == "__main__":
