@@ -47,20 +47,27 @@ ACK_EARLY = (
 )
 LONGEST = max(hard for hard, _soft in TIME_LIMITS.values())
 
+
+def _delivery_defaults() -> dict:
+    """Evaluated when Celery first reads its configuration (never at import: a command must be able
+    to fail on missing settings with one line, before Celery loads them)."""
+    longest = max(LONGEST, env_int("CELERY_TASK_TIME_LIMIT", 3600))
+    visibility = env_int("CELERY_VISIBILITY_TIMEOUT", longest + 5 * MINUTE)
+    return {
+        "broker_transport_options": {"visibility_timeout": visibility},
+        "result_backend_transport_options": {"visibility_timeout": visibility},
+        # a worker that loses the broker connection cancels what it runs (redelivered elsewhere)
+        # instead of finishing it unacknowledged while another worker gets the same message
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_connection_retry_on_startup": True,
+        "task_annotations": {
+            name: {"time_limit": hard, "soft_time_limit": soft, **({"acks_late": False} if name in ACK_EARLY else {})}
+            for name, (hard, soft) in TIME_LIMITS.items()
+        },
+    }
+
+
 app = Celery("custos")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", max(LONGEST, app.conf.task_time_limit or 0) + 5 * MINUTE)
-app.conf.broker_transport_options = {
-    **(app.conf.broker_transport_options or {}),
-    "visibility_timeout": VISIBILITY_TIMEOUT,
-}
-app.conf.result_backend_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
-# a worker that loses the broker connection cancels what it runs (redelivered elsewhere) instead of
-# finishing it unacknowledged while another worker gets the same message
-app.conf.worker_cancel_long_running_tasks_on_connection_loss = True
-app.conf.broker_connection_retry_on_startup = True
-app.conf.task_annotations = {
-    name: {"time_limit": hard, "soft_time_limit": soft, **({"acks_late": False} if name in ACK_EARLY else {})}
-    for name, (hard, soft) in TIME_LIMITS.items()
-}
+app.add_defaults(_delivery_defaults)
 app.autodiscover_tasks()
