@@ -7,3 +7,6 @@ class CoreConfig(AppConfig):
     name = "core"
     label = "core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import checks  # noqa: F401 - registers core.W001
