@@ -129,3 +129,27 @@ def test_a_bulk_reject_asks_for_a_reason_then_reports_what_it_did(page_as, scree
     assert Classification.objects.get(pk=kept.pk).state == "suggested"
     event = AuditEvent.objects.get(action="catalog.classification.reject")
     assert event.reason == "a ticket number, not a phone number" and event.actor_name == page.custos_user.username
+
+
+def test_set_sensitivity_offers_no_preselected_level_and_the_index_is_accessible(page_as, screenshots):
+    asset = AssetFactory(sensitivity="confidential")
+    page = page_as("steward")
+    page.goto(f"{page.custos_url}/admin/")
+    assert page.title() == "Custos administration"
+    assert_accessible(page)
+    page.goto(f"{page.custos_url}/admin/catalog/dataasset/")
+    page.check(f"input[name=_selected_action][value='{asset.pk}']")
+    page.select_option("select[name=action]", "set_sensitivity")
+    page.click("button[name=index]")
+    page.wait_for_load_state()
+
+    page.screenshot(path=str(screenshots / "confirm-set-sensitivity.png"), full_page=True)
+    assert page.locator("select[name=sensitivity]").input_value() == ""  # nothing chosen for the steward
+    assert "(now Confidential)" in page.locator(".custos-selected").inner_text()
+    assert_accessible(page)
+    page.fill("textarea[name=reason]", "contract ended")
+    page.click("input[name=apply]")
+    page.wait_for_load_state()
+    assert "This field is required." in page.locator(".custos-confirm").inner_text()  # a level must be chosen
+    asset.refresh_from_db()
+    assert asset.sensitivity == "confidential"
