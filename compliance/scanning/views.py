@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.permissions import DECIDE, VIEW, user_can
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
-from catalog.choices import AssetStatus, ClassificationSource, ClassificationState
+from catalog.choices import SENSITIVITY_RANK, AssetStatus, ClassificationSource, ClassificationState
 from catalog.models import Classification, DataAsset
 from compliance.access import sample as access_sample
 from compliance.policies.choices import Purpose
@@ -62,12 +62,50 @@ def open_suggestions(user: Any) -> QuerySet[Classification]:
 
 
 @dataclass
+class Row:
+    """The open suggestions of one entity type on one column (a scan's and an import's of the same
+    label are one decision): shown as one row, accepted or rejected together."""
+
+    column: Any
+    entity_type: str
+    items: list[Classification] = field(default_factory=list)
+    sample_values: list[str] | None = None
+
+    @property
+    def pk(self) -> int:
+        return self.items[0].pk
+
+    @property
+    def ids(self) -> str:
+        return ",".join(str(c.pk) for c in self.items)
+
+    @property
+    def sensitivity(self) -> str:
+        return max((c.sensitivity for c in self.items), key=lambda s: SENSITIVITY_RANK.get(s, 0))
+
+
+ROW_ORDER = ("column__asset_id", "column__position", "column__name", "entity_type", "source")
+
+
+def rows_of(suggestions) -> list[Row]:
+    """Group suggestions (ordered by ``ROW_ORDER``) into rows, one per column and entity type."""
+    rows: dict[tuple[int, str], Row] = {}
+    for suggestion in suggestions:
+        suggestion.evidence_view = evidence_view(suggestion)
+        key = (suggestion.column_id, suggestion.entity_type)
+        if key not in rows:
+            rows[key] = Row(column=suggestion.column, entity_type=suggestion.entity_type)
+        rows[key].items.append(suggestion)
+    return list(rows.values())
+
+
+@dataclass
 class AssetGroup:
     """One asset's open suggestions, as the queue shows them."""
 
     asset: DataAsset
     open_count: int
-    suggestions: list[Classification] = field(default_factory=list)
+    suggestions: list[Row] = field(default_factory=list)
 
 
 def _filtered(request) -> tuple[QuerySet[Classification], dict[str, str]]:
@@ -85,14 +123,9 @@ def _filtered(request) -> tuple[QuerySet[Classification], dict[str, str]]:
 def _groups(qs: QuerySet[Classification], asset_ids: list[int], counts: dict[int, int], user) -> list[AssetGroup]:
     assets = {a.pk: a for a in DataAsset.objects.restrict(user, VIEW).select_related("source").filter(pk__in=asset_ids)}
     groups = {pk: AssetGroup(asset=assets[pk], open_count=counts[pk]) for pk in asset_ids if pk in assets}
-    rows = (
-        qs.filter(column__asset_id__in=list(groups))
-        .select_related("column")
-        .order_by("column__asset_id", "column__position", "column__name", "entity_type", "source")
-    )
-    for suggestion in rows:
-        suggestion.evidence_view = evidence_view(suggestion)
-        groups[suggestion.column.asset_id].suggestions.append(suggestion)
+    suggestions = qs.filter(column__asset_id__in=list(groups)).select_related("column").order_by(*ROW_ORDER)
+    for row in rows_of(suggestions):
+        groups[row.column.asset_id].suggestions.append(row)
     return [groups[pk] for pk in asset_ids if pk in groups]
 
 
@@ -225,9 +258,9 @@ def asset_sample(request, pk: int):
     if as_table:
         template = "scanning/_sample_table.html" if request.headers.get("HX-Request") else "scanning/sample_page.html"
         return render(request, template, context)
-    rows = list(_filtered(request)[0].filter(column__asset=asset).select_related("column"))
-    for suggestion in rows:
-        suggestion.sample_values = sample["columns"].get(suggestion.column.name)
+    rows = rows_of(_filtered(request)[0].filter(column__asset=asset).select_related("column").order_by(*ROW_ORDER))
+    for row in rows:
+        row.sample_values = sample["columns"].get(row.column.name)
     return render(request, "scanning/_sample_oob.html", {**context, "suggestions": rows})
 
 
@@ -249,7 +282,7 @@ def decide(request):
     """
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "").strip()
-    raw_ids = request.POST.getlist("ids")
+    raw_ids = [part for value in request.POST.getlist("ids") for part in value.split(",")]  # a row: "12,13"
     ids = sorted({int(i) for i in raw_ids if i.isascii() and i.isdigit() and len(i) < 19})[:MAX_BULK]
     if decision not in DECISIONS:
         messages.error(request, "Choose accept or reject.")

@@ -90,7 +90,7 @@ def client_as(client, make_user, role):
 
 
 def shown_ids(response) -> set[int]:
-    return {c.pk for g in response.context["groups"] for c in g.suggestions}
+    return {c.pk for g in response.context["groups"] for row in g.suggestions for c in row.items}
 
 
 # --- the queue --------------------------------------------------------------------------------------
@@ -138,6 +138,21 @@ def test_a_steward_accepts_one_with_a_reason_through_the_catalog_service(client,
     page = client.get(reverse("review:queue"))
     assert target.pk not in shown_ids(page)
     assert "Accepted 1 suggestion: US_SSN on customers.ssn." in page.content.decode()
+
+
+def test_the_same_label_from_two_sources_is_one_row_and_one_decision(client, make_user, make_asset):
+    asset = make_asset()
+    client_as(client, make_user, Role.STEWARD)
+    imported = catalog_services.classification_suggest(
+        column=asset.cols["phone"], entity_type="PHONE_NUMBER", source="imported", actor="test", evidence={"openlineage": {}}
+    )
+    response = client.get(reverse("review:queue"))
+    rows = response.context["groups"][0].suggestions
+    phone = [row for row in rows if row.column.name == "phone"]
+    assert len(rows) == 3 and len(phone) == 1 and {c.source for c in phone[0].items} == {"scan", "imported"}
+    assert f'value="{phone[0].ids}"' in response.content.decode()  # the bulk checkbox carries both
+    client.post(reverse("review:decide"), {"ids": [phone[0].ids], "decision": "confirm", "reason": "both agree"})
+    assert {suggestion(asset, "phone").state, Classification.objects.get(pk=imported.pk).state} == {"confirmed"}
 
 
 def test_no_reason_no_change(client, make_user, make_asset):
@@ -212,7 +227,8 @@ def test_the_sample_is_masked_as_the_access_decision_says_and_audited(client, ma
     html = response.content.decode()
     assert response.status_code == 200
     assert f'id="sample-{suggestion(asset, "email").pk}" hx-swap-oob="true"' in html
-    assert "tok_" in html and not any(v in html for v in RAW) and "123-45-6789" not in html
+    assert 'class="token"' in html and "masked ·" in html and "tok_" not in html  # tokens abridged, not values
+    assert not any(v in html for v in RAW) and "123-45-6789" not in html
     assert "Classified columns masked as keyed tokens" in html
     read = AuditEvent.objects.filter(action="policies.asset.sample_read").latest("id")
     assert read.details["effect"] == "allow_masked" and "email" in read.details["masked_columns"]
