@@ -43,7 +43,12 @@ GEOMETRY_JS = """() => {
     }
     return {id: path.dataset.id, source: path.dataset.source, target: path.dataset.target, points};
   });
-  return {boxes, edges, state: document.getElementById('lineage-explorer').dataset.state};
+  const labels = [...viewport.querySelectorAll('g.labels text')].map((t) => {
+    const b = t.getBBox(), m = toGraph(t);
+    const p = new DOMPoint(b.x, b.y).matrixTransform(m), q = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
+    return {text: t.textContent, x1: p.x, y1: p.y, x2: q.x, y2: q.y};
+  });
+  return {boxes, edges, labels, state: document.getElementById('lineage-explorer').dataset.state};
 }"""
 
 
@@ -108,6 +113,15 @@ def drawing_problems(geometry: dict) -> list[str]:
                 continue
             if any(_segment_enters(box, a, b) for a, b in zip(points, points[1:], strict=False)):
                 problems.append(f"{name}: crosses {box.label}")
+    for label in geometry.get("labels", []):  # transformation labels never sit on a box either
+        for box in boxes.values():
+            if (
+                label["x1"] < box.x2 - INSET
+                and box.x1 + INSET < label["x2"]
+                and label["y1"] < box.y2 - INSET
+                and box.y1 + INSET < label["y2"]
+            ):
+                problems.append(f"label {label['text']!r} overlaps {box.label}")
     return problems
 
 
@@ -141,6 +155,8 @@ def test_the_checker_finds_a_crossing_and_a_detached_edge():
     assert drawing_problems({"boxes": boxes, "edges": [around]}) == []
     assert drawing_problems({"boxes": boxes, "edges": [straight]}) == ["edge 1 a -> b: crosses c"]
     assert len(drawing_problems({"boxes": boxes, "edges": [detached]})) == 2
+    on_c = {"text": "DIRECT/IDENTITY", "x1": 52, "y1": 2, "x2": 90, "y2": 8}
+    assert drawing_problems({"boxes": boxes, "edges": [around], "labels": [on_c]}) == ["label 'DIRECT/IDENTITY' overlaps c"]
 
 
 def test_no_edge_crosses_a_node_box_on_any_demo_graph(page_as, screenshots):
