@@ -3,7 +3,8 @@ run as written from a fresh clone").
 
 Three kinds of example, each checked the way a reader would use it:
 
-* ``sh`` blocks are complete recipes against ``make demo``: each runs, as written, with bash in a
+* ``sh`` blocks are complete recipes against ``make demo`` (recipes for other setups, such as a
+  production database, are fenced ``shell`` and only their ``manage.py`` lines are checked): each runs, as written, with bash in a
   fresh clone with the demo loaded and served (the only change: the demo server's port for
   ``127.0.0.1:8000``). It must exit 0, print no traceback and get no API error envelope.
 * a ``python manage.py NAME ...`` line anywhere in a code block names a real command and only options
