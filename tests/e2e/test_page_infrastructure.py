@@ -17,6 +17,8 @@ def test_the_header_lists_installed_pages_and_skips_unresolvable_ones(page_as, s
         assert "Catalog" in labels and "Ghost" not in labels
         assert page.locator("a.skip").get_attribute("href") == "#main"
         assert page.evaluate("typeof htmx") == "object"  # vendored, served from static/
+        page.goto(f"{page.custos_url}/search/?q=x")
+        assert page.locator("header nav a[aria-current=page]").all_inner_texts() == ["Catalog"]
         page.screenshot(path=str(screenshots / "home.png"), full_page=True)
         assert_accessible(page)
     finally:
