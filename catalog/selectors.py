@@ -88,6 +88,20 @@ class SearchHit:
 SEARCH_TYPES = ("asset", "column", "model", "tag", "glossary_term")
 
 
+def _search_querysets(user, query: str, assets: QuerySet | None) -> dict[str, QuerySet]:
+    """One scoped queryset per hit type matching ``query`` (``assets`` narrows asset and column hits);
+    shared by the API's ``search`` and the page's ``search_page``."""
+    text = Q(name__icontains=query) | Q(description__icontains=query) if query else Q()
+    base_assets = assets if assets is not None else DataAsset.objects.restrict(user, VIEW)
+    return {
+        "asset": base_assets.filter(text | Q(qualified_name__icontains=query) if query else text).select_related("source"),
+        "column": Column.objects.restrict(user, VIEW).filter(text, asset__in=base_assets.values("pk")).select_related("asset"),
+        "model": MLModel.objects.restrict(user, VIEW).filter(text),
+        "tag": Tag.objects.restrict(user, VIEW).filter(text),
+        "glossary_term": GlossaryTerm.objects.restrict(user, VIEW).filter(text),
+    }
+
+
 def search(
     *, user: Any, query: str, types: tuple[str, ...] = SEARCH_TYPES, assets: QuerySet[DataAsset] | None = None, limit: int = 50
 ) -> tuple[list[SearchHit], dict[str, int]]:
@@ -96,15 +110,7 @@ def search(
     ``assets`` (already filtered, e.g. by owner or has-PII) narrows asset and column hits.
     Returns at most ``limit`` hits per type, exact name matches first, and the total per type.
     """
-    text = Q(name__icontains=query) | Q(description__icontains=query) if query else Q()
-    base_assets = assets if assets is not None else DataAsset.objects.restrict(user, VIEW)
-    querysets: dict[str, QuerySet] = {
-        "asset": base_assets.filter(text | Q(qualified_name__icontains=query) if query else text).select_related("source"),
-        "column": Column.objects.restrict(user, VIEW).filter(text, asset__in=base_assets.values("pk")).select_related("asset"),
-        "model": MLModel.objects.restrict(user, VIEW).filter(text),
-        "tag": Tag.objects.restrict(user, VIEW).filter(text),
-        "glossary_term": GlossaryTerm.objects.restrict(user, VIEW).filter(text),
-    }
+    querysets = _search_querysets(user, query, assets)
     hits: list[SearchHit] = []
     totals: dict[str, int] = {}
     for kind in types:
@@ -343,15 +349,7 @@ def search_page(
     names the types whose total is at least ``count_cap`` + 1 rather than exact ("1000+");
     ``count_cap`` defaults to :data:`COUNT_CAP`."""
     count_cap = COUNT_CAP if count_cap is None else count_cap
-    text = Q(name__icontains=query) | Q(description__icontains=query) if query else Q()
-    base_assets = assets if assets is not None else DataAsset.objects.restrict(user, VIEW)
-    querysets: dict[str, QuerySet] = {
-        "asset": base_assets.filter(text | Q(qualified_name__icontains=query) if query else text).select_related("source"),
-        "column": Column.objects.restrict(user, VIEW).filter(text, asset__in=base_assets.values("pk")).select_related("asset"),
-        "model": MLModel.objects.restrict(user, VIEW).filter(text),
-        "tag": Tag.objects.restrict(user, VIEW).filter(text),
-        "glossary_term": GlossaryTerm.objects.restrict(user, VIEW).filter(text),
-    }
+    querysets = _search_querysets(user, query, assets)
     hits: list[SearchHit] = []
     totals: dict[str, int] = {}
     capped: set[str] = set()

@@ -240,19 +240,7 @@ def build(request: Request, out: Path, *, progress: Progress | None = None, prev
         writer.add("ledger/checkpoint.txt", note.encode("utf-8"))
         writer.add("ledger/consistency.json", dump_json(ledger.consistency_with(previous_checkpoint, note)))
         progress(0.86, "evidence files")
-        for name in (
-            "inventory",
-            "art30",
-            "ccpa",
-            "hipaa_safe_harbor",
-            "policies",
-            "findings",
-            "runs",
-            "access",
-            "deanonymization",
-            "models",
-            "exports",
-        ):
+        for name in extra_sections.BUILTIN_ORDER:
             writer.add(f"evidence/{name}.json", dump_json(sections[name]))
         # CSV has no header comments: every row carries the view label in its last column.
         label = view_label_text(scope)

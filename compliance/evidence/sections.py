@@ -35,21 +35,21 @@ from typing import Any
 from audit import verify_core
 from compliance.evidence.collect.snapshot import Scope, iso
 
-BUILTIN = frozenset(
-    {
-        "inventory",
-        "art30",
-        "ccpa",
-        "hipaa_safe_harbor",
-        "policies",
-        "findings",
-        "runs",
-        "access",
-        "deanonymization",
-        "models",
-        "exports",
-    }
+# the built-in evidence files, in the order the bundle writes them (evidence/<name>.json)
+BUILTIN_ORDER = (
+    "inventory",
+    "art30",
+    "ccpa",
+    "hipaa_safe_harbor",
+    "policies",
+    "findings",
+    "runs",
+    "access",
+    "deanonymization",
+    "models",
+    "exports",
 )
+BUILTIN = frozenset(BUILTIN_ORDER)
 
 
 @dataclass(frozen=True)
