@@ -115,8 +115,11 @@ def search(
     totals: dict[str, int] = {}
     for kind in types:
         qs = querysets[kind]
-        totals[kind] = qs.count()
-        exact_first = sorted(qs[:limit], key=lambda obj: (obj.name.lower() != query.lower(), obj.name.lower()))
+        # Fetch first and count only when the page is full: a rare word then costs one scan of the
+        # table (the count is the fetched length), not two; the total stays exact either way.
+        rows = list(qs[: limit + 1]) if limit else []
+        totals[kind] = len(rows) if limit and len(rows) <= limit else qs.count()
+        exact_first = sorted(rows[:limit], key=lambda obj: (obj.name.lower() != query.lower(), obj.name.lower()))
         for obj in exact_first:
             context, asset_id = "", None
             if kind == "asset":

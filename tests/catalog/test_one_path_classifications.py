@@ -1,10 +1,11 @@
-"""One service per operation (issue 12): confirming or rejecting a classification through the API and
-through the admin action (after its confirmation step) runs ``classification_confirm`` /
-``classification_reject`` and gives the same result and the same ledger events, in the same order,
-with the reason given; a role without ``decide`` is refused by both and nothing is written.
+"""One service per operation (issue 12): confirming or rejecting a classification through the API,
+through the admin action (after its confirmation step) and through the review queue page
+(``/review/decide/``) runs ``classification_confirm`` / ``classification_reject`` and gives the same
+result and the same ledger events, in the same order, with the reason given; a role without
+``decide`` is refused by all three and nothing is written.
 
 There is no management command that decides classifications (``manage.py scan`` only suggests them),
-so the entry points are the API and the admin. Each entry point decides its own copy of one
+so the entry points are the API, the admin and the review page. Each entry point decides its own copy of one
 scenario (a scan suggestion on a column of an ``internal`` asset), built identically; ids are
 replaced by their role in the scenario before comparing.
 """
@@ -88,10 +89,18 @@ def _via_admin(client, step: str, classification: Classification) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
 
+def _via_review(client, step: str, classification: Classification) -> list[str]:
+    response = client.post(
+        reverse("review:decide"), {"ids": [classification.pk], "decision": step, "reason": REASON}, follow=True
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
 @pytest.mark.parametrize("step", ["confirm", "reject"])
-def test_the_api_and_the_admin_action_give_the_same_result_and_the_same_events(client, api_as, users, step):
+def test_the_api_the_admin_action_and_the_review_page_give_the_same_result_and_the_same_events(client, api_as, users, step):
     steward = users["steward"]
-    by_api, by_admin = _scenario(1), _scenario(2)
+    by_api, by_admin, by_review = _scenario(1), _scenario(2), _scenario(3)
 
     before = _last()
     assert _via_api(api_as, "steward", step, by_api) == 200
@@ -102,8 +111,15 @@ def test_the_api_and_the_admin_action_give_the_same_result_and_the_same_events(c
     said = _via_admin(client, step, by_admin)
     admin_events = _events(before, by_admin)
 
+    before = _last()
+    said_on_page = _via_review(client, step, by_review)
+    review_events = _events(before, by_review)
+
     assert said == [f"{step.capitalize()} selected classifications: 1 changed, 0 refused."]
-    assert _result(by_api) == _result(by_admin)
+    past = "Accepted" if step == "confirm" else "Rejected"
+    assert said_on_page == [f"{past} 1 suggestion: EMAIL_ADDRESS on {by_review.column.asset.name}.contact_email."]
+    assert _result(by_api) == _result(by_admin) == _result(by_review)
+    assert api_events == review_events
     assert _result(by_api)[:4] == ("confirmed" if step == "confirm" else "rejected", "restricted", steward.pk, REASON)
     assert api_events == admin_events
     decision = [e for e in api_events if e[0] == f"catalog.classification.{step}"]
@@ -118,14 +134,17 @@ def test_the_api_and_the_admin_action_give_the_same_result_and_the_same_events(c
 
 
 @pytest.mark.parametrize("step", ["confirm", "reject"])
-def test_both_entry_points_refuse_an_auditor_alike_and_write_nothing(client, api_as, users, step):
-    by_api, by_admin = _scenario(1), _scenario(2)
+def test_every_entry_point_refuses_an_auditor_alike_and_writes_nothing(client, api_as, users, step):
+    by_api, by_admin, by_review = _scenario(1), _scenario(2), _scenario(3)
     client.force_login(users["auditor"])
     before = _last()
 
     assert _via_api(api_as, "auditor", step, by_api) == 403
     said = _via_admin(client, step, by_admin)
+    said_on_page = _via_review(client, step, by_review)
 
     assert said == _REFUSED[step]
-    assert _result(by_api) == _result(by_admin) == ("suggested", "restricted", None, "", False, "internal")
+    assert said_on_page == ["Refused, nothing changed for 1 suggestion: auditor may not decide classifications."]
+    expected = ("suggested", "restricted", None, "", False, "internal")
+    assert _result(by_api) == _result(by_admin) == _result(by_review) == expected
     assert _events(before, by_api) == []
