@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 HTTP_METRICS = env_bool("CUSTOS_HTTP_METRICS", default=True)
 PROMETHEUS_METRIC_NAMESPACE = "custos"
 MIDDLEWARE = [
+    "core.health.HealthMiddleware",  # first: /healthz and /readyz for probes (by pod IP, plain HTTP; core/health.py)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
