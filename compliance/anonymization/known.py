@@ -15,7 +15,9 @@ What is a known value (``collect``):
 * *partial forms*: each part of a name (``Marta`` and ``Olsen`` of ``Marta Olsen``; hyphenated
   parts; titles and suffixes such as ``Dr``/``Jr`` are not names; a 2-letter name such as ``Jo``
   is matched as written only), a street address without its
-  house number and unit (``Reed Plains`` of ``5341 Reed Plains Apt. 4``), an e-mail's local part
+  house number and unit, its USPS suffix written either way and its directional either way
+  (``Reed Plains``, ``Reed Plns`` and ``5341 Reed Plns`` of ``5341 Reed Plains Apt. 4``; the bare
+  name ``Reed`` with its capital only; :mod:`compliance.anonymization.streets`), an e-mail's local part
   when it is long and specific (8+ characters with a digit or a dot), a phone number without its
   extension and with or without the leading ``1`` country code;
 * numbers (phones, SSNs, MRNs, plan/account numbers, ...) also by their digits alone, so
@@ -43,6 +45,8 @@ from typing import Any
 
 import ahocorasick
 import pandas as pd
+
+from compliance.anonymization.streets import street_forms
 
 MIN_TEXT = 3
 MIN_DIGITS = 7
@@ -91,8 +95,6 @@ _NUMBER_RUN = re.compile(r"\d(?:[ \t\u00a0\-.()/+]*\d)*")
 _LONG_RUN = re.compile(r"\d(?:[ \t\u00a0\-.()/+]*\d){" + str(MIN_DIGITS - 1) + ",}")
 _NON_DIGIT = re.compile(r"\D+")
 _NAME_SPLIT = re.compile(r"[\s,]+")
-_HOUSE_NUMBER = re.compile(r"^\s*\d+[A-Za-z]?\s+")
-_UNIT = re.compile(r"\s*,?\s+(?:apt\.?|apartment|suite|ste\.?|unit|#|fl\.?|floor|room|rm\.?)\s*[\w-]+\s*$", re.I)
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension|#)\s*\d+\s*$", re.I)
 
 
@@ -155,12 +157,14 @@ class KnownValues:
             self.entities.append(entity_type)
         return self.entities.index(entity_type)
 
-    def _add_text(self, text: str, code: int, *, partial: str | None = None) -> int:
+    def _add_text(self, text: str, code: int, *, partial: str | None = None, exact: bool = False) -> int:
+        """``text`` as a key: case-insensitive, or with its capitals only (as written, Title, UPPER)
+        when every word is a common one or ``exact``."""
         text = text.strip(" \t\r\n,;:.'\"()")
         if len(text) < MIN_TEXT:
             return 0
         low = text.lower()
-        if all(word in AMBIGUOUS for word in low.split()):
+        if exact or all(word in AMBIGUOUS for word in low.split()):
             added = 0
             for form in {text, text.title(), text.upper()}:
                 if form not in self._exact:
@@ -217,12 +221,11 @@ class KnownValues:
                     elif len(pieces) > 1:
                         added += self._add_text(part, code, partial="name parts")
             elif entity == "STREET_ADDRESS":
-                street = _HOUSE_NUMBER.sub("", _UNIT.sub("", text))
-                if street != text and " " in street.strip():
-                    added += self._add_text(street, code, partial="street without number or unit")
-                without_unit = _UNIT.sub("", text)
-                if without_unit != text:
-                    added += self._add_text(without_unit, code, partial="street without number or unit")
+                forms = street_forms(text)
+                for form in sorted(forms.forms):
+                    added += self._add_text(form, code, partial="street forms (number, unit, USPS suffix, directional)")
+                if forms.bare:
+                    added += self._add_text(forms.bare, code, partial="street name alone (with its capital)", exact=True)
             elif entity in ("PHONE_NUMBER", "FAX_NUMBER"):
                 base = _EXTENSION.sub("", text)
                 digits = digits_of(base)

@@ -6,7 +6,7 @@ Contract (read by compliance/evidence/collect/claims.py; docs/policies.md "Verif
 
 * **identifier value search** -- every original value of every identifier column of the table
   (values of at least 3 characters) and its partial forms (each part of a name, a street without
-  its number, a phone without its extension, ...; :mod:`compliance.anonymization.known`), and the
+  its number or unit and with its suffix written either way, a phone without its extension, ...; :mod:`compliance.anonymization.known`), and the
   full dates of the date columns generalized to a year, are searched in *every* output cell of
   *every* column, as a case-insensitive substring bounded by non-alphanumeric characters (so
   ``Ann`` is not found in ``planned``, but is in ``saw Ann today``); phone numbers, SSNs and other
@@ -105,7 +105,8 @@ class ValueSearch:
                 *(f"column {c} (opaque {op} tokens)" for c, op in sorted(self.opaque.items())),
                 f"values shorter than {MIN_TEXT} characters (2-letter names are searched as written only: "
                 f"'Jo', not 'JO' or 'jo'), numbers shorter than {MIN_DIGITS} digits",
-                "lower-case forms of name parts and places that are common English words "
+                "lower-case forms of name parts and places that are common English words, and of street names "
+                "written without their suffix "
                 f"({self.known.as_dict()['common_words_matched_with_capital_only']} forms searched with their capital only)",
                 "identifiers that were never in an identifier column of this table (free text is also scrubbed "
                 "by the recognizers, and re-scanned on a sample)",
