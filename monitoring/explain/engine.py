@@ -100,6 +100,9 @@ def align(frame: pd.DataFrame, model: LoadedModel, *, what: str = "data") -> pd.
         frame = frame[model.feature_names]
     elif model.n_features is not None and frame.shape[1] != model.n_features:
         raise ExplainInputError(f"the model takes {model.n_features} features; the {what} has {frame.shape[1]} columns")
+    if all(pd.api.types.is_bool_dtype(t) or pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        # all numeric: one conversion of the block instead of one per column (a logged row: ~1 ms, not ~15)
+        return pd.DataFrame(frame.to_numpy(dtype=np.float64, na_value=np.nan), columns=frame.columns, index=frame.index)
     # Readers may hand CSV columns over as text: numbers are parsed here, anything else is refused.
     out, bad = {}, []
     for col in frame.columns:
@@ -133,7 +136,8 @@ def explain_frame(
         raise ExplainInputError("the data has no rows")
     X = align(data, model)
     features = [str(c) for c in X.columns]
-    tree_ok = model.estimator is not None and is_tree_model(model.estimator)
+    # a kept tree explainer already proves the model is a supported ensemble (converting one costs ~30 ms)
+    tree_ok = tree_explainer is not None or (model.estimator is not None and is_tree_model(model.estimator))
     method = method or ("tree" if tree_ok else "permutation")
     if method not in METHODS:
         raise ExplainInputError(f"unknown method; choose one of {', '.join(METHODS)}")

@@ -147,3 +147,47 @@ def test_artifacts_and_explanations_of_a_hidden_version_are_not_listed_nor_expla
         assert api_as("steward").get(path).json()["count"] == 1
     rows = [{"income": 1.0, "debt": 0.0, "age": 0.0}]
     assert _post(api_as, "service", artifact, {"rows": rows}).status_code == 404
+
+
+def test_a_batch_changed_after_it_was_read_once_is_refused_on_the_next_call(api_as, users):
+    artifact, batch, *_ = _setup(users, RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0))
+    assert _post(api_as, "steward", artifact, {"prediction_id": "p-1"}).status_code == 201
+    import os
+    from pathlib import Path
+
+    data = Path(batch.location).read_bytes()
+    with open(batch.location, "r+b") as fh:  # same size, one byte flipped, mtime put back
+        fh.seek(len(data) // 2)
+        fh.write(bytes([data[len(data) // 2] ^ 1]))
+    st = os.stat(batch.location)
+    os.utime(batch.location, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))
+    r = _post(api_as, "steward", artifact, {"prediction_id": "p-2"})
+    assert r.status_code == 400 and "SHA-256" in r.json()["error"]["message"]
+    assert AuditEvent.objects.filter(action="explain.explanation_create").count() == 1
+
+
+def test_later_decisions_of_a_batch_are_looked_up_in_the_rows_verified_once(api_as, users, monkeypatch):
+    """The batch is hashed and read once; later ids are found without reading it again, and each answer
+    is still the logged row's own explanation."""
+    from compliance import datasets
+    from monitoring.explain import decisions
+
+    decisions._ROWS.clear()
+    artifact, batch, X, model = _setup(users, RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0))
+    reads = []
+    real_read = datasets.read_frame
+    monkeypatch.setattr(datasets, "read_frame", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    for i in (3, 41, 3, 0):
+        body = _post(api_as, "steward", artifact, {"prediction_id": f"p-{i}"}).json()
+        assert body["parameters"]["source"]["row"] == i
+        assert body["rows"][0]["prediction"] == pytest.approx(model.predict_proba(X.iloc[[i]])[0, 1], abs=1e-12)
+    assert len(reads) == 1
+
+
+def test_a_background_from_the_batch_never_holds_the_explained_row():
+    from monitoring.explain.decisions import _background_positions
+
+    for position in (0, 7, 49):
+        picks = _background_positions(50, position, 49, seed=3)
+        assert position not in picks and len(set(picks)) == 49 and picks.max() <= 49
+    assert list(_background_positions(1000, 5, 10, seed=1)) == list(_background_positions(1000, 5, 10, seed=1))
