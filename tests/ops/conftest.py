@@ -70,3 +70,115 @@ def manage(*args: str, database_url: str, env: dict[str, str] | None = None, tim
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def require_real_broker() -> None:
+    from django.conf import settings
+
+    if settings.CELERY_BROKER_URL.startswith("memory://"):
+        pytest.skip("needs a real Celery broker (CELERY_BROKER_URL=redis://...); runs in the PostgreSQL pass of .ci/run")
+
+
+def worker_env(tmp_path_factory, **extra: str) -> dict[str, str]:
+    """A worker's environment: the test database, test profile, every test's tmp_path readable."""
+    from django.conf import settings
+
+    return {
+        **os.environ,
+        "DATABASE_URL": pg_url(),
+        "CUSTOS_ENV": "test",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TRACE_LOG_LEVEL": "INFO",
+        "CUSTOS_DATA_ROOTS": f"{tmp_path_factory.getbasetemp()},{settings.VAR_DIR}",
+        **extra,
+    }
+
+
+class DrillWorkers:
+    """``celery worker`` processes this test starts, kills and restarts (never the session's worker).
+
+    While a drill runs, the workers other tests share (the session worker of this xdist process,
+    on the same Redis database) stop consuming the task queue (``cancel_consumer``), so every task
+    goes to a drill worker; they consume again afterwards (``add_consumer``)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path):
+        self.env = env
+        self.log_dir = log_dir
+        self.started: list[subprocess.Popen] = []
+        self.paused: list[str] = []
+
+    def start(self, *, concurrency: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
+        import uuid
+
+        from config.celery import app
+
+        name = f"drill-{uuid.uuid4().hex[:8]}@%h"
+        log = open(self.log_dir / f"celery-drill-{len(self.started)}.log", "w")  # noqa: SIM115 - the process owns it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+            + ["--without-gossip", "--without-mingle", "-n", name],
+            cwd=REPO,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.started.append(proc)
+        hostname = name.replace("%h", socket_hostname())
+        import time
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"drill worker exited with {proc.returncode}; see {self.log_dir}")
+            if app.control.ping(destination=[hostname], timeout=0.5):
+                return proc
+        raise RuntimeError("drill worker did not answer a ping within 60 s")
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def socket_hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+@pytest.fixture
+def drill_workers(transactional_db, tmp_path_factory, tmp_path):
+    """A :class:`DrillWorkers` for one test; PostgreSQL and a real broker only."""
+    require_postgres()
+    require_real_broker()
+    from config.celery import app
+
+    others = [name for reply in (app.control.ping(timeout=1) or []) for name in reply]
+    if others:
+        app.control.cancel_consumer(app.conf.task_default_queue, destination=others, reply=True, timeout=5)
+    workers = DrillWorkers(worker_env(tmp_path_factory), tmp_path)
+    try:
+        yield workers
+    finally:
+        workers.stop_all()
+        if others:
+            app.control.add_consumer(app.conf.task_default_queue, destination=others, reply=True, timeout=5)
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.2):
+    """``check()``'s first truthy value within ``timeout`` seconds, else fail saying ``what``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout:g} s")
