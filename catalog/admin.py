@@ -109,9 +109,9 @@ class ServiceAdmin(RoleActionsMixin, CustosModelAdmin):
 
     def delete_model(self, request, obj):
         try:
-            type(self).delete_service(**{self.instance_kwarg: obj}, actor=request.user)
+            type(self).delete_service(**{self.instance_kwarg: obj}, actor=request.user, reason=self.delete_reason(request))
         except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), level=messages.ERROR)
+            self.delete_refused(request, "; ".join(exc.messages))
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

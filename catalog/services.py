@@ -157,8 +157,8 @@ def domain_update(*, domain: Domain, actor: Actor, **data: Any) -> Domain:
     return _update(domain, actor=actor, action="catalog.domain.update", data=data)
 
 
-def domain_delete(*, domain: Domain, actor: Actor) -> None:
-    _delete(domain, actor=actor, action="catalog.domain.delete")
+def domain_delete(*, domain: Domain, actor: Actor, reason: str = "") -> None:
+    _delete(domain, actor=actor, action="catalog.domain.delete", reason=reason)
 
 
 def tag_create(*, actor: Actor, **data: Any) -> Tag:
@@ -169,8 +169,8 @@ def tag_update(*, tag: Tag, actor: Actor, **data: Any) -> Tag:
     return _update(tag, actor=actor, action="catalog.tag.update", data=data)
 
 
-def tag_delete(*, tag: Tag, actor: Actor) -> None:
-    _delete(tag, actor=actor, action="catalog.tag.delete")
+def tag_delete(*, tag: Tag, actor: Actor, reason: str = "") -> None:
+    _delete(tag, actor=actor, action="catalog.tag.delete", reason=reason)
 
 
 def tag_ensure(*, name: str, actor: Actor) -> Tag:
@@ -187,8 +187,8 @@ def glossary_term_update(*, term: GlossaryTerm, actor: Actor, **data: Any) -> Gl
     return _update(term, actor=actor, action="catalog.glossary_term.update", data=data)
 
 
-def glossary_term_delete(*, term: GlossaryTerm, actor: Actor) -> None:
-    _delete(term, actor=actor, action="catalog.glossary_term.delete")
+def glossary_term_delete(*, term: GlossaryTerm, actor: Actor, reason: str = "") -> None:
+    _delete(term, actor=actor, action="catalog.glossary_term.delete", reason=reason)
 
 
 # --- sources and assets -------------------------------------------------------------------------
@@ -204,9 +204,9 @@ def source_update(*, source: DataSource, actor: Actor, **data: Any) -> DataSourc
     return _update(source, actor=actor, action="catalog.source.update", data=data)
 
 
-def source_delete(*, source: DataSource, actor: Actor) -> None:
+def source_delete(*, source: DataSource, actor: Actor, reason: str = "") -> None:
     """Refused while assets still belong to the source."""
-    _delete(source, actor=actor, action="catalog.source.delete")
+    _delete(source, actor=actor, action="catalog.source.delete", reason=reason)
 
 
 def source_ensure(*, namespace: str, actor: Actor, kind: str = "other", name: str | None = None) -> DataSource:
@@ -451,8 +451,8 @@ def column_update(*, column: Column, actor: Actor, reason: str = "", **data: Any
     return column
 
 
-def column_delete(*, column: Column, actor: Actor) -> None:
-    _delete(column, actor=actor, action="catalog.column.delete")
+def column_delete(*, column: Column, actor: Actor, reason: str = "") -> None:
+    _delete(column, actor=actor, action="catalog.column.delete", reason=reason)
 
 
 def columns_sync(*, asset: DataAsset, columns: Sequence[dict[str, Any]], actor: Actor) -> dict[str, Column]:
@@ -653,8 +653,8 @@ def model_update(*, model: MLModel, actor: Actor, **data: Any) -> MLModel:
     return _update(model, actor=actor, action="catalog.model.update", data=data)
 
 
-def model_delete(*, model: MLModel, actor: Actor) -> None:
-    _delete(model, actor=actor, action="catalog.model.delete")
+def model_delete(*, model: MLModel, actor: Actor, reason: str = "") -> None:
+    _delete(model, actor=actor, action="catalog.model.delete", reason=reason)
 
 
 def model_version_register(*, actor: Actor, model: MLModel, version: str, **data: Any) -> ModelVersion:
@@ -677,8 +677,8 @@ def model_version_update(*, model_version: ModelVersion, actor: Actor, reason: s
     return model_version
 
 
-def model_version_delete(*, model_version: ModelVersion, actor: Actor) -> None:
+def model_version_delete(*, model_version: ModelVersion, actor: Actor, reason: str = "") -> None:
     with transaction.atomic():
         model_version_id = model_version.pk
-        _delete(model_version, actor=actor, action="catalog.model_version.delete")
+        _delete(model_version, actor=actor, action="catalog.model_version.delete", reason=reason)
         _after_commit(signals.model_version_changed, model_version_id=model_version_id, change="deleted")

@@ -39,8 +39,9 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from core.permissions import ADD, AUDIT, CHANGE, DECIDE, DELETE, EXPORT, VIEW, VIEW_RESTRICTED, user_can
@@ -194,8 +195,56 @@ class RoleActionPermissionsMixin:
         return super().changelist_view(request, extra_context)
 
 
-class CustosModelAdmin(ReadableJSONMixin, RoleActionPermissionsMixin, admin.ModelAdmin):
-    """The base of every Custos ModelAdmin (readable JSON, role-matrix action permissions)."""
+class DeleteReasonForm(forms.Form):
+    """The reason asked on a single object's delete confirmation page."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Required. Recorded with the deletion in the audit ledger; write why, not personal data.",
+    )
+
+
+class DeleteReasonMixin:
+    """Deleting one object from its admin page asks a reason, as every bulk action does.
+
+    The confirmation page (``admin/custos/delete_confirmation.html``) carries a required reason
+    field; a post without one deletes nothing and shows the page again with the error. The reason
+    reaches ``delete_model`` through ``self.delete_reason(request)``, which passes it to the
+    service (its audit event holds it). When ``delete_model`` reports a refusal
+    (``self.delete_refused(request)``), the page goes back to the object without Django's
+    "deleted successfully" message."""
+
+    delete_confirmation_template = "admin/custos/delete_confirmation.html"
+
+    def delete_view(self, request, object_id, extra_context=None):
+        form = DeleteReasonForm(request.POST) if request.method == "POST" else DeleteReasonForm()
+        if request.method == "POST":
+            if form.is_valid():
+                request.custos_delete_reason = form.cleaned_data["reason"]
+            else:
+                # Django deletes on any non-empty POST: an empty one renders the confirmation again
+                request.POST = QueryDict()
+        return super().delete_view(request, object_id, {**(extra_context or {}), "reason_form": form})
+
+    def delete_reason(self, request) -> str:
+        return getattr(request, "custos_delete_reason", "")
+
+    def delete_refused(self, request, message: str) -> None:
+        request.custos_delete_refused = True
+        self.message_user(request, f"Not deleted: {message}", level=messages.ERROR)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "custos_delete_refused", False):
+            opts = self.model._meta
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj_id], current_app=self.admin_site.name)
+            return HttpResponseRedirect(url)
+        return super().response_delete(request, obj_display, obj_id)
+
+
+class CustosModelAdmin(ReadableJSONMixin, RoleActionPermissionsMixin, DeleteReasonMixin, admin.ModelAdmin):
+    """The base of every Custos ModelAdmin (readable JSON, role-matrix action permissions, a reason
+    for every single-object delete)."""
 
 
 class ReadOnlyAdmin(CustosModelAdmin):
@@ -337,6 +386,8 @@ admin.site.disable_action("delete_selected")
 
 __all__ = [
     "CustosModelAdmin",
+    "DeleteReasonForm",
+    "DeleteReasonMixin",
     "PrettyJSONWidget",
     "ReadOnlyAdmin",
     "ReasonForm",

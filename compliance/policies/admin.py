@@ -142,7 +142,10 @@ class PolicyAdmin(CustosModelAdmin):
             policies.policy_update(policy=Policy.objects.get(pk=form.instance.pk), actor=request.user, **m2m)
 
     def delete_model(self, request, obj):
-        _report(self, request, lambda: policies.policy_delete(policy=obj, actor=request.user))
+        try:
+            policies.policy_delete(policy=obj, actor=request.user, reason=self.delete_reason(request))
+        except (ValidationError, PermissionDenied) as exc:
+            self.delete_refused(request, "; ".join(getattr(exc, "messages", [str(exc)])))
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

@@ -279,7 +279,12 @@ def test_admin_add_change_delete_and_actions_leave_events(client):
     assert client.post(reverse("admin:catalog_domain_add"), {"name": "Finance"}).status_code == 302
     domain = DomainFactory()
     assert client.post(reverse("admin:catalog_domain_change", args=[domain.pk]), {"name": "Renamed"}).status_code == 302
-    assert client.post(reverse("admin:catalog_domain_delete", args=[DomainFactory().pk]), {"post": "yes"}).status_code == 302
+    assert (
+        client.post(
+            reverse("admin:catalog_domain_delete", args=[DomainFactory().pk]), {"post": "yes", "reason": "merged"}
+        ).status_code
+        == 302
+    )
     asset = AssetFactory()
     response = client.post(
         reverse("admin:catalog_dataasset_changelist"),

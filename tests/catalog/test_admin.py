@@ -104,7 +104,7 @@ def test_bulk_set_sensitivity_and_assign_owner(steward_client, make_user):
 def test_a_source_with_assets_cannot_be_deleted_from_admin(steward_client):
     asset = AssetFactory()
     response = steward_client.post(
-        reverse("admin:catalog_datasource_delete", args=[asset.source_id]), {"post": "yes"}, follow=True
+        reverse("admin:catalog_datasource_delete", args=[asset.source_id]), {"post": "yes", "reason": "retired"}, follow=True
     )
     assert response.status_code == 200
     asset.source.refresh_from_db()

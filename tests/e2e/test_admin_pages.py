@@ -157,3 +157,29 @@ def test_set_sensitivity_offers_no_preselected_level_and_the_index_is_accessible
     assert "This field is required." in page.locator(".custos-confirm").inner_text()  # a level must be chosen
     asset.refresh_from_db()
     assert asset.sensitivity == "confidential"
+
+
+def test_deleting_one_domain_asks_a_reason_and_records_it(page_as, screenshots):
+    from catalog.models import Domain
+    from tests.factories import DomainFactory
+
+    domain = DomainFactory(name="Legacy marketing")
+    page = page_as("steward", width=1366, height=900)
+
+    page.goto(f"{page.custos_url}/admin/catalog/domain/{domain.pk}/delete/")
+    page.screenshot(path=str(screenshots / "domain-delete-confirm.png"), full_page=True)
+    assert page.locator("textarea[name=reason]").is_visible()
+    assert_accessible(page)
+
+    page.click("input[type=submit][value^='Yes']")  # no reason: nothing deleted, the page says so
+    page.wait_for_load_state()
+    assert page.locator(".errornote").inner_text() == "Nothing was deleted: give a reason."
+    assert Domain.objects.filter(pk=domain.pk).exists()
+    page.screenshot(path=str(screenshots / "domain-delete-no-reason.png"), full_page=True)
+
+    page.fill("textarea[name=reason]", "merged into Marketing")
+    page.click("input[type=submit][value^='Yes']")
+    page.wait_for_load_state()
+    assert "was deleted successfully" in page.locator("ul.messagelist").inner_text()
+    assert not Domain.objects.filter(pk=domain.pk).exists()
+    assert AuditEvent.objects.get(action="catalog.domain.delete").reason == "merged into Marketing"

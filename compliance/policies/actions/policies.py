@@ -77,14 +77,21 @@ def policy_update(*, policy: Policy, actor: Actor | str, **data: Any) -> Policy:
     return policy
 
 
-def policy_delete(*, policy: Policy, actor: Actor | str) -> None:
+def policy_delete(*, policy: Policy, actor: Actor | str, reason: str = "") -> None:
     require(actor, DECIDE, "policies")
     with transaction.atomic():
         assets = set(policy.assets.values_list("pk", flat=True))
         everything = not assets
         pk, kind = policy.pk, policy.kind
         policy.delete()
-        record(actor=actor, action="policies.policy.delete", target_type="policies.policy", target_id=pk, details={"kind": kind})
+        record(
+            actor=actor,
+            action="policies.policy.delete",
+            target_type="policies.policy",
+            target_id=pk,
+            reason=reason,
+            details={"kind": kind},
+        )
         if everything:
             after_commit_evaluate_all()
         else:
