@@ -111,6 +111,7 @@ class ValueSearch:
                 "identifiers that were never in an identifier column of this table (free text is also scrubbed "
                 "by the recognizers, and re-scanned on a sample)",
                 "misspelt names, nicknames and initials",
+                "a street name written alone when it is itself a street suffix or directional word (Park, Hill, North)",
             ],
         }
 

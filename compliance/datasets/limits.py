@@ -7,7 +7,9 @@ record, so memory stays bounded by the cap whatever the file holds:
 
 ``CUSTOS_DATASET_MAX_LINE_BYTES`` (default 16 MiB)
     the longest CSV record (quoted newlines included) or JSON line; every cell lies inside its
-    record, so this also caps a text file's cells.
+    record, so this also caps a text file's cells. A database table's value (SQLite, PostgreSQL)
+    over it is refused too: the select sends NULL in its place and names its column, so the value
+    never leaves the database.
 ``CUSTOS_DATASET_MAX_ROWS`` (default 1,000,000,000)
     rows a source may hold (text files counted while read, Parquet and tables from their count).
 ``CUSTOS_DATASET_MAX_GROUP_BYTES`` (default 1 GiB)

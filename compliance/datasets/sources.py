@@ -388,6 +388,9 @@ class JsonLinesSource(Source):
         return pd.DataFrame.from_records(rows).reindex(columns=list(columns))
 
 
+_OVER_CAP = "__custos_value_over_cap"
+# PostgreSQL types whose octet_length needs no cast (text, varchar, bpchar, name, bytea); others are cast to text.
+_PG_SIZED_TYPES = frozenset({25, 1043, 1042, 19, 17})
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
 
 
@@ -407,6 +410,8 @@ class SqlSource(Source):
         self.dialect = "sqlite" if loc.kind == "sqlite" else "postgresql"
         self._rows = None
         self._columns: list[str] | None = None
+        self._types: dict[str, Any] = {}
+        self._cap = limits.max_line_bytes()
         with self._connect() as conn:
             cur = conn.cursor()
             try:
@@ -417,6 +422,7 @@ class SqlSource(Source):
             limits.check_rows(f"table {table}", self._rows)
             cur.execute(f"SELECT * FROM {self._quoted()} LIMIT 0")  # noqa: S608 - identifier validated above
             self._columns = [d[0] for d in cur.description]
+            self._types = {d[0]: d[1] for d in cur.description}
 
     @property
     def columns(self) -> list[str]:
@@ -453,9 +459,8 @@ class SqlSource(Source):
         if columns is not None:
             # Names are checked against the table's own columns, then quoted: never SQL from the caller.
             _project(pd.DataFrame(columns=self.columns), columns)
-            select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-        else:
-            select = "*"
+        names = list(columns) if columns is not None else self.columns
+        select = self._capped_select(names)
         if stop >= 0:
             limit = f" LIMIT {int(stop - start)} OFFSET {int(start)}"
         else:
@@ -464,14 +469,42 @@ class SqlSource(Source):
         with self._connect() as conn:
             cur = conn.cursor()
             cur.execute(sql)
-            names = [d[0] for d in cur.description]
             offset = start
             while True:
                 rows = cur.fetchmany(BATCH_ROWS)
                 if not rows:
                     break
-                yield offset, pd.DataFrame.from_records(rows, columns=names)
+                frame = pd.DataFrame.from_records(rows, columns=[*names, _OVER_CAP])
+                over = frame.pop(_OVER_CAP).to_numpy()
+                if over.any():
+                    at = int(over.nonzero()[0][0])
+                    raise limits.DataLimitExceeded(
+                        f"table {self.table}: row {offset + at + 1}, column {names[int(over[at]) - 1]} holds a value "
+                        f"longer than {limits.size_text(self._cap)} (CUSTOS_DATASET_MAX_LINE_BYTES): refused before reading it"
+                    )
+                yield offset, frame
                 offset += len(rows)
+
+    def _size(self, quoted: str, name: str) -> str:
+        """SQL for the size in bytes of a column's value, computed by the database (the value is not sent)."""
+        if self.dialect == "sqlite":
+            return f"length(CAST({quoted} AS BLOB))"
+        if self._types.get(name) in _PG_SIZED_TYPES:
+            return f"octet_length({quoted})"
+        return f"octet_length({quoted}::text)"
+
+    def _capped_select(self, names: list[str]) -> str:
+        """The select list: each column as itself, or NULL when its value is over the cap (so a huge
+        value never leaves the database), and a last column naming the first such column (1-based)."""
+        self._cap = cap = limits.max_line_bytes()
+        parts, whens = [], []
+        for i, name in enumerate(names, 1):
+            quoted = '"' + name.replace('"', '""') + '"'
+            size = self._size(quoted, name)
+            parts.append(f"CASE WHEN {size} > {cap} THEN NULL ELSE {quoted} END AS {quoted}")
+            whens.append(f"WHEN {size} > {cap} THEN {i}")
+        over = f"CASE {' '.join(whens)} ELSE 0 END" if whens else "0"
+        return ", ".join([*parts, f'{over} AS "{_OVER_CAP}"'])
 
 
 class _Closing:
