@@ -116,6 +116,42 @@ def test_a_steward_finds_a_column_by_keyboard_and_lands_on_it(page_as, clinic, s
     assert_accessible(page)
 
 
+def test_tab_from_the_search_box_reaches_a_skip_link_past_the_facets_to_the_results(page_as, clinic, screenshots):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as("steward", username="stella")
+    page.goto(page.custos_url + "/search/?q=patient")
+    skip = page.locator("a.skip-results")
+    assert not skip.is_visible() or skip.bounding_box()["x"] < 0  # off-screen until focused
+    page.locator("#q").focus()
+    page.keyboard.press("Tab")  # the Search button
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-results"
+    box = skip.bounding_box()
+    assert box["x"] >= 0 and box["width"] > 0, "the skip link is not shown when focused"
+    page.screenshot(path=str(screenshots / "skip-link-focused.png"))
+    facets_first = page.evaluate(
+        "document.querySelector('a.skip-results').compareDocumentPosition(document.querySelector('aside.facets'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    assert facets_first, "the skip link must come before the facets it skips"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "results-heading"
+    page.keyboard.press("Tab")
+    inside = page.evaluate("!!document.activeElement.closest('.results') && !document.activeElement.closest('.facets')")
+    assert inside, "the next Tab after the skip link lands in the results, not the facets"
+    page.screenshot(path=str(screenshots / "after-skip.png"))
+    assert_accessible(page)
+    page.goto(page.custos_url + "/")  # the asset list (no query) has the same link
+    page.locator("#q").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "results-heading"
+    page.keyboard.press("Tab")
+    assert page.evaluate("!!document.activeElement.closest('.results')")
+
+
 def test_a_steward_reads_label_provenance_and_walks_the_tabs_by_keyboard(page_as, clinic, screenshots):
     from tests.e2e.accessibility import assert_accessible
 
