@@ -65,14 +65,14 @@ class FrameWriter:
         elif self.loc.format == "csv":
             if self._handle is None:
                 check(self.loc)
-                self._handle = open(self.tmp, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
+                self._handle = self._open_text(newline="")
                 frame.to_csv(self._handle, index=False)
             else:
                 frame.to_csv(self._handle, index=False, header=False)
         elif self.loc.format == "jsonl":
             if self._handle is None:
                 check(self.loc)
-                self._handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
+                self._handle = self._open_text()
             text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
             self._handle.write(text if text.endswith("\n") or not text else text + "\n")
         else:
@@ -108,10 +108,10 @@ class FrameWriter:
             conn.close()
             self._conn = None
             return self.loc
-        self._close_files()
         if self._first and self.loc.format != "parquet":
-            Path(self.tmp).touch()
-        elif self._first:
+            self._handle = self._open_text()  # an empty output (a valid empty .gz / .bz2 too)
+        self._close_files()
+        if self._first and self.loc.format == "parquet":
             pq.write_table(pa.table({}), self.tmp)
         Path(self.tmp).replace(self.loc.path)
         return self.loc
@@ -128,6 +128,20 @@ class FrameWriter:
         self._close_files()
         if self.tmp is not None:
             Path(self.tmp).unlink(missing_ok=True)
+
+    def _open_text(self, newline: str | None = None):
+        """The ``.partial`` file for text, compressed when the target's name says so (``.csv.gz``,
+        ``.jsonl.bz2``): the readers open it by the same suffixes, so an output reads back as written."""
+        suffixes = [s.lower() for s in Path(self.loc.path).suffixes]
+        if ".gz" in suffixes:
+            import gzip
+
+            return gzip.open(self.tmp, "wt", newline=newline, encoding="utf-8", compresslevel=6)
+        if ".bz2" in suffixes:
+            import bz2
+
+            return bz2.open(self.tmp, "wt", newline=newline, encoding="utf-8")
+        return open(self.tmp, "w", newline=newline, encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
 
     def _close_files(self) -> None:
         if self._handle is not None:
