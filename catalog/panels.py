@@ -13,7 +13,7 @@ def pii_coverage(request, obj):
     (suggested or confirmed), how many a confirmed one, and how many assets hold PII.
 
     Counted from the classifications (a few per labelled column), not by probing every column:
-    three queries whatever the catalog size (200,000 columns: ~40 ms instead of ~500 ms)."""
+    four queries whatever the catalog size (200,000 columns: ~40 ms instead of ~500 ms)."""
     from django.db.models import Count, Q
 
     from accounts.permissions import VIEW
@@ -32,7 +32,10 @@ def pii_coverage(request, obj):
             assets_with_pii=Count("column__asset", distinct=True),
         )
     )
-    columns = Column.objects.restrict(user, VIEW).exclude(asset__status=AssetStatus.DELETED).count()
+    # all visible columns minus those of deleted assets: the first count reads an index alone, the
+    # second only the few deleted assets' columns (a join over every column cost ~60 ms at 200,000)
+    visible_columns = Column.objects.restrict(user, VIEW)
+    columns = visible_columns.count() - visible_columns.filter(asset__status=AssetStatus.DELETED).count()
     assets = DataAsset.objects.restrict(user, VIEW).exclude(status=AssetStatus.DELETED).count()
 
     def pct(n, of):
