@@ -20,7 +20,9 @@ dates, ids and clinical columns; values drawn from Faker pools so the table buil
 * **Free text** (issue 13): a seeded ``--text-rows`` patients table (5,000 by default) whose notes
   mention the row's identifiers as people write them (full name, first or last name alone, a
   first name in capitals, the phone with dots or ``+1``, the e-mail, the SSN, the MRN's digits,
-  the street without its number, the city), another patient's last name, and identifiers the
+  the street without its number, the city; unless ``--no-street-variants``, every fourth
+  note also names the street with its suffix abbreviated or by its name alone), another
+  patient's last name, and identifiers the
   table does not hold (a clinician's name, a relative's name, a visit date), between clinical
   sentences that use everyday words which are also names (``will``, ``may``, ``hope``). Every
   identifier span is labelled when the note is built. Safe Harbor runs end to end
@@ -135,9 +137,67 @@ def _street(address: str) -> str:
     return " ".join(words)
 
 
-def build_notes_table(rows: int, seed: int = 13) -> tuple[pd.DataFrame, list[list[tuple[int, int, str]]]]:
+# How people abbreviate the suffixes Faker writes in full (the bench's own short list, so the
+# labels do not come from the code under test).
+SUFFIX_SHORT = {
+    "Street": "St",
+    "Streets": "Sts",
+    "Avenue": "Ave",
+    "Road": "Rd",
+    "Roads": "Rds",
+    "Drive": "Dr",
+    "Lane": "Ln",
+    "Court": "Ct",
+    "Courts": "Cts",
+    "Flat": "Flt",
+    "Flats": "Flts",
+    "Plains": "Plns",
+    "Center": "Ctr",
+    "Heights": "Hts",
+    "Mountain": "Mtn",
+    "Parkway": "Pkwy",
+    "Boulevard": "Blvd",
+    "Square": "Sq",
+    "Terrace": "Ter",
+    "Place": "Pl",
+    "Point": "Pt",
+    "Highway": "Hwy",
+    "Junction": "Jct",
+    "Crossing": "Xing",
+    "Extension": "Ext",
+    "Extensions": "Exts",
+    "Village": "Vlg",
+    "Valley": "Vly",
+    "Station": "Sta",
+    "Trail": "Trl",
+    "Circle": "Cir",
+    "Creek": "Crk",
+    "Estates": "Ests",
+    "Meadows": "Mdws",
+    "Springs": "Spgs",
+}
+
+
+def street_sentence(address: str, rng) -> list[tuple[str | None, str]] | None:
+    """A sentence naming the row's street another way: the suffix abbreviated (with the house
+    number) or the street name alone."""
+    words = _street(address).split()
+    if len(words) < 2:
+        return None
+    number = address.split()[0]
+    name, suffix = " ".join(words[:-1]), words[-1]
+    if suffix in SUFFIX_SHORT and rng.random() < 0.5:
+        return [(None, "Mail goes to "), ("street, suffix abbreviated", f"{number} {name} {SUFFIX_SHORT[suffix]}"), (None, ".")]
+    return [(None, "Walks along "), ("street name alone", name), (None, " most mornings.")]
+
+
+def build_notes_table(
+    rows: int, seed: int = 13, *, street_variants: bool = True
+) -> tuple[pd.DataFrame, list[list[tuple[int, int, str]]]]:
     """A patients table with free-text notes, and for each note its labelled identifier spans
-    ``(start, end, kind)`` (kinds starting with ``other:`` are identifiers the table does not hold)."""
+    ``(start, end, kind)`` (kinds starting with ``other:`` are identifiers the table does not hold).
+    With ``street_variants`` every fourth note ends with one more sentence naming the row's street
+    another way (``street_sentence``, its own random stream: the other notes are unchanged)."""
     import random
 
     from faker import Faker
@@ -165,6 +225,7 @@ def build_notes_table(rows: int, seed: int = 13) -> tuple[pd.DataFrame, list[lis
             }
         )
     clinicians = [fake.last_name() for _ in range(200)]
+    street_rng = random.Random(seed + 1)
     labels: list[list[tuple[int, int, str]]] = []
     notes = []
     for i, person in enumerate(people):
@@ -221,6 +282,14 @@ def build_notes_table(rows: int, seed: int = 13) -> tuple[pd.DataFrame, list[lis
                 if kind is not None:
                     spans.append((len(text), len(text) + len(value), kind))
                 text += value
+        if street_variants and i % 4 == 0:
+            sentence = street_sentence(person["street_address"], street_rng)
+            if sentence:
+                text += " "
+                for kind, value in sentence:
+                    if kind is not None:
+                        spans.append((len(text), len(text) + len(value), kind))
+                    text += value
         notes.append(text)
         labels.append(spans)
     frame = pd.DataFrame(people)
@@ -228,7 +297,7 @@ def build_notes_table(rows: int, seed: int = 13) -> tuple[pd.DataFrame, list[lis
     return frame, labels
 
 
-def run_free_text(rows: int, tmp: Path, profile: dict) -> None:
+def run_free_text(rows: int, tmp: Path, profile: dict, *, street_variants: bool = True) -> None:
     """The free-text part (module doc): what survives Safe Harbor in notes, and what else it removed."""
     import re
 
@@ -238,7 +307,7 @@ def run_free_text(rows: int, tmp: Path, profile: dict) -> None:
         from compliance.anonymization.redaction import removed_words
     except ImportError:  # an older checkout, measured for the "before" figure
         removed_words = None
-    frame, labels = build_notes_table(rows)
+    frame, labels = build_notes_table(rows, street_variants=street_variants)
     src, dst = tmp / "notes.csv", tmp / "notes_deid.csv"
     frame.to_csv(src, index=False)
     report = anonymizer.anonymize_file(src, dst, profile=profile, verify=True)
@@ -375,6 +444,11 @@ def main() -> None:
     parser.add_argument("--profile", default="hipaa-safe-harbor")
     parser.add_argument("--skip-file", action="store_true", help="skip the end-to-end CSV run")
     parser.add_argument("--text-rows", type=int, default=5_000, help="rows of the free-text table (0: skip)")
+    parser.add_argument(
+        "--no-street-variants",
+        action="store_true",
+        help="the notes without the extra street sentences (the free-text table as before they were added)",
+    )
     args = parser.parse_args()
 
     import django
@@ -433,7 +507,7 @@ def main() -> None:
         )
 
     if args.text_rows:
-        run_free_text(args.text_rows, tmp, profile)
+        run_free_text(args.text_rows, tmp, profile, street_variants=not args.no_street_variants)
 
 
 if __name__ == "__main__":
