@@ -58,6 +58,13 @@ class MonitorScopedQuerySet(MonitoringQuerySet):
     version_path = "monitor__"
 
 
+MULTIVARIATE_METHODS = ("pca_reconstruction", "domain_classifier")
+
+
+def default_multivariate_methods() -> list[str]:
+    return ["pca_reconstruction"]
+
+
 class ReferenceProfile(models.Model):
     """A stored, mergeable profile of a reference dataset (monitoring.stats.profile.DatasetProfile as
     JSON): histograms, quantile sketches, category counts. Drift against it never re-reads the data."""
@@ -109,6 +116,13 @@ class Monitor(models.Model):
     label_column = models.CharField(max_length=200, default="label")
     reference_metrics = models.JSONField(default=dict, blank=True, help_text="performance on the reference, for the tests")
     schedule_minutes = models.PositiveIntegerField(default=60)
+    chunk_rows = models.PositiveIntegerField(
+        default=5000, help_text="rows of an open chunk before it closes (0: runs re-read their window's batches)"
+    )
+    chunk_minutes = models.PositiveIntegerField(default=0, help_text="an open chunk closes this long after it opened (0: never)")
+    multivariate_methods = models.JSONField(
+        default=default_multivariate_methods, blank=True, help_text="pca_reconstruction and/or domain_classifier"
+    )
     active = models.BooleanField(default=True, db_index=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -146,6 +160,13 @@ class Monitor(models.Model):
         for field in ("kinds", "drift_options", "quality_checks", "reference_metrics"):
             if not isinstance(getattr(self, field), dict):
                 raise ValidationError({field: "must be a JSON object"})
+        methods = self.multivariate_methods
+        if (
+            not isinstance(methods, list)
+            or any(m not in MULTIVARIATE_METHODS for m in methods)
+            or len(set(methods)) != len(methods)
+        ):
+            raise ValidationError({"multivariate_methods": f"a list of distinct names among {', '.join(MULTIVARIATE_METHODS)}"})
 
 
 class LoggedBatch(models.Model):
@@ -285,3 +306,66 @@ class Alert(models.Model):
     @classmethod
     def restricted_q(cls) -> Q:
         return version_restricted_q("monitor__") | Q(monitor__reference_asset__sensitivity=RESTRICTED)
+
+
+class MonitorChunk(models.Model):
+    """The running statistics of a monitor's chunk of production data (near real time): the mergeable
+    profile of its features (monitoring.stats.profile.DatasetProfile as JSON) and the data-quality counts,
+    updated batch by batch so a check of the open chunk never re-reads the batches already merged.
+    ``batch_ids`` lists the merged batches (a redelivered update of one of them is a no-op). One open
+    chunk per monitor; it closes once it holds ``Monitor.chunk_rows`` rows (or ``chunk_minutes`` passed)."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    is_open = models.BooleanField(default=True)
+    rows = models.PositiveBigIntegerField(default=0)
+    batch_ids = models.JSONField(default=list, blank=True)
+    reference_sha256 = models.CharField(max_length=64, blank=True)
+    profile = models.JSONField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="quality counts: per column outside range / new values")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MonitorScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["monitor_id", "-index"]
+        constraints = [
+            models.UniqueConstraint(fields=["monitor", "index"], name="monitoring_chunk_unique_index"),
+            models.UniqueConstraint(fields=["monitor"], condition=Q(is_open=True), name="monitoring_chunk_one_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of {self.monitor_id} ({self.rows} rows, {'open' if self.is_open else 'closed'})"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return version_restricted_q("monitor__") | Q(monitor__reference_asset__sensitivity=RESTRICTED)
+
+
+class MonitorRunPart(models.Model):
+    """One part of a fanned-out run (a group of feature columns, or the joint checks over all of them),
+    computed by whichever worker takes its task; ``result`` holds its outcomes as JSON. The last part to
+    finish merges them into the run (as scans merge their chunks)."""
+
+    run = models.ForeignKey(MonitorRun, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    columns = models.JSONField(default=list, blank=True, help_text="feature columns of this part; empty: the joint part")
+    done = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    objects = RunScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run_id", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="monitoring_run_part_unique_index")]
+
+    def __str__(self) -> str:
+        return f"part {self.index} of run {self.run_id} ({'done' if self.done else 'pending'})"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return version_restricted_q("run__monitor__") | Q(run__monitor__reference_asset__sensitivity=RESTRICTED)

@@ -7,6 +7,8 @@ digests and method names only.
 * ``monitor_update``           CHANGE
 * ``batch_log``                ADD     production inputs/predictions or late labels (files via compliance.datasets)
 * ``monitor_run``              ADD     drift, data quality, performance over the current window; opens/resolves alerts
+                                       (a large window fans out over the workers: ``fanout``)
+* ``chunk_update``             ADD     fold a new batch into the open chunk's running statistics and check it
 * ``alert_acknowledge``        CHANGE  open -> acknowledged, a reason required
 * ``alert_resolve``            CHANGE  -> resolved, a reason required
 """
@@ -16,12 +18,14 @@ from .batches import batch_log, batch_log_file
 from .monitors import monitor_create, monitor_update
 from .profiles import reference_profile_create
 from .runs import monitor_run, new_batches
+from .stream import chunk_update
 
 __all__ = [
     "alert_acknowledge",
     "alert_resolve",
     "batch_log",
     "batch_log_file",
+    "chunk_update",
     "monitor_create",
     "monitor_run",
     "monitor_update",

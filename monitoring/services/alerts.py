@@ -25,6 +25,9 @@ def _message(result: MonitorResult) -> str:
         return f"feature {result.name!r} drifted: {result.method} {result.score:.6g} against threshold {result.threshold:g}"
     if result.kind == ResultKind.DATASET_DRIFT:
         return f"dataset drift: share of drifted features {result.score:.3f} >= {result.threshold:g}"
+    if result.kind == ResultKind.MULTIVARIATE and result.method == "domain_classifier":
+        b = result.details
+        return f"multivariate drift: domain classifier AUROC {result.score:.4g} outside [{b.get('lower', 0):g}, {b.get('upper', 0):g}]"
     if result.kind == ResultKind.MULTIVARIATE:
         return f"multivariate drift: {result.method} error {result.score:.4g} above the band's {result.threshold:.4g}"
     if result.kind == ResultKind.QUALITY:

@@ -28,6 +28,9 @@ EDITABLE = (
     "label_column",
     "reference_metrics",
     "schedule_minutes",
+    "chunk_rows",
+    "chunk_minutes",
+    "multivariate_methods",
     "active",
 )
 

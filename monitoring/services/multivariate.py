@@ -1,5 +1,7 @@
-"""The multivariate evaluator of a monitor run: PCA reconstruction error (monitoring.stats.multivariate)
-of the whole window against the reference, judged by the band for a chunk of the window's size.
+"""The multivariate evaluator of a monitor run, the methods of ``Monitor.multivariate_methods``
+(monitoring.stats.multivariate): PCA reconstruction error of the whole window against the reference,
+judged by the band for a chunk of the window's size, and/or the domain classifier's cross-validated
+AUROC, drift outside [0.45, 0.65].
 
 Needs the reference's rows (a reference asset; a stored profile keeps no joint distribution) and at
 least two features. The reference is cut into 10 chunks (NannyML's default) and sampled down to
@@ -15,16 +17,17 @@ from monitoring.models import Monitor, MonitorResult
 from monitoring.stats.chunks import Chunk, Chunking, make_chunks
 from monitoring.stats.drift import resolve_kinds
 from monitoring.stats.kinds import ColumnKind
-from monitoring.stats.multivariate import pca_reconstruction
+from monitoring.stats.multivariate import AUROC_BAND, domain_classifier, pca_reconstruction
 
 MAX_REFERENCE_ROWS = 200_000
 MIN_ROWS = 50
+CLASSIFIER_ROWS = 20_000  # rows of each side the domain classifier learns from (NannyML samples too)
 
 
 def multivariate_results(monitor: Monitor, reference, current: pd.DataFrame, batches, outcome=None) -> list[MonitorResult]:
     from .runs import feature_columns
 
-    if reference.frame is None or len(current) < MIN_ROWS:
+    if reference.frame is None or len(current) < MIN_ROWS or not monitor.multivariate_methods:
         return []
     features = [f for f in feature_columns(monitor, reference) if f in reference.frame.columns and f in current.columns]
     kinds = resolve_kinds(reference.frame, features, monitor.kinds or None)
@@ -36,6 +39,16 @@ def multivariate_results(monitor: Monitor, reference, current: pd.DataFrame, bat
     if len(ref) > MAX_REFERENCE_ROWS:
         ref = ref.sample(n=MAX_REFERENCE_ROWS, random_state=0).reset_index(drop=True)
     cur = current[numeric + categorical].reset_index(drop=True)
+    methods = list(monitor.multivariate_methods)
+    out: list[MonitorResult] = []
+    if "pca_reconstruction" in methods:
+        out += _pca(ref, cur, numeric, categorical)
+    if "domain_classifier" in methods:
+        out += _domain_classifier(ref, cur, numeric, categorical)
+    return out
+
+
+def _pca(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str], categorical: list[str]) -> list[MonitorResult]:
     try:
         res = pca_reconstruction(
             ref,
@@ -66,6 +79,44 @@ def multivariate_results(monitor: Monitor, reference, current: pd.DataFrame, bat
                 "features": len(numeric) + len(categorical),
                 "reference_rows": len(ref),
                 "rows": len(cur),
+            },
+        )
+    ]
+
+
+def _domain_classifier(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str], categorical: list[str]) -> list[MonitorResult]:
+    """Cross-validated AUROC of a classifier telling the window's rows from the reference's (both sampled
+    to ``CLASSIFIER_ROWS``, seeded); drift outside NannyML's [0.45, 0.65]."""
+    sample = cur.sample(n=CLASSIFIER_ROWS, random_state=0).reset_index(drop=True) if len(cur) > CLASSIFIER_ROWS else cur
+    try:
+        res = domain_classifier(
+            ref,
+            sample,
+            numeric=numeric,
+            categorical=categorical,
+            current_chunks=Chunking([Chunk("window", 0, len(sample))], []),
+            max_reference_rows=CLASSIFIER_ROWS,
+        )
+    except (ValueError, TypeError):
+        return []  # e.g. too few rows for five stratified folds
+    low, high = AUROC_BAND
+    return [
+        MonitorResult(
+            kind=ResultKind.MULTIVARIATE,
+            name="domain_classifier",
+            method="domain_classifier",
+            score=float(res.current[0]),
+            threshold=float(high),
+            threshold_source=f"NannyML's constant band: AUROC outside [{low:g}, {high:g}]",
+            flagged=bool(res.alerts[0]),
+            details={
+                "lower": low,
+                "upper": high,
+                "folds": 5,
+                "features": len(numeric) + len(categorical),
+                "reference_rows": min(len(ref), CLASSIFIER_ROWS),
+                "rows": len(sample),
+                "window_rows": len(cur),
             },
         )
     ]

@@ -10,6 +10,7 @@ their audit events are written in one transaction. A failure on bad data leaves 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -25,8 +26,9 @@ from core.types import Actor
 from monitoring.choices import BatchKind, ResultKind
 from monitoring.data import read_typed_frame
 from monitoring.models import LoggedBatch, Monitor, MonitorResult, MonitorRun
-from monitoring.stats.drift import DatasetDrift, drift_frames
-from monitoring.stats.profile import DatasetProfile, drift_against_profile
+from monitoring.stats.drift import ColumnDrift, DatasetDrift, _skipped, column_drift, dist_of, drift_frames, resolve_kinds
+from monitoring.stats.kinds import DRIFT_KINDS, ColumnKind
+from monitoring.stats.profile import CATEGORY_CAP, CategoricalProfile, DatasetProfile, drift_against_profile
 
 from ._common import check_visible, digest_of, drift_options, library_versions, user_or_none
 from .alerts import sync_alerts
@@ -86,11 +88,13 @@ def load_reference(monitor: Monitor, columns: list[str] | None = None) -> Refere
     return Reference(f"asset {monitor.reference_asset_id}", frame_sha256(frame), frame=frame)
 
 
-def load_batches(batches: list[LoggedBatch]) -> pd.DataFrame:
+def load_batches(batches: list[LoggedBatch], columns: list[str] | None = None) -> pd.DataFrame:
+    """The batches' rows, concatenated; ``columns``: only those (a batch without one of them lacks it)."""
     frames = []
     for b in batches:
         try:
-            frames.append(read_typed_frame(b.location))
+            wanted = None if columns is None else [c for c in columns if c in b.columns]
+            frames.append(read_typed_frame(b.location, columns=wanted))
         except datasets.LocationRefused as exc:
             raise RunInputError(f"logged batch {b.pk}: {exc.messages[0]}") from None
         except (datasets.ReadError, OSError) as exc:
@@ -189,17 +193,70 @@ def evaluate(monitor: Monitor, reference: Reference, current: pd.DataFrame, batc
     return outcome
 
 
-def monitor_run(
-    *, actor: Actor | str, monitor: Monitor, batches: list[LoggedBatch] | None = None, trigger: str = "manual"
+def reference_kinds(monitor: Monitor, reference: Reference, features: list[str]) -> dict[str, ColumnKind]:
+    """The kinds the one-worker report gives ``features``: the profile's, or declared/inferred on the reference."""
+    if reference.profile is not None:
+        kinds = reference.profile.kinds()
+        missing = [f for f in features if f not in kinds and f not in reference.profile.skipped]
+        if missing:
+            raise RunInputError(f"the reference profile has no column(s) {', '.join(missing)}")
+        return {f: kinds[f] if f in kinds else ColumnKind(reference.profile.skipped[f]) for f in features}
+    absent = [c for c in features if c not in reference.frame.columns]
+    if absent:
+        raise RunInputError(f"the reference has no column(s) {', '.join(absent)}")
+    return resolve_kinds(reference.frame, features, monitor.kinds or None)
+
+
+@dataclass(frozen=True)
+class CurrentSide:
+    """The current data of a drift check, from rows or from running statistics: ``dist(name, kind)`` a
+    feature's distribution, ``count(name)`` its non-missing values (for a feature of a kind without a test)."""
+
+    dist: Callable[[str, ColumnKind], object]
+    count: Callable[[str], int]
+
+    @classmethod
+    def of_frame(cls, frame: pd.DataFrame) -> CurrentSide:
+        def dist(name: str, kind: ColumnKind):
+            if name not in frame.columns:
+                raise RunInputError(f"the logged data has no column(s) {name}")
+            return dist_of(frame[name], kind)
+
+        return cls(dist, lambda name: int(frame[name].count()) if name in frame.columns else 0)
+
+
+def column_drifts(monitor: Monitor, reference: Reference, features: list[str], current: CurrentSide) -> list[ColumnDrift]:
+    """Each feature's drift (no multiple-testing correction yet: ``dataset_drift`` applies it over all
+    features), the current side from rows or from running statistics. The same per-column steps as
+    ``drift_frames`` and ``drift_against_profile``."""
+    options = drift_options(monitor.drift_options)
+    kinds = reference_kinds(monitor, reference, features)
+    out = []
+    for name in features:
+        kind = kinds[name]
+        if reference.profile is not None:
+            ref_p = reference.profile.columns.get(name)
+            if ref_p is None:
+                continue  # a kind the profile keeps no statistics of
+            cur = current.dist(name, kind)
+            if isinstance(ref_p, CategoricalProfile) and ref_p.overflow:
+                base = {"name": name, "kind": kind.value, "n_ref": ref_p.n, "n_cur": cur.n}
+                out.append(_skipped(base, f"more than {CATEGORY_CAP} categories"))
+                continue
+            out.append(column_drift(name, kind, ref_p.dist(), cur, options))
+            continue
+        if kind not in DRIFT_KINDS:
+            base = {"name": name, "kind": kind.value, "n_ref": int(reference.frame[name].count()), "n_cur": current.count(name)}
+            out.append(_skipped(base, f"{kind.value} columns get no drift test"))
+            continue
+        out.append(column_drift(name, kind, dist_of(reference.frame[name], kind), current.dist(name, kind), options))
+    return out
+
+
+def start_run(
+    *, actor: Actor | str, monitor: Monitor, batches: list[LoggedBatch], trigger: str, extra: dict | None = None
 ) -> MonitorRun:
-    """Run ``monitor`` over ``batches`` (default: the new ones); returns the finished (or failed) run."""
-    require(actor, ADD, "monitor runs")
-    check_visible(actor, model_version=monitor.model_version, asset=monitor.reference_asset)
-    batches = list(batches) if batches is not None else new_batches(monitor)
-    if not batches:
-        raise NothingToRun("no logged predictions since the monitor's last run")
-    if any(b.model_version_id != monitor.model_version_id or b.kind != BatchKind.PREDICTIONS for b in batches):
-        raise ValidationError("a run covers prediction batches of the monitor's own model version")
+    """The run row (status running) and its ``monitoring.run_start`` event, committed."""
     with transaction.atomic():
         run = MonitorRun.objects.create(
             monitor=monitor,
@@ -216,19 +273,26 @@ def monitor_run(
             actor=actor,
             action="monitoring.run_start",
             target=run,
-            details={"monitor": monitor.pk, "batches": len(batches), "rows": run.rows, "trigger": trigger},
+            details={"monitor": monitor.pk, "batches": len(batches), "rows": run.rows, "trigger": trigger, **(extra or {})},
         )
-    try:
-        reference = load_reference(monitor)
-        current = load_batches(batches)
-        outcome = evaluate(monitor, reference, current, batches)
-    except (RunInputError, ValueError, ValidationError) as exc:  # LocationRefused is a ValidationError
-        text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-        message = text.splitlines()[0][:500]
-        with transaction.atomic():
-            run.mark_failed(message)
-            audit.record(actor=actor, action="monitoring.run_fail", target=run, details={"monitor": monitor.pk})
-        return run
+    return run
+
+
+def fail_run(*, actor: Actor | str, run: MonitorRun, exc: Exception) -> MonitorRun:
+    text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+    message = text.splitlines()[0][:500]
+    with transaction.atomic():
+        run.mark_failed(message)
+        audit.record(actor=actor, action="monitoring.run_fail", target=run, details={"monitor": run.monitor_id})
+    return run
+
+
+def finish_run(
+    *, actor: Actor | str, run: MonitorRun, reference: Reference, outcome: Outcome, extra: dict | None = None
+) -> MonitorRun:
+    """Results, the run's outcome, its alerts and ``monitoring.run_finish``, in the caller's transaction
+    when there is one (a chunk update holds its monitor's lock)."""
+    monitor = run.monitor
     with transaction.atomic():
         for r in outcome.results:
             r.run = run
@@ -237,7 +301,7 @@ def monitor_run(
         run.reference_label = reference.label
         run.dataset_drift = outcome.dataset_drift
         run.share_drifted = outcome.share_drifted
-        run.summary = {**outcome.summary, "reference_sha256": reference.sha256}
+        run.summary = {**outcome.summary, "reference_sha256": reference.sha256, **(extra or {})}
         run.save(update_fields=["reference_label", "dataset_drift", "share_drifted", "summary"])
         run.mark_succeeded()
         Monitor.objects.filter(pk=monitor.pk).update(last_run_at=run.finished_at)
@@ -258,3 +322,38 @@ def monitor_run(
             },
         )
     return run
+
+
+def monitor_run(
+    *,
+    actor: Actor | str,
+    monitor: Monitor,
+    batches: list[LoggedBatch] | None = None,
+    trigger: str = "manual",
+    fan_out: bool | None = None,
+) -> MonitorRun:
+    """Run ``monitor`` over ``batches`` (default: the new ones); returns the finished (or failed) run.
+
+    A window of at least ``fanout.FAN_OUT_ROWS`` rows (or ``fan_out=True``) is fanned out over the
+    workers (monitoring.services.fanout): the run is returned running and the last part finishes it."""
+    require(actor, ADD, "monitor runs")
+    check_visible(actor, model_version=monitor.model_version, asset=monitor.reference_asset)
+    batches = list(batches) if batches is not None else new_batches(monitor)
+    if not batches:
+        raise NothingToRun("no logged predictions since the monitor's last run")
+    if any(b.model_version_id != monitor.model_version_id or b.kind != BatchKind.PREDICTIONS for b in batches):
+        raise ValidationError("a run covers prediction batches of the monitor's own model version")
+    from . import fanout
+
+    if fan_out is None:
+        fan_out = sum(b.rows for b in batches) >= fanout.FAN_OUT_ROWS
+    run = start_run(actor=actor, monitor=monitor, batches=batches, trigger=trigger, extra={"fan_out": True} if fan_out else None)
+    if fan_out:
+        return fanout.run_split(actor=actor, run=run)
+    try:
+        reference = load_reference(monitor)
+        current = load_batches(batches)
+        outcome = evaluate(monitor, reference, current, batches)
+    except (RunInputError, ValueError, ValidationError) as exc:  # LocationRefused is a ValidationError
+        return fail_run(actor=actor, run=run, exc=exc)
+    return finish_run(actor=actor, run=run, reference=reference, outcome=outcome)
