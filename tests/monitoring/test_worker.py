@@ -69,7 +69,7 @@ def _alert_within_a_minute(root: Path, settings) -> None:
     assert run is not None and run.status == "succeeded", (
         f"no successful run within 60 s ({run and run.error}); see var/celery-worker-test.log"
     )
-    assert run.trigger == "new_data" and run.started_by == service
+    assert run.trigger == "stream" and run.started_by == service  # folded into the open chunk (chunk_rows 5000)
     subjects = set(Alert.objects.filter(monitor=monitor, state="open").values_list("subject", flat=True))
     assert {"age", "null_share:income"} <= subjects, subjects
     opened = AuditEvent.objects.filter(action="monitoring.alert_open").count()
