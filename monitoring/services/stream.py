@@ -156,7 +156,7 @@ def chunk_update(*, actor: Actor | str, monitor: Monitor, batch: LoggedBatch) ->
     config = QualityConfig.from_json(monitor.quality_checks)
     frame = read_typed_frame(batch.location)
     with transaction.atomic():
-        monitor = Monitor.objects.select_for_update().select_related("model_version", "reference_asset").get(pk=monitor.pk)
+        monitor = Monitor.objects.select_for_update(of=("self",)).select_related("model_version", "reference_asset").get(pk=monitor.pk)
         now = timezone.now()
         chunk = _open_chunk(monitor, reference, kinds, now)
         if any(batch.pk in ids for ids in MonitorChunk.objects.filter(monitor=monitor).values_list("batch_ids", flat=True)):
