@@ -270,3 +270,12 @@ class SearchHitSerializer(serializers.Serializer):
     description = serializers.CharField()
     context = serializers.CharField()
     asset_id = serializers.IntegerField(allow_null=True)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    """What ``GET /search`` answers (documentation only): the query as searched, the number of hits
+    per type (every type searched, also those with no hit) and up to ``limit`` hits per type."""
+
+    query = serializers.CharField()
+    totals = serializers.DictField(child=serializers.IntegerField(min_value=0))
+    results = SearchHitSerializer(many=True)

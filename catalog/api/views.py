@@ -196,7 +196,7 @@ class SearchView(CustosAPIView):
             OpenApiParameter("type", OpenApiTypes.STR, description="Comma-separated: asset,column,model,tag,glossary_term"),
             OpenApiParameter("limit", OpenApiTypes.INT, description="Max hits per type (1-200, default 20)"),
         ],
-        responses=s.SearchHitSerializer(many=True),
+        responses=s.SearchResponseSerializer,
     )
     def get(self, request):
         query = request.query_params.get("q", "").strip()

@@ -138,6 +138,13 @@ class ModelCardViewSet(RestrictedGenericViewSet):
     selector = staticmethod(selectors.model_version_list)
     serializer_class = s.ModelCardSerializer
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # an error (404, 401, ...) is the API's JSON envelope also when HTML was asked for: the
+        # schema documents it so, and StaticHTMLRenderer would render Django's HTML error page
+        if getattr(response, "exception", False) and getattr(getattr(request, "accepted_renderer", None), "format", "") == "html":
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     @extend_schema(
         responses={200: s.ModelCardSerializer},
         parameters=[
