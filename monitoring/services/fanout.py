@@ -27,13 +27,13 @@ from audit import services as audit
 from compliance import datasets
 from core.choices import RunStatus
 from core.types import Actor
-from monitoring.choices import ResultKind
 from monitoring.models import LoggedBatch, MonitorResult, MonitorRun, MonitorRunPart
 from monitoring.stats.concept import concept_drift_suspected
 from monitoring.stats.drift import ColumnDrift, dataset_drift
 from monitoring.stats.quality import QualityConfig, QualityResult, ReferenceSummary, run_checks
 
 from ._common import drift_options
+from .quality import quality_result
 from .runs import (
     CurrentSide,
     Outcome,
@@ -126,18 +126,7 @@ def _result_json(r: MonitorResult) -> dict:
 
 
 def _quality_json(q: QualityResult) -> dict:
-    return _result_json(
-        MonitorResult(
-            kind=ResultKind.QUALITY,
-            name=q.name[:200],
-            method=q.check,
-            score=q.score,
-            threshold=q.threshold,
-            threshold_source=q.rule[:200],
-            flagged=q.failed,
-            details={**q.details, "column": q.column},
-        )
-    )
+    return _result_json(quality_result(q))
 
 
 def _only(config: QualityConfig, names) -> QualityConfig:

@@ -7,7 +7,21 @@ import pandas as pd
 from monitoring.choices import ResultKind
 from monitoring.models import LoggedBatch, Monitor, MonitorResult
 from monitoring.stats.drift import resolve_kinds
-from monitoring.stats.quality import QualityConfig, ReferenceSummary, run_checks
+from monitoring.stats.quality import QualityConfig, QualityResult, ReferenceSummary, run_checks
+
+
+def quality_result(q: QualityResult) -> MonitorResult:
+    """One data-quality check as the (unsaved) result row every run path stores."""
+    return MonitorResult(
+        kind=ResultKind.QUALITY,
+        name=q.name[:200],
+        method=q.check,
+        score=q.score,
+        threshold=q.threshold,
+        threshold_source=q.rule[:200],
+        flagged=q.failed,
+        details={**q.details, "column": q.column},
+    )
 
 
 def quality_results(
@@ -32,16 +46,4 @@ def quality_results(
         id_column=monitor.id_column,
         newest_arrival=max(b.received_at for b in batches) if batches else None,
     )
-    return [
-        MonitorResult(
-            kind=ResultKind.QUALITY,
-            name=q.name[:200],
-            method=q.check,
-            score=q.score,
-            threshold=q.threshold,
-            threshold_source=q.rule[:200],
-            flagged=q.failed,
-            details={**q.details, "column": q.column},
-        )
-        for q in checks
-    ]
+    return [quality_result(q) for q in checks]

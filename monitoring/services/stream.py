@@ -23,15 +23,16 @@ from django.utils import timezone
 from accounts.permissions import ADD, require
 from audit import services as audit
 from core.types import Actor
-from monitoring.choices import BatchKind, ResultKind
+from monitoring.choices import BatchKind
 from monitoring.data import read_typed_frame
-from monitoring.models import LoggedBatch, Monitor, MonitorChunk, MonitorResult, MonitorRun
+from monitoring.models import LoggedBatch, Monitor, MonitorChunk, MonitorRun
 from monitoring.stats.drift import dataset_drift
 from monitoring.stats.kinds import ColumnKind
 from monitoring.stats.quality import QualityConfig, ReferenceSummary
 from monitoring.stats.stream import ChunkState, quality_from_state
 
 from ._common import check_visible, drift_options
+from .quality import quality_result
 from .runs import (
     CurrentSide,
     Outcome,
@@ -89,19 +90,7 @@ def state_outcome(
         id_column=monitor.id_column,
         newest_arrival=newest_arrival,
     )
-    outcome.results += [
-        MonitorResult(
-            kind=ResultKind.QUALITY,
-            name=q.name[:200],
-            method=q.check,
-            score=q.score,
-            threshold=q.threshold,
-            threshold_source=q.rule[:200],
-            flagged=q.failed,
-            details={**q.details, "column": q.column},
-        )
-        for q in checks
-    ]
+    outcome.results += [quality_result(q) for q in checks]
     outcome.summary = {
         "features": len(state.features),
         "drifted": report.number_of_drifted_columns,
@@ -156,7 +145,9 @@ def chunk_update(*, actor: Actor | str, monitor: Monitor, batch: LoggedBatch) ->
     config = QualityConfig.from_json(monitor.quality_checks)
     frame = read_typed_frame(batch.location)
     with transaction.atomic():
-        monitor = Monitor.objects.select_for_update(of=("self",)).select_related("model_version", "reference_asset").get(pk=monitor.pk)
+        monitor = (
+            Monitor.objects.select_for_update(of=("self",)).select_related("model_version", "reference_asset").get(pk=monitor.pk)
+        )
         now = timezone.now()
         chunk = _open_chunk(monitor, reference, kinds, now)
         if any(batch.pk in ids for ids in MonitorChunk.objects.filter(monitor=monitor).values_list("batch_ids", flat=True)):
