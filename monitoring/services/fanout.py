@@ -227,7 +227,7 @@ def run_part_execute(*, run_id: int, index: int) -> MonitorRunPart | None:
 def run_merge(*, run_id: int) -> MonitorRun:
     """Merge the parts' outcomes into the run once every part is done (runs once, under the run's lock)."""
     with transaction.atomic():
-        run = MonitorRun.objects.select_for_update().select_related("monitor", "started_by").get(pk=run_id)
+        run = MonitorRun.objects.select_for_update(of=("self",)).select_related("monitor", "started_by").get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.parts.filter(done=False).exists():
             return run
         parts = list(run.parts.order_by("index"))
