@@ -154,6 +154,97 @@ class QualityResult:
         return self.check if self.column is None else f"{self.check}:{self.column}"
 
 
+# --- verdicts: one check's result from its statistics, shared by run_checks (a window's rows) and
+# monitoring.stats.stream.quality_from_state (a chunk's running statistics), so both paths always
+# apply the same thresholds and rules ---------------------------------------------------------------
+
+
+def schema_verdict(removed: list, added: list, changed: list, p: dict) -> QualityResult:
+    limit = float(p["max_changes"])
+    n = len(removed) + len(added) + len(changed)
+    return QualityResult(
+        "schema",
+        None,
+        float(n),
+        limit,
+        n > limit,
+        f"columns removed, added or changed type > {limit:g}",
+        {"removed": removed, "added": added, "type_changed": changed},
+    )
+
+
+def null_share_verdict(f: str, share: float, rows: int, reference_share: float, p: dict) -> QualityResult:
+    per = (p.get("per_column") or {}).get(f)
+    if per is not None:
+        limit, rule = float(per), "null share > per-column maximum"
+    elif p.get("max") is not None:
+        limit, rule = float(p["max"]), "null share > maximum"
+    else:
+        limit, rule = reference_share + float(p["tolerance"]), f"null share > reference share + {p['tolerance']:g}"
+    return QualityResult("null_share", f, share, limit, share > limit, rule, {"reference": reference_share, "rows": rows})
+
+
+def out_of_range_verdict(f: str, outside: int, values: int, value_range: list, p: dict) -> QualityResult:
+    share = outside / values
+    limit = float((p.get("per_column") or {}).get(f, p["max"]))
+    return QualityResult(
+        "out_of_range",
+        f,
+        share,
+        limit,
+        share > limit,
+        f"share outside the reference range > {limit:g}",
+        {"outside": outside, "values": values, "range": value_range},
+    )
+
+
+def new_categories_verdict(f: str, new_values: int, new_categories: int | None, values: int, p: dict) -> QualityResult:
+    share = new_values / values
+    limit = float((p.get("per_column") or {}).get(f, p["max"]))
+    return QualityResult(
+        "new_categories",
+        f,
+        share,
+        limit,
+        share > limit,
+        f"share of values in categories the reference never had > {limit:g}",
+        {"new_values": new_values, "new_categories": new_categories, "values": values},
+    )
+
+
+def uniqueness_missing(col: str, p: dict) -> QualityResult:
+    return QualityResult("uniqueness", col, 0.0, float(p["min"]), True, "column missing", {})
+
+
+def uniqueness_verdict(col: str, distinct: int, values: int, p: dict) -> QualityResult:
+    share = float(distinct / values) if values else 1.0
+    limit = float((p.get("per_column") or {}).get(col, p["min"]))
+    return QualityResult(
+        "uniqueness",
+        col,
+        share,
+        limit,
+        share < limit,
+        f"distinct share < {limit:g}",
+        {"duplicates": int(values - distinct), "values": int(values)},
+    )
+
+
+def row_count_verdict(rows: int, p: dict) -> QualityResult:
+    lo, hi = float(p["min"]), (None if p.get("max") is None else float(p["max"]))
+    n = float(rows)
+    failed = n < lo or (hi is not None and n > hi)
+    return QualityResult(
+        "row_count", None, n, lo, failed, f"rows outside [{lo:g}, {'none' if hi is None else f'{hi:g}'}]", {"min": lo, "max": hi}
+    )
+
+
+def freshness_verdict(newest: datetime, basis: str, p: dict, now: datetime) -> QualityResult:
+    age = max((now - newest).total_seconds() / 60.0, 0.0)
+    limit = float(p["max_age_minutes"])
+    return QualityResult("freshness", None, age, limit, age > limit, f"minutes since the {basis} > {limit:g}", {"basis": basis})
+
+
 def run_checks(
     reference: ReferenceSummary,
     current: pd.DataFrame,
@@ -174,109 +265,36 @@ def run_checks(
         known = set(reference.columns) | set(ignore_added) | set(features)
         added = [col for col in current.columns if col not in known]
         changed = [f for f in present if family_of(current[f]) != reference.columns[f].family and not current[f].isna().all()]
-        limit = float(c["schema"]["max_changes"])
-        n = len(removed) + len(added) + len(changed)
-        out.append(
-            QualityResult(
-                "schema",
-                None,
-                float(n),
-                limit,
-                n > limit,
-                f"columns removed, added or changed type > {limit:g}",
-                {"removed": removed, "added": added, "type_changed": changed},
-            )
-        )
+        out.append(schema_verdict(removed, added, changed, c["schema"]))
     for f in present:
         ref = reference.columns[f]
         s = current[f]
         rows = len(s)
         if c["null_share"] is not None and rows:
-            p = c["null_share"]
-            share = float(s.isna().mean())
-            per = (p.get("per_column") or {}).get(f)
-            if per is not None:
-                limit, rule = float(per), "null share > per-column maximum"
-            elif p.get("max") is not None:
-                limit, rule = float(p["max"]), "null share > maximum"
-            else:
-                limit, rule = ref.null_share + float(p["tolerance"]), f"null share > reference share + {p['tolerance']:g}"
-            out.append(
-                QualityResult("null_share", f, share, limit, share > limit, rule, {"reference": ref.null_share, "rows": rows})
-            )
+            out.append(null_share_verdict(f, float(s.isna().mean()), rows, ref.null_share, c["null_share"]))
         values = s.dropna()
         if not len(values):
             continue
         if ref.kind == ColumnKind.NUMERICAL and c["out_of_range"] is not None and ref.minimum is not None:
-            p = c["out_of_range"]
             v = pd.to_numeric(values, errors="coerce")
             outside = int(((v < ref.minimum) | (v > ref.maximum)).sum())
-            share = outside / len(v)
-            limit = float((p.get("per_column") or {}).get(f, p["max"]))
-            out.append(
-                QualityResult(
-                    "out_of_range",
-                    f,
-                    share,
-                    limit,
-                    share > limit,
-                    f"share outside the reference range > {limit:g}",
-                    {"outside": outside, "values": int(len(v)), "range": [ref.minimum, ref.maximum]},
-                )
-            )
+            out.append(out_of_range_verdict(f, outside, int(len(v)), [ref.minimum, ref.maximum], c["out_of_range"]))
         if ref.kind == ColumnKind.CATEGORICAL and c["new_categories"] is not None and ref.categories is not None:
-            p = c["new_categories"]
             new = ~values.isin(list(ref.categories))
-            share = float(new.mean())
-            limit = float((p.get("per_column") or {}).get(f, p["max"]))
             out.append(
-                QualityResult(
-                    "new_categories",
-                    f,
-                    share,
-                    limit,
-                    share > limit,
-                    f"share of values in categories the reference never had > {limit:g}",
-                    {"new_values": int(new.sum()), "new_categories": int(values[new].nunique()), "values": int(len(values))},
-                )
+                new_categories_verdict(f, int(new.sum()), int(values[new].nunique()), int(len(values)), c["new_categories"])
             )
     if c["uniqueness"] is not None:
         p = c["uniqueness"]
         cols = p.get("columns") or ([id_column] if id_column and id_column in current.columns else [])
         for col in cols:
             if col not in current.columns:
-                out.append(QualityResult("uniqueness", col, 0.0, float(p["min"]), True, "column missing", {}))
+                out.append(uniqueness_missing(col, p))
                 continue
             values = current[col].dropna()
-            share = float(values.nunique() / len(values)) if len(values) else 1.0
-            limit = float((p.get("per_column") or {}).get(col, p["min"]))
-            out.append(
-                QualityResult(
-                    "uniqueness",
-                    col,
-                    share,
-                    limit,
-                    share < limit,
-                    f"distinct share < {limit:g}",
-                    {"duplicates": int(len(values) - values.nunique()), "values": int(len(values))},
-                )
-            )
+            out.append(uniqueness_verdict(col, int(values.nunique()), int(len(values)), p))
     if c["row_count"] is not None:
-        p = c["row_count"]
-        lo, hi = float(p["min"]), (None if p.get("max") is None else float(p["max"]))
-        n = float(len(current))
-        failed = n < lo or (hi is not None and n > hi)
-        out.append(
-            QualityResult(
-                "row_count",
-                None,
-                n,
-                lo,
-                failed,
-                f"rows outside [{lo:g}, {'none' if hi is None else f'{hi:g}'}]",
-                {"min": lo, "max": hi},
-            )
-        )
+        out.append(row_count_verdict(len(current), c["row_count"]))
     if c["freshness"] is not None:
         p = c["freshness"]
         now = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
@@ -288,11 +306,5 @@ def run_checks(
         elif newest_arrival is not None:
             newest, basis = newest_arrival, "newest batch's arrival"
         if newest is not None:
-            age = max((now - newest).total_seconds() / 60.0, 0.0)
-            limit = float(p["max_age_minutes"])
-            out.append(
-                QualityResult(
-                    "freshness", None, age, limit, age > limit, f"minutes since the {basis} > {limit:g}", {"basis": basis}
-                )
-            )
+            out.append(freshness_verdict(newest, basis, p, now))
     return out

@@ -31,7 +31,20 @@ import pandas as pd
 
 from .kinds import ColumnKind
 from .profile import DatasetProfile
-from .quality import QualityConfig, QualityResult, ReferenceSummary, family_of
+from .quality import (
+    QualityConfig,
+    QualityResult,
+    ReferenceSummary,
+    family_of,
+    freshness_verdict,
+    new_categories_verdict,
+    null_share_verdict,
+    out_of_range_verdict,
+    row_count_verdict,
+    schema_verdict,
+    uniqueness_missing,
+    uniqueness_verdict,
+)
 
 MAX_UNIQUE_HASHES = 200_000
 
@@ -264,114 +277,36 @@ def quality_from_state(
         known = set(reference.columns) | set(ignore_added) | set(features)
         added = [col for col in state.columns_seen if col not in known]
         changed = [f for f in present if state.families.get(f) and state.families[f] != [reference.columns[f].family]]
-        limit = float(c["schema"]["max_changes"])
-        n = len(removed) + len(added) + len(changed)
-        out.append(
-            QualityResult(
-                "schema",
-                None,
-                float(n),
-                limit,
-                n > limit,
-                f"columns removed, added or changed type > {limit:g}",
-                {"removed": removed, "added": added, "type_changed": changed},
-            )
-        )
+        out.append(schema_verdict(removed, added, changed, c["schema"]))
     rows = state.rows
     for f in present:
         ref = reference.columns[f]
         if c["null_share"] is not None and rows:
-            p = c["null_share"]
-            share = state.nulls.get(f, 0) / rows
-            per = (p.get("per_column") or {}).get(f)
-            if per is not None:
-                limit, rule = float(per), "null share > per-column maximum"
-            elif p.get("max") is not None:
-                limit, rule = float(p["max"]), "null share > maximum"
-            else:
-                limit, rule = ref.null_share + float(p["tolerance"]), f"null share > reference share + {p['tolerance']:g}"
-            out.append(
-                QualityResult("null_share", f, share, limit, share > limit, rule, {"reference": ref.null_share, "rows": rows})
-            )
+            out.append(null_share_verdict(f, state.nulls.get(f, 0) / rows, rows, ref.null_share, c["null_share"]))
         values = rows - state.nulls.get(f, 0)
         if not values:
             continue
         if ref.kind == ColumnKind.NUMERICAL and c["out_of_range"] is not None and ref.minimum is not None:
-            p = c["out_of_range"]
-            outside = state.outside.get(f, 0)
-            share = outside / values
-            limit = float((p.get("per_column") or {}).get(f, p["max"]))
-            out.append(
-                QualityResult(
-                    "out_of_range",
-                    f,
-                    share,
-                    limit,
-                    share > limit,
-                    f"share outside the reference range > {limit:g}",
-                    {"outside": outside, "values": values, "range": [ref.minimum, ref.maximum]},
-                )
-            )
+            out.append(out_of_range_verdict(f, state.outside.get(f, 0), values, [ref.minimum, ref.maximum], c["out_of_range"]))
         if ref.kind == ColumnKind.CATEGORICAL and c["new_categories"] is not None and ref.categories is not None:
-            p = c["new_categories"]
-            new = state.new_values.get(f, 0)
-            share = new / values
-            limit = float((p.get("per_column") or {}).get(f, p["max"]))
             prof = state.profile.columns.get(f) if state.profile is not None else None
             distinct = (
                 sum(1 for k in prof.counts if k not in ref.categories) if prof is not None and hasattr(prof, "counts") else None
             )
-            out.append(
-                QualityResult(
-                    "new_categories",
-                    f,
-                    share,
-                    limit,
-                    share > limit,
-                    f"share of values in categories the reference never had > {limit:g}",
-                    {"new_values": new, "new_categories": distinct, "values": values},
-                )
-            )
+            out.append(new_categories_verdict(f, state.new_values.get(f, 0), distinct, values, c["new_categories"]))
     if c["uniqueness"] is not None:
         p = c["uniqueness"]
         cols = p.get("columns") or ([id_column] if id_column and id_column in seen else [])
         for col in cols:
             if col not in seen:
-                out.append(QualityResult("uniqueness", col, 0.0, float(p["min"]), True, "column missing", {}))
+                out.append(uniqueness_missing(col, p))
                 continue
             u = state.unique.get(col, UniqueCount())
-            limit = float((p.get("per_column") or {}).get(col, p["min"]))
             if u.hashes is None:
                 continue  # more distinct values than the state keeps: not checked from the running statistics
-            distinct = int(u.hashes.size)
-            share = float(distinct / u.values) if u.values else 1.0
-            out.append(
-                QualityResult(
-                    "uniqueness",
-                    col,
-                    share,
-                    limit,
-                    share < limit,
-                    f"distinct share < {limit:g}",
-                    {"duplicates": int(u.values - distinct), "values": int(u.values)},
-                )
-            )
+            out.append(uniqueness_verdict(col, int(u.hashes.size), int(u.values), p))
     if c["row_count"] is not None:
-        p = c["row_count"]
-        lo, hi = float(p["min"]), (None if p.get("max") is None else float(p["max"]))
-        n = float(rows)
-        failed = n < lo or (hi is not None and n > hi)
-        out.append(
-            QualityResult(
-                "row_count",
-                None,
-                n,
-                lo,
-                failed,
-                f"rows outside [{lo:g}, {'none' if hi is None else f'{hi:g}'}]",
-                {"min": lo, "max": hi},
-            )
-        )
+        out.append(row_count_verdict(rows, c["row_count"]))
     if c["freshness"] is not None:
         p = c["freshness"]
         now = now or pd.Timestamp.now(tz="UTC").to_pydatetime()
@@ -383,11 +318,5 @@ def quality_from_state(
         elif newest_arrival is not None:
             newest, basis = newest_arrival, "newest batch's arrival"
         if newest is not None:
-            age = max((now - newest).total_seconds() / 60.0, 0.0)
-            limit = float(p["max_age_minutes"])
-            out.append(
-                QualityResult(
-                    "freshness", None, age, limit, age > limit, f"minutes since the {basis} > {limit:g}", {"basis": basis}
-                )
-            )
+            out.append(freshness_verdict(newest, basis, p, now))
     return out
