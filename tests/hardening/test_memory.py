@@ -4,7 +4,6 @@ it at the line cap, in about a second, with one line naming the setting, and rec
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -22,15 +21,31 @@ MESSAGE = "bigcell.csv.gz: line 2 is longer than 16 MiB (CUSTOS_DATASET_MAX_LINE
 PEAK_RSS_LIMIT_KB = 1024 * 1024  # ~210-530 MiB measured (with or without the PII engine loaded); uncapped: 4.3-4.4 GB
 
 
+# The child is started by a tiny wrapper, not by pytest: Linux carries the forking process's peak
+# RSS over into the child across exec, so a child forked straight from an xdist worker that has
+# grown to 1 GB would report that worker's peak, not its own.
+_WRAPPER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_pid, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(args: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, str, str, int, float]:
     """(exit status, stdout, stderr, peak RSS in KiB, seconds) of one child, from its own rusage (wait4)."""
     started = time.monotonic()
+    rss_file = tmp_path / "maxrss"
     with open(tmp_path / "out", "w+") as out, open(tmp_path / "err", "w+") as err:
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=err)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = subprocess.call(
+            [sys.executable, "-S", "-c", _WRAPPER, str(rss_file), *args], cwd=REPO, env=env, stdout=out, stderr=err
+        )
         out.seek(0), err.seek(0)
-        return proc.returncode, out.read(), err.read(), usage.ru_maxrss, time.monotonic() - started
+        return code, out.read(), err.read(), int(rss_file.read_text()), time.monotonic() - started
 
 
 def test_the_scan_command_refuses_the_1_gib_cell_fast_with_bounded_memory(one_gib_cell_csv_gz, tmp_path):
