@@ -12,6 +12,9 @@ Maintenance mode lets DELETE/TRUNCATE through for one database session: Django's
 :mod:`audit.maintenance`. PostgreSQL reads the session setting ``custos.ledger_maintenance``;
 SQLite calls ``custos_ledger_maintenance()``, a function Custos registers on each of its own
 connections (any other client, e.g. the sqlite3 shell, lacks it, so its deletes fail closed).
+On PostgreSQL the pending queue's guard honours the setting only for a role that owns the table
+(or is a member of its owner): the app role, which keeps DELETE on the queue so the sequencer can
+dequeue, cannot empty it of unsequenced events by setting it (migration 0004).
 It is a guard against the application's own mistakes, not against a database owner: production
 relies on role separation (the app's role holds only SELECT/INSERT on ledger tables) and on signed
 checkpoints kept outside the database to *detect* what a database owner could still do.
@@ -95,7 +98,8 @@ $$;
 
 CREATE OR REPLACE FUNCTION custos_ledger_pending_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('DELETE', 'TRUNCATE') AND custos_ledger_maintenance() THEN
+    IF TG_OP IN ('DELETE', 'TRUNCATE') AND custos_ledger_maintenance()
+        AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
         RETURN OLD;
     END IF;
     IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM audit_ledgerentry WHERE event_id = OLD.event_id) THEN
