@@ -12,6 +12,8 @@ import copy
 import re
 from typing import Any
 
+from compliance.scanning.engine import EU_NATIONAL_IDS  # the scanner's European national identifiers
+
 REDACT = {"operator": "redact"}
 
 HIPAA_SAFE_HARBOR: dict[str, Any] = {
@@ -53,6 +55,8 @@ HIPAA_SAFE_HARBOR: dict[str, Any] = {
         "PHOTO": {"operator": "suppress"},
         "US_NPI": REDACT,
         "UNIQUE_ID": {"operator": "surrogate", "prefix": "id_"},
+        # European national identification numbers: "any other unique identifying number" (R)
+        **dict.fromkeys(EU_NATIONAL_IDS, REDACT),
     },
     "free_text": {"operator": "scrub"},
     "quasi_identifiers": ["US_ZIP_CODE", "DATE_OF_BIRTH", "AGE", "GENDER", "RACE_ETHNICITY"],
@@ -89,6 +93,7 @@ GDPR_PSEUDONYMIZE: dict[str, Any] = {
         "IP_ADDRESS": {"operator": "hmac"},
         "URL": REDACT,
         "UNIQUE_ID": {"operator": "hmac"},
+        **{entity: {"operator": "hmac"} for entity in EU_NATIONAL_IDS},  # national identification numbers
         "DATE_OF_BIRTH": {"operator": "date_shift", "subject_column": "$subject", "max_days": 180},
         "DATE_TIME": {"operator": "date_shift", "subject_column": "$subject", "max_days": 180},
         "BIOMETRIC": {"operator": "suppress"},

@@ -42,6 +42,8 @@ from catalog.choices import ClassificationSource, ClassificationState, Sensitivi
 from catalog.models import Classification, DataAsset
 from compliance import datasets
 from compliance.scanning.choices import FINISHED, ChunkStatus, ScanStatus
+from compliance.scanning.detect import special
+from compliance.scanning.engine import EU_NATIONAL_IDS
 from compliance.scanning.models import ScanChunk, ScanRun
 from core.types import Actor
 
@@ -49,7 +51,9 @@ logger = logging.getLogger(__name__)
 
 SCANNER = "system:scanner"
 CREDENTIALS_IN_URL = re.compile(r"://[^/\s@]+:[^/\s@]*@")
-# Entity types whose confirmed presence makes an asset restricted rather than confidential.
+# Entity types whose confirmed presence makes an asset restricted rather than confidential: government
+# and financial identifiers (the European national identification numbers too) and the GDPR Art. 9
+# special categories.
 RESTRICTED_TYPES = {
     "US_SSN",
     "CREDIT_CARD",
@@ -60,6 +64,8 @@ RESTRICTED_TYPES = {
     "MEDICAL_RECORD_NUMBER",
     "UK_NHS",
     "NRP",
+    *EU_NATIONAL_IDS,
+    *special.CATEGORIES,
 }
 
 

@@ -169,3 +169,29 @@ def test_scan_dataframe_findings_match_a_recorded_scan(asset, users, people, eng
     assert {(c.name, e.type) for c in local.columns for e in c.entities} == {
         (c["name"], e["type"]) for c in run.findings for e in c["entities"]
     }
+
+
+def test_national_ids_and_special_categories_are_suggested_as_restricted(tmp_path, users, engine):
+    """European national identification numbers are restricted like an SSN; GDPR Art. 9 special
+    categories (here ethnicity) too; an e-mail address stays confidential (issue 13 classes 5, 6)."""
+    import random
+
+    rng = random.Random(87)
+    letters = "TRWAGMYFPDXBNJZSQVHLCKE"
+    numbers = [rng.randint(10_000_000, 99_999_999) for _ in range(300)]
+    frame = pd.DataFrame(
+        {
+            "dni": [f"{n}{letters[n % 23]}" for n in numbers],
+            "ethnicity": [rng.choice(["Hispanic or Latino", "Not Hispanic or Latino", "Asian", "White"]) for _ in numbers],
+            "email": [f"user{i}@example.org" for i in range(300)],
+        }
+    )
+    path = tmp_path / "eu_members.parquet"
+    frame.to_parquet(path)
+    asset = AssetFactory(location=str(path), kind="file")
+    scan(asset, users["steward"])
+    found = suggested(asset)
+    assert {("dni", "ES_NIF"), ("ethnicity", "RACE_ETHNICITY"), ("email", "EMAIL_ADDRESS")} <= set(found)
+    assert found[("dni", "ES_NIF")].sensitivity == "restricted"
+    assert found[("ethnicity", "RACE_ETHNICITY")].sensitivity == "restricted"
+    assert found[("email", "EMAIL_ADDRESS")].sensitivity == "confidential"
