@@ -16,7 +16,7 @@ from django.db import transaction
 
 from accounts.permissions import CHANGE, require
 from catalog import services
-from catalog.choices import Sensitivity
+from catalog.choices import LegalBasis, Sensitivity
 from catalog.models import DataAsset, Domain, GlossaryTerm
 
 
@@ -34,8 +34,21 @@ class SetSensitivityForm(forms.Form):
 
 # --- asset page: one small form per editable field ----------------------------------------------
 
-EDITABLE_FIELDS = ("description", "owners", "stewards", "tags", "glossary_terms", "domain", "processing_purposes")
+EDITABLE_FIELDS = (
+    "description",
+    "owners",
+    "stewards",
+    "tags",
+    "glossary_terms",
+    "domain",
+    "processing_purposes",
+    "sensitivity",
+    "legal_basis",
+)
+# Fields whose change the page treats as a steward's decision: the form asks for a reason.
+REASON_REQUIRED = ("sensitivity", "legal_basis")
 MAX_NAMES = 50
+NOT_ALLOWED = "Not one of the allowed values."
 
 
 def split_names(value: str) -> list[str]:
@@ -53,7 +66,8 @@ class AssetFieldForm(forms.Form):
 
     ``owners``/``stewards`` are usernames, ``tags`` tag names (new ones are created, which needs
     the add action), ``glossary_terms`` names of existing terms, ``processing_purposes`` one per
-    line or comma-separated. ``reason`` goes to the audit ledger with the change.
+    line or comma-separated, ``sensitivity`` a level and ``legal_basis`` a lawful basis (or empty);
+    those two need a ``reason``. ``reason`` goes to the audit ledger with the change.
     """
 
     field = forms.ChoiceField(choices=[(f, f) for f in EDITABLE_FIELDS])
@@ -87,6 +101,12 @@ class AssetFieldForm(forms.Form):
                     f"{missing} of the names {'is not a glossary term' if missing == 1 else 'are not glossary terms'}."
                 )
             data["terms"] = [terms[n] for n in data["names"]]
+        if field == "sensitivity" and value not in Sensitivity.values:
+            raise forms.ValidationError(NOT_ALLOWED)
+        if field == "legal_basis" and value and value not in LegalBasis.values:
+            raise forms.ValidationError(NOT_ALLOWED)
+        if field in REASON_REQUIRED and not data.get("reason"):
+            raise forms.ValidationError("Give a reason: it is kept in the audit ledger with the decision.")
         if field == "tags":
             for name in data["names"]:
                 if len(name) > 200:
@@ -113,4 +133,8 @@ class AssetFieldForm(forms.Form):
                 return services.asset_update(asset=asset, actor=actor, reason=reason, glossary_terms=data["terms"])
             if field == "domain":
                 return services.asset_update(asset=asset, actor=actor, reason=reason, domain=data.get("domain"))
+            if field == "sensitivity":
+                return services.asset_update(asset=asset, actor=actor, reason=reason, sensitivity=data["value"])
+            if field == "legal_basis":
+                return services.asset_update(asset=asset, actor=actor, reason=reason, legal_basis=data["value"])
             return services.asset_update(asset=asset, actor=actor, reason=reason, processing_purposes=data["names"])

@@ -221,11 +221,14 @@ def _steward_decisions(asset: DataAsset, data: dict[str, Any], actor: Actor) -> 
     """The fields of ``data`` whose change is a steward decision (DECIDE) rather than an edit.
 
     Setting or changing ``location`` (where data is read from), lowering ``sensitivity`` (it
-    switches masking and restriction off), and adding oneself as owner or steward of an existing
-    asset (owners keep access to restricted assets)."""
+    switches masking and restriction off), changing the ``legal_basis`` of an existing asset (the
+    GDPR Art. 6 lawful basis the policies evaluate), and adding oneself as owner or steward of an
+    existing asset (owners keep access to restricted assets)."""
     decisions = []
     if "location" in data and (data["location"] or "") != (asset.location or ""):
         decisions.append("location")
+    if "legal_basis" in data and asset.pk and (data["legal_basis"] or "") != (asset.legal_basis or ""):
+        decisions.append("legal_basis")
     if "sensitivity" in data and asset.pk:
         old, new = Sensitivity(asset.sensitivity), Sensitivity(data["sensitivity"])
         if SENSITIVITY_RANK[new] < SENSITIVITY_RANK[old]:
@@ -320,7 +323,7 @@ def asset_ensure(*, source: DataSource, qualified_name: str, actor: Actor, **dat
 
 def asset_update(*, asset: DataAsset, actor: Actor, reason: str = "", system_location: bool = False, **data: Any) -> DataAsset:
     """Change an asset (CHANGE). Steward decisions among the changes (see ``_steward_decisions``:
-    location, lowering sensitivity, adding oneself as owner/steward) need DECIDE and are audited
+    location, lowering sensitivity, legal basis, adding oneself as owner/steward) need DECIDE and are audited
     as ``catalog.asset.decide`` with ``reason``; sensitivity never goes below what the asset's
     confirmed classifications imply. A new location is checked by the location validators.
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("domains/<int:pk>/", views.domain, name="domain"),
     path("tags/<str:key>/", views.tag, name="tag"),
     path("people/<str:username>/", views.person, name="person"),
+    path("people-search/", views.people_search, name="people_search"),
 ]

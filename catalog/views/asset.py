@@ -7,15 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import CHANGE, user_can
+from accounts.permissions import CHANGE, DECIDE, require, user_can
 from catalog import selectors
-from catalog.choices import ClassificationSource
+from catalog.choices import ClassificationSource, LegalBasis, Sensitivity
 from catalog.forms import AssetFieldForm
 from catalog.models import Classification, DataAsset, Domain
 from core import pages
@@ -66,6 +69,9 @@ def asset_context(request, asset: DataAsset) -> dict[str, Any]:
         "columns": columns,
         "pii_columns": sum(1 for c in columns if c.pii),
         "can_edit": user_can(request.user, CHANGE),
+        "can_decide": user_can(request.user, DECIDE),
+        "sensitivities": Sensitivity.choices,
+        "legal_bases": LegalBasis.choices,
         "domains": Domain.objects.restrict(request.user).only("pk", "name") if user_can(request.user, CHANGE) else [],
         "history_kind": history_kind,
         "history": history,
@@ -112,3 +118,39 @@ def asset_edit(request, pk: int):
     if status == 200:
         return redirect(reverse("catalog:asset", args=[pk]) + "#about", permanent=False)
     return render(request, "catalog/asset.html", asset_context(request, fresh), status=status)
+
+
+PICKER_LIMIT = 8
+
+
+@login_required
+@require_GET
+def people_search(request):
+    """``GET /people-search/?q=TEXT``: up to 8 active users whose username or name contains TEXT,
+    for the owners/stewards picker (``{"users": [{"username", "name", "role"}], "more": bool}``).
+
+    Only users who may change assets get an answer (others 403: they have no picker). The signed-in
+    user is offered only when their role may decide: adding oneself is a steward decision the
+    service refuses otherwise. ``exclude`` (comma-separated usernames already chosen) are left out."""
+    try:
+        require(request.user, CHANGE, "assets")
+    except PermissionDenied as exc:
+        return JsonResponse({"error": {"status": 403, "code": "forbidden", "message": str(exc)}}, status=403)
+    text = request.GET.get("q", "").strip()[:100]
+    users = get_user_model().objects.filter(is_active=True)
+    if text:
+        users = users.filter(Q(username__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text))
+    exclude = [name.strip() for name in request.GET.get("exclude", "").split(",") if name.strip()][:100]
+    if exclude:
+        users = users.exclude(username__in=exclude)
+    if not user_can(request.user, DECIDE):
+        users = users.exclude(pk=request.user.pk)
+    found = list(users.order_by("username").only("username", "first_name", "last_name", "role")[: PICKER_LIMIT + 1])
+    return JsonResponse(
+        {
+            "users": [
+                {"username": u.username, "name": u.get_full_name(), "role": u.get_role_display()} for u in found[:PICKER_LIMIT]
+            ],
+            "more": len(found) > PICKER_LIMIT,
+        }
+    )

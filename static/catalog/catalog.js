@@ -102,9 +102,129 @@
     });
   }
 
+
+  // About tab: owners/stewards picker. Progressive enhancement of the plain "usernames,
+  // comma-separated" input (kept as the value the form posts): chosen people as chips with a
+  // remove button, and a search box (ARIA combobox) over catalog:people_search, which offers only
+  // active users the signed-in user may add. The service still decides on save.
+  var pickers = 0;
+  function setupPicker(box) {
+    if (box.dataset.ready) return;
+    box.dataset.ready = "1";
+    var n = ++pickers, what = box.dataset.what || "person";
+    var plain = box.querySelector(".picker-plain"), value = plain.querySelector("input");
+    var chosen = value.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    plain.hidden = true;
+
+    function make(tag, attrs, text) {
+      var el = document.createElement(tag);
+      for (var key in attrs) el.setAttribute(key, attrs[key]);
+      if (text !== undefined) el.textContent = text;
+      return el;
+    }
+    var heading = make("p", { "class": "picker-label", id: "picker-" + n + "-label" }, what.charAt(0).toUpperCase() + what.slice(1) + "s");
+    var chips = make("ul", { "class": "chips", "aria-labelledby": "picker-" + n + "-label" });
+    var findLabel = make("label", { "for": "picker-" + n + "-find" }, "Add " + (/^[aeiou]/.test(what) ? "an " : "a ") + what + " (search by username or name)");
+    var find = make("input", { id: "picker-" + n + "-find", type: "text", role: "combobox", autocomplete: "off",
+      "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": "picker-" + n + "-list" });
+    var list = make("ul", { id: "picker-" + n + "-list", role: "listbox", "class": "picker-options", "aria-label": "Matching people" });
+    list.hidden = true;
+    var status = make("p", { "class": "muted small", "aria-live": "polite" });
+    [heading, chips, findLabel, find, list, status].forEach(function (el) { box.appendChild(el); });
+
+    function sync() { value.value = chosen.join(", "); }
+    function renderChips() {
+      while (chips.firstChild) chips.removeChild(chips.firstChild);
+      chosen.forEach(function (name) {
+        var li = make("li", { "class": "chip" });
+        li.appendChild(make("span", {}, name));
+        var remove = make("button", { type: "button", "aria-label": "Remove " + what + " " + name, title: "Remove" }, "×");
+        remove.addEventListener("click", function () {
+          chosen = chosen.filter(function (c) { return c !== name; });
+          sync(); renderChips();
+          status.textContent = name + " removed; save to apply.";
+          find.focus();
+        });
+        li.appendChild(remove);
+        chips.appendChild(li);
+      });
+      if (!chosen.length) chips.appendChild(make("li", { "class": "muted" }, "Nobody yet."));
+    }
+
+    var options = [], active = -1, timer = null, asked = 0;
+    function close() {
+      list.hidden = true; find.setAttribute("aria-expanded", "false"); find.removeAttribute("aria-activedescendant"); active = -1;
+    }
+    function highlight(i) {
+      active = i;
+      options.forEach(function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
+      if (i >= 0) { find.setAttribute("aria-activedescendant", options[i].id); options[i].scrollIntoView({ block: "nearest" }); }
+      else find.removeAttribute("aria-activedescendant");
+    }
+    function pick(name) {
+      if (chosen.indexOf(name) === -1) chosen.push(name);
+      sync(); renderChips(); close();
+      find.value = "";
+      status.textContent = name + " added; save to apply.";
+      find.focus();
+    }
+    function search() {
+      var ticket = ++asked;
+      var url = box.dataset.searchUrl + "?q=" + encodeURIComponent(find.value.trim()) + "&exclude=" + encodeURIComponent(chosen.join(","));
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (answer) {
+          if (ticket !== asked) return;  // a newer search is under way
+          while (list.firstChild) list.removeChild(list.firstChild);
+          options = [];
+          if (!answer.ok) { status.textContent = "Search failed: " + ((answer.body.error && answer.body.error.message) || "refused"); close(); return; }
+          answer.body.users.forEach(function (u, i) {
+            var li = make("li", { role: "option", id: "picker-" + n + "-opt-" + i, "aria-selected": "false", "data-username": u.username });
+            li.appendChild(make("span", { "class": "who" }, u.username));
+            var extra = [u.name, u.role].filter(Boolean).join(" · ");
+            if (extra) li.appendChild(make("span", { "class": "muted small" }, " " + extra));
+            li.addEventListener("mousedown", function (event) { event.preventDefault(); });
+            li.addEventListener("click", function () { pick(u.username); });
+            list.appendChild(li);
+            options.push(li);
+          });
+          if (!options.length) { status.textContent = "No active user matches."; close(); return; }
+          status.textContent = options.length + (answer.body.more ? "+" : "") + " match" + (options.length === 1 && !answer.body.more ? "" : "es") + "; arrow keys to choose, Enter to add.";
+          list.hidden = false; find.setAttribute("aria-expanded", "true"); highlight(-1);
+        })
+        .catch(function () { if (ticket === asked) { status.textContent = "Search failed."; close(); } });
+    }
+    find.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 200); });
+    find.addEventListener("focus", function () { if (!find.value) { clearTimeout(timer); timer = setTimeout(search, 0); } });
+    find.addEventListener("blur", function () { setTimeout(close, 150); });
+    find.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (list.hidden) { search(); return; }
+        // positions -1 (the box itself) .. options.length - 1, wrapping around
+        var next = active + (event.key === "ArrowDown" ? 1 : -1);
+        if (next >= options.length) next = -1;
+        if (next < -1) next = options.length - 1;
+        highlight(next);
+      } else if (event.key === "Enter") {
+        if (!list.hidden && active >= 0) { event.preventDefault(); pick(options[active].dataset.username); }
+        else if (find.value.trim()) { event.preventDefault(); }  // Enter in the search box never submits the form
+      } else if (event.key === "Escape") {
+        if (!list.hidden) { event.preventDefault(); event.stopPropagation(); close(); }
+      }
+    });
+    renderChips();
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), setupTabs);
     Array.prototype.forEach.call(document.querySelectorAll("[data-column-filter]"), setupColumnFilter);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-picker]"), setupPicker);
+    // the About section is swapped in by htmx after an edit: enhance its new pickers
+    document.body.addEventListener("htmx:load", function (event) {
+      var root = event.detail && event.detail.elt;
+      if (root && root.querySelectorAll) Array.prototype.forEach.call(root.querySelectorAll("[data-picker]"), setupPicker);
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

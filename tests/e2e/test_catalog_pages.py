@@ -182,15 +182,40 @@ def test_a_steward_reads_label_provenance_and_walks_the_tabs_by_keyboard(page_as
 
 
 def test_a_steward_fixes_an_owner_and_edits_the_description_in_place(page_as, clinic, make_user, screenshots):
+    """The owners picker: search by name, keyboard to choose, remove a chip, save with a reason."""
+    from playwright.sync_api import expect
+
     from tests.e2e.accessibility import assert_accessible
 
-    make_user("viewer", username="olga")
+    make_user("viewer", username="olga", first_name="Olga", last_name="Berg")
+    make_user("viewer", username="oscar")
+    make_user("viewer", username="olive", is_active=False)
     page = page_as("steward", username="stella")
     patients = clinic["patients"]
+    patients.owners.add(make_user("viewer", username="former"))
     page.goto(page.custos_url + f"/assets/{patients.pk}/#about")
     assert page.locator("#about").is_visible()
     page.locator("summary", has_text="Edit owners").click()
-    page.fill("#edit-owners", "olga")
+    assert not page.locator("#edit-owners").is_visible()  # the plain list is what the picker fills in
+    picker = page.locator("#about [data-picker]").first
+    assert picker.locator(".chip span").all_inner_texts() == ["former"]
+    find = picker.get_by_role("combobox")
+    find.fill("berg")  # by last name
+    expect(picker.get_by_role("option")).to_have_count(1)  # the answer for "berg", not the one on focus
+    option = picker.get_by_role("option", name="olga")
+    page.screenshot(path=str(screenshots / "owners-picker-search.png"), full_page=True)
+    assert_accessible(page)
+    find.press("ArrowDown")
+    assert option.get_attribute("aria-selected") == "true" and find.get_attribute(
+        "aria-activedescendant"
+    ) == option.get_attribute("id")
+    find.press("Enter")
+    assert picker.locator(".chip span").all_inner_texts() == ["former", "olga"]
+    find.fill("ol")  # the inactive olive is never offered, olga is chosen already
+    page.locator("text=No active user matches.").wait_for()
+    picker.get_by_role("button", name="Remove owner former").click()
+    assert picker.locator(".chip span").all_inner_texts() == ["olga"]
+    assert page.locator("#edit-owners").input_value() == "olga"
     page.fill("#reason-owners", "Olga runs the clinic system")
     page.screenshot(path=str(screenshots / "edit-owners.png"), full_page=True)
     assert_accessible(page)
@@ -198,6 +223,8 @@ def test_a_steward_fixes_an_owner_and_edits_the_description_in_place(page_as, cl
     page.locator("#about .messages", has_text="Saved owners.").wait_for()
     assert page.locator("#about dd", has_text="olga").first.is_visible()
     assert page.url.endswith("#about")  # htmx swapped the section in place
+    page.locator("summary", has_text="Edit owners").click()
+    assert page.locator("#about [data-picker] .chip span").first.inner_text() == "olga"  # the swapped section is enhanced again
     page.locator("summary", has_text="Edit description").click()
     page.fill("#edit-description", "Patients of the clinic, one row each")
     page.locator("button", has_text="Save description").click()
@@ -208,6 +235,87 @@ def test_a_steward_fixes_an_owner_and_edits_the_description_in_place(page_as, cl
     patients.refresh_from_db()
     assert patients.description == "Patients of the clinic, one row each"
     assert [u.username for u in patients.owners.all()] == ["olga"]
+    from audit.models import AuditEvent
+
+    event = AuditEvent.objects.filter(action="catalog.asset.set_owners").latest("pk")
+    assert event.reason == "Olga runs the clinic system" and event.actor_name == "stella"
+
+
+def test_a_steward_adds_a_steward_by_keyboard_and_sets_sensitivity_and_legal_basis(page_as, clinic, make_user, screenshots):
+    from playwright.sync_api import expect
+
+    from audit.models import AuditEvent
+    from tests.e2e.accessibility import assert_accessible
+
+    make_user("steward", username="sam", first_name="Samira")
+    page = page_as("steward", username="stella")
+    patients = clinic["patients"]
+    page.goto(page.custos_url + f"/assets/{patients.pk}/#about")
+    page.locator("summary", has_text="Edit stewards").click()
+    picker = page.locator("#about [data-picker]").nth(1)
+    find = picker.get_by_role("combobox")
+    find.fill("samira")
+    expect(picker.get_by_role("option")).to_have_count(1)
+    find.press("ArrowDown")
+    find.press("Enter")
+    assert picker.locator(".chip span").all_inner_texts() == ["sam"]
+    find.press("Tab")  # on to the reason
+    page.keyboard.type("Samira curates clinical data")
+    page.keyboard.press("Enter")  # submits the stewards form
+    page.locator("#about .messages", has_text="Saved stewards.").wait_for()
+    assert [u.username for u in patients.stewards.all()] == ["sam"]
+
+    page.locator("summary", has_text="Edit sensitivity").click()
+    page.select_option("#edit-sensitivity", "restricted")
+    page.locator("button", has_text="Save sensitivity").click()  # no reason yet: the browser asks for one
+    assert page.evaluate("document.querySelector('#reason-sensitivity').validity.valueMissing")
+    page.fill("#reason-sensitivity", "diagnoses are special category data")
+    page.screenshot(path=str(screenshots / "edit-sensitivity.png"), full_page=True)
+    assert_accessible(page)
+    page.locator("button", has_text="Save sensitivity").click()
+    page.locator("#about .messages", has_text="Saved sensitivity.").wait_for()
+    assert page.locator("#asset-sens").text_content().strip() == "restricted"  # the header badge follows
+    page.locator("summary", has_text="Edit legal basis").click()
+    page.select_option("#edit-legal-basis", "contract")
+    page.fill("#reason-legal-basis", "treatment contract")
+    page.locator("button", has_text="Save legal basis").click()
+    page.locator("#about .messages", has_text="Saved legal basis.").wait_for()
+    assert page.locator("#about dd", has_text="Contract (Art. 6(1)(b))").is_visible()
+    page.locator("summary", has_text="Edit sensitivity").click()
+    page.select_option("#edit-sensitivity", "public")  # below the confirmed SSN label's level
+    page.fill("#reason-sensitivity", "open data")
+    page.locator("button", has_text="Save sensitivity").click()
+    page.locator("#about .messages", has_text="may not be below confidential").wait_for()
+    page.screenshot(path=str(screenshots / "decided.png"), full_page=True)
+    assert_accessible(page)
+    patients.refresh_from_db()
+    assert (patients.sensitivity, patients.legal_basis) == ("restricted", "contract")
+    decided = AuditEvent.objects.get(action="catalog.asset.decide", reason="treatment contract")
+    assert decided.details["decided"] == ["legal_basis"] and decided.actor_name == "stella"
+
+
+@pytest.mark.parametrize("role", ["auditor", "service"])
+def test_sensitivity_and_legal_basis_are_read_only_for_other_roles(page_as, clinic, screenshots, role):
+    from tests.e2e.accessibility import assert_accessible
+
+    page = page_as(role)
+    patients = clinic["patients"]
+    page.goto(page.custos_url + f"/assets/{patients.pk}/#about")
+    assert page.locator("#about dt", has_text="Sensitivity").is_visible()
+    assert page.locator("summary", has_text="Edit sensitivity").count() == 0
+    assert page.locator("summary", has_text="Edit legal basis").count() == 0
+    assert page.locator("summary", has_text="Edit owners").count() == (1 if role == "service" else 0)
+    page.screenshot(path=str(screenshots / f"about-{role}.png"), full_page=True)
+    assert_accessible(page)
+    token = page.evaluate("document.cookie.match(/csrftoken=([^;]+)/)[1]")
+    forged = page.request.post(
+        page.custos_url + f"/assets/{patients.pk}/edit/",
+        form={"field": "legal_basis", "value": "consent", "reason": "forged"},
+        headers={"X-CSRFToken": token, "Referer": page.custos_url + "/"},
+    )
+    assert forged.status == 403
+    patients.refresh_from_db()
+    assert patients.legal_basis == ""
 
 
 def test_a_viewer_reads_but_cannot_edit_and_never_sees_a_restricted_asset(page_as, clinic, screenshots):
