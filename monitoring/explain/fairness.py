@@ -165,15 +165,22 @@ def _binary(values: pd.Series, positive, what: str) -> np.ndarray:
         raise FairnessInputError(f"the {what} column has missing values")
     pos = _coerce_like(values, positive)
     out = (values == pos).to_numpy()
-    if len(pd.unique(values)) > 2:
+    distinct = len(pd.unique(values))
+    if distinct > 2:
         raise FairnessInputError(f"the {what} column has more than two values: binary decisions only")
+    if distinct == 2 and not out.any():
+        # two values and neither is the positive one: every rate would silently be 0
+        raise FairnessInputError(
+            f"the positive value is neither of the {what} column's two values; give it with positive (--positive)"
+        )
     return out
 
 
 def _coerce_like(values: pd.Series, positive):
-    """The positive value in the column's own type (a CLI passes it as text)."""
+    """The positive value in the column's own type (a CLI passes it as text; the default is 1, read
+    like a CLI's "1", so it is "1" in a text column such as a CSV file read as text)."""
     if positive is None:
-        return 1
+        positive = "1"
     if isinstance(positive, str) and pd.api.types.is_numeric_dtype(values):
         try:
             number = float(positive)

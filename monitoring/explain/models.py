@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from compliance.policies.choices import FindingStatus, Severity
 from core.querysets import RestrictedQuerySet
 
 from .choices import ArtifactFormat, ArtifactSource, ExplanationScope
@@ -110,3 +111,38 @@ class FairnessAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"fairness of {self.model_version or 'file'} by {', '.join(self.attributes)}"
+
+
+class FairnessFinding(models.Model):
+    """A fairness check of a model version that failed, kept like a policy finding: open while the
+    latest assessment of the same attribute(s) still fails it, resolved once one passes it. ``evidence``
+    holds the assessment's id, digest, counts, the metric, its value and limit, the significance test
+    and the per-group rates (aggregates only, never a row). One finding per (model version, attribute(s),
+    check): ``fingerprint``. ``alert`` is the monitoring alert it fed (a check on production batches)."""
+
+    model_version = models.ForeignKey("catalog.ModelVersion", on_delete=models.CASCADE, related_name="fairness_findings")
+    assessment = models.ForeignKey(FairnessAssessment, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings")
+    attribute = models.CharField(max_length=300, help_text="the protected attribute(s) tested, e.g. 'sex' or 'sex & race'")
+    check_name = models.CharField(max_length=64, help_text="four_fifths or a difference metric given a limit")
+    severity = models.CharField(max_length=16, choices=Severity.choices, db_index=True)
+    citation = models.CharField(max_length=300)
+    message = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN, db_index=True)
+    fingerprint = models.CharField(max_length=400, unique=True)
+    alert = models.ForeignKey("monitoring.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["status", "-last_seen", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(severity__in=Severity.values), name="explain_fairness_finding_severity"),
+            models.CheckConstraint(condition=models.Q(status__in=FindingStatus.values), name="explain_fairness_finding_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"fairness {self.check_name} on {self.attribute} of model version {self.model_version_id} ({self.status})"

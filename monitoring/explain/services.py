@@ -6,7 +6,10 @@ its audit event in one transaction. Audit details hold ids, digests, counts and 
 * ``artifact_mark_trusted`` ADMINISTER  let a pickle/joblib artifact load (reason required)
 * ``explanation_create``   ADD     explain rows with a model version's artifact, stored as evidence
 * ``explanation_global_create`` ADD  permutation importance, PDP and ICE on a dataset location
-* ``fairness_assess``      ADD     fairness of decisions in a dataset location, stored as evidence
+* ``fairness_assess``      ADD     fairness of decisions in a dataset location, stored as evidence; failed
+                                    checks of a model version become findings (``findings``)
+* ``fairness_check_production`` ADD  the same on a version's logged prediction batches, feeding its
+                                    monitors' alerts (``findings``)
 """
 
 from __future__ import annotations
@@ -317,6 +320,7 @@ def fairness_assess(
     n_boot: int = 0,
     seed: int = 0,
     min_group_size: int = 30,
+    limits: dict[str, float] | None = None,
 ) -> FairnessAssessment:
     """Assess the decisions stored at ``location``, or in cataloged ``asset`` (read through
     compliance.datasets, so its location rule applies); the report is stored and audited.
@@ -324,7 +328,7 @@ def fairness_assess(
     Without ``group``, the asset's protected columns are used: columns with a confirmed
     classification in a GDPR Art. 9/10 special category or a CCPA protected classification
     (selectors.protected_columns); each is assessed on its own and the reports are stored together,
-    keyed by column."""
+    keyed by column. With a ``model_version``, failed checks become findings (``findings``)."""
     from compliance import datasets
 
     from .selectors import protected_columns
@@ -347,6 +351,54 @@ def fairness_assess(
     try:
         loc = datasets.resolve_asset(asset) if asset is not None else datasets.resolve(location)
         frame = datasets.read_frame(loc, columns=list(dict.fromkeys(columns)))
+    except datasets.ReadError as exc:
+        raise ValidationError(f"the data cannot be read ({type(exc).__name__})") from exc
+    return fairness_assess_frame(
+        actor=actor,
+        frame=frame,
+        location_label=(f"asset {asset.pk}" if asset is not None else loc.label),
+        prediction=prediction,
+        group=group,
+        per_attribute=per_attribute,
+        label=label,
+        positive=positive,
+        model_version=model_version,
+        reference=reference,
+        n_boot=n_boot,
+        seed=seed,
+        min_group_size=min_group_size,
+        limits=limits,
+    )
+
+
+def fairness_assess_frame(
+    *,
+    actor: Actor,
+    frame: pd.DataFrame,
+    location_label: str,
+    prediction: str,
+    group: list[str],
+    per_attribute: bool = False,
+    label: str | None = None,
+    positive=None,
+    model_version=None,
+    reference: str | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+    min_group_size: int = 30,
+    limits: dict[str, float] | None = None,
+    production_batches=None,
+) -> FairnessAssessment:
+    """The stored, audited assessment of decisions already read (``fairness_assess`` and
+    ``fairness_check_production`` read them); with a ``model_version`` its checks open and
+    resolve findings, and with ``production_batches`` they feed the version's monitoring alerts, all
+    in the assessment's transaction."""
+    from .findings import DIFFERENCE_METRICS, alerts_supported, fairness_findings_sync, feed_alerts
+
+    require(actor, ADD, "fairness assessments")
+    if limits and (unknown := sorted(set(limits) - set(DIFFERENCE_METRICS))):
+        raise ValidationError({"limits": f"unknown metric(s) {', '.join(unknown)}; choose among {', '.join(DIFFERENCE_METRICS)}"})
+    try:
         options = {"prediction": prediction, "label": label, "positive": positive, "reference": reference}
         options |= {"n_boot": n_boot, "seed": seed, "min_group_size": min_group_size}
         if per_attribute:
@@ -360,8 +412,6 @@ def fairness_assess(
             }
         else:
             doc = fairness_from_frame(frame, group=group, **options).as_dict()
-    except datasets.ReadError as exc:
-        raise ValidationError(f"the data cannot be read ({type(exc).__name__})") from exc
     except FairnessInputError as exc:
         raise ValidationError(str(exc)) from exc
     digest = frame_hash_any(frame)
@@ -374,7 +424,7 @@ def fairness_assess(
         flagged=bool(doc["four_fifths"]["flag"]),
         dataset_sha256=digest,
         n=doc["n"],
-        location_label=(f"asset {asset.pk}" if asset is not None else loc.label)[:300],
+        location_label=location_label[:300],
         created_by=actor if not isinstance(actor, str) else None,
     )
     assessment.full_clean()
@@ -393,9 +443,62 @@ def fairness_assess(
                 "four_fifths_flag": assessment.flagged,
                 "n_boot": n_boot,
                 "seed": seed,
+                **({"limits": dict(limits)} if limits else {}),
+                **({"production_batches": [b.pk for b in production_batches]} if production_batches else {}),
+                **(
+                    {"alerts": "fed" if alerts_supported() else "not fed: monitoring has no 'fairness' result kind"}
+                    if production_batches
+                    else {}
+                ),
             },
         )
+        _, touched = fairness_findings_sync(actor=actor, assessment=assessment, limits=limits)
+        if production_batches and model_version is not None:
+            feed_alerts(actor=actor, assessment=assessment, batches=production_batches, touched=touched)
     return assessment
+
+
+def fairness_check_production(
+    *,
+    actor: Actor,
+    model_version,
+    group: list[str],
+    prediction: str | None = None,
+    label: str | None = None,
+    positive=None,
+    limits: dict[str, float] | None = None,
+    batch_ids: list[int] | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+    min_group_size: int = 30,
+) -> FairnessAssessment:
+    """Assess the version's logged decisions (all its visible prediction batches, or ``batch_ids``),
+    store the assessment, sync its findings and feed its monitors' alerts (``findings``)."""
+    from .decisions import output_columns
+    from .findings import production_frame
+
+    require(actor, ADD, "fairness assessments")
+    if not group:
+        raise ValidationError({"group": "name the protected attribute column(s) of the logged batches"})
+    prediction = prediction or output_columns(model_version)["prediction"]
+    frame, batches = production_frame(
+        actor=actor, model_version=model_version, columns=[prediction, *group], label=label, batch_ids=batch_ids
+    )
+    return fairness_assess_frame(
+        actor=actor,
+        frame=frame,
+        location_label=f"production batches {','.join(str(b.pk) for b in batches)}"[:300],
+        prediction=prediction,
+        group=group,
+        label=label,
+        positive=positive,
+        model_version=model_version,
+        n_boot=n_boot,
+        seed=seed,
+        min_group_size=min_group_size,
+        limits=limits,
+        production_batches=batches,
+    )
 
 
 def frame_hash_any(frame: pd.DataFrame) -> str:
