@@ -107,10 +107,9 @@ class DrillWorkers:
         self.started: list[subprocess.Popen] = []
         self.paused: list[str] = []
 
-    def start(self, *, concurrency: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
+    def start(self, *, concurrency: int = 1, broker: str | None = None) -> subprocess.Popen:
+        """A worker (on ``broker``, default the configured one), once it is ready."""
         import uuid
-
-        from config.celery import app
 
         name = f"drill-{uuid.uuid4().hex[:8]}@%h"
         log = open(self.log_dir / f"celery-drill-{len(self.started)}.log", "w")  # noqa: SIM115 - the process owns it
@@ -118,7 +117,7 @@ class DrillWorkers:
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
             + ["--without-gossip", "--without-mingle", "-n", name],
             cwd=REPO,
-            env={**self.env, **(env or {})},
+            env={**self.env, **({"CELERY_BROKER_URL": broker} if broker else {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -131,9 +130,23 @@ class DrillWorkers:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"drill worker exited with {proc.returncode}; see {self.log_dir}")
-            if app.control.ping(destination=[hostname], timeout=0.5):
+            if self._ready(proc, hostname, broker):
                 return proc
-        raise RuntimeError("drill worker did not answer a ping within 60 s")
+            time.sleep(0.2)
+        raise RuntimeError(f"drill worker not ready within 60 s; see {self.log_dir}")
+
+    def _ready(self, proc: subprocess.Popen, hostname: str, broker: str | None) -> bool:
+        """On the configured broker: the worker answers a ping. On another broker: its log says
+        ``HOSTNAME ready.`` (written once every consumer, the remote-control one included, runs).
+        A ping cannot reach it there: kombu's mailbox publishes the broadcast through the app's
+        producer pool, i.e. on the configured broker, whatever ``connection=`` it is given, and
+        Celery reads the broker from ``CELERY_BROKER_URL`` before any app setting."""
+        from config.celery import app
+
+        if broker is None:
+            return bool(app.control.ping(destination=[hostname], timeout=0.5))
+        log = self.log_dir / f"celery-drill-{self.started.index(proc)}.log"
+        return f"{hostname} ready." in log.read_text(errors="replace")
 
     def stop_all(self) -> None:
         for proc in self.started:
