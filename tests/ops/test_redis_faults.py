@@ -65,7 +65,11 @@ class OwnRedis:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def queued(self) -> int:
         return self.client().llen("celery")
@@ -76,9 +80,11 @@ def own_redis(tmp_path):
     if not shutil.which("redis-server"):
         pytest.skip("needs redis-server (apt-get install redis-server) to restart a broker of its own")
     server = OwnRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:  # also when a start failed: nothing of the drill's outlives it
+        server.stop()
 
 
 def queue_scans(broker_url: str, paths) -> list[int]:
