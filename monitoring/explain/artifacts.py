@@ -6,7 +6,9 @@ Rules (docs/explain.md "Safe loading"):
 * **skops** files (``.skops``: a zip with ``schema.json``) are loaded with ``skops.io.loads`` and an
   explicit trusted-types list: skops' own audited defaults (builtins, numpy, the scikit-learn
   estimators it vets) plus exactly :data:`TRUSTED_TYPES`. Any other type in the file is refused, the
-  message listing the type names (never data), and nothing is constructed.
+  message listing the type names (never data), and nothing is constructed. The two trusted tree types
+  are then checked (``check_tree_structures``: child and feature indices in range, children after
+  their parent) before the object is returned: a crafted file is refused before predict() runs.
 * **ONNX** files are opened with onnxruntime (a graph interpreter: no Python code runs).
 * **pickle / joblib** bytes are refused whatever the file is called: unpickling runs arbitrary code.
   (A cataloged artifact can be marked trusted by an admin, audited; this module's loader still refuses
@@ -147,9 +149,123 @@ def _load_skops(data: bytes):
     if refused:
         raise ArtifactRefused("the skops file holds types outside the trusted list: " + ", ".join(refused[:10]))
     try:
-        return sio.loads(data, trusted=[t for t in untrusted if t in TRUSTED_TYPES])
+        est = sio.loads(data, trusted=[t for t in untrusted if t in TRUSTED_TYPES])
     except Exception as exc:  # noqa: BLE001
         raise ArtifactRefused("the skops file cannot be loaded") from exc
+    check_tree_structures(est)
+    return est
+
+
+# --- the two trusted tree types are checked before anything indexes into them --------------------
+#
+# skops leaves both out of its defaults for one reason: they hold raw node indices (children, feature)
+# that scikit-learn's Cython code follows without bounds checks, so a crafted file loads fine and then
+# reads out of bounds (or crashes) at predict(). Every Tree and TreePredictor reachable from the loaded
+# object is checked here, and the file refused, before the object is returned to anyone.
+
+MAX_WALK_OBJECTS = 200_000
+
+
+def _tree_problem(tree, n_features_in: int | None) -> str | None:
+    """Why a ``sklearn.tree._tree.Tree`` is unsafe to traverse, or None."""
+    state = tree.__getstate__()
+    nodes, values = state.get("nodes"), state.get("values")
+    n = int(state.get("node_count", -1))
+    if nodes is None or values is None or n < 1 or len(nodes) != n or len(values) != n:
+        return "a tree's node arrays do not match its node count"
+    left = nodes["left_child"].astype(np.int64)
+    right = nodes["right_child"].astype(np.int64)
+    feature = nodes["feature"].astype(np.int64)
+    leaf = left == -1
+    if not np.array_equal(leaf, right == -1):
+        return "a tree node has exactly one child"
+    idx = np.arange(n)
+    inner = ~leaf
+    # children come after their parent (scikit-learn's builders number them so): no cycle, no way out
+    if (
+        np.any(left[inner] <= idx[inner])
+        or np.any(right[inner] <= idx[inner])
+        or np.any(left[inner] >= n)
+        or np.any(right[inner] >= n)
+    ):
+        return "a tree's child index is out of range"
+    width = int(tree.n_features)
+    if n_features_in is not None and width != n_features_in:
+        return "a tree's feature count differs from its estimator's"
+    if np.any(feature[inner] < 0) or np.any(feature[inner] >= width):
+        return "a tree's split feature index is out of range"
+    if int(np.max(tree.n_classes)) > int(tree.max_n_classes) or values.shape[1:] != (tree.n_outputs, tree.max_n_classes):
+        return "a tree's value array has the wrong shape"
+    return None
+
+
+def _predictor_problem(predictor, n_features_in: int | None) -> str | None:
+    """Why a HistGradientBoosting ``TreePredictor`` is unsafe to traverse, or None."""
+    nodes = getattr(predictor, "nodes", None)
+    names = getattr(getattr(nodes, "dtype", None), "names", None) or ()
+    if nodes is None or nodes.ndim != 1 or len(nodes) < 1 or not {"left", "right", "feature_idx", "is_leaf"} <= set(names):
+        return "a boosted tree's node array is malformed"
+    n = len(nodes)
+    idx = np.arange(n)
+    inner = nodes["is_leaf"] == 0
+    left, right = nodes["left"].astype(np.int64), nodes["right"].astype(np.int64)
+    if (
+        np.any(left[inner] <= idx[inner])
+        or np.any(right[inner] <= idx[inner])
+        or np.any(left[inner] >= n)
+        or np.any(right[inner] >= n)
+    ):
+        return "a boosted tree's child index is out of range"
+    feature = nodes["feature_idx"].astype(np.int64)
+    if np.any(feature[inner] < 0) or (n_features_in is not None and np.any(feature[inner] >= n_features_in)):
+        return "a boosted tree's split feature index is out of range"
+    if n_features_in is None:
+        return "a boosted tree is not inside an estimator that records its feature count"
+    if "is_categorical" in names and np.any(nodes["is_categorical"][inner] != 0):
+        return "boosted trees with categorical splits are not loaded (their bitset indices are not checked)"
+    return None
+
+
+def check_tree_structures(obj) -> None:
+    """Refuse (``ArtifactRefused``) a loaded object holding a Tree or TreePredictor whose indices would
+    send scikit-learn out of bounds; a walk over attributes, lists, tuples, dicts and object arrays."""
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    from sklearn.tree._tree import Tree
+
+    seen: set[int] = set()
+    stack: list[tuple[object, int | None]] = [(obj, None)]
+    while stack:
+        item, width = stack.pop()
+        if id(item) in seen or isinstance(item, (str, bytes, int, float, bool, type(None))):
+            continue
+        seen.add(id(item))
+        if len(seen) > MAX_WALK_OBJECTS:
+            raise ArtifactRefused("the model holds too many objects to check")
+        if isinstance(item, Tree):
+            problem = _tree_problem(item, width)
+        elif isinstance(item, TreePredictor):
+            problem = _predictor_problem(item, width)
+        else:
+            problem = None
+        if problem:
+            raise ArtifactRefused(f"the skops file is refused: {problem}")
+        if isinstance(item, (Tree, TreePredictor)):
+            continue
+        if isinstance(item, np.ndarray):
+            if item.dtype == object:
+                stack.extend((x, width) for x in item.ravel())
+            continue
+        if isinstance(item, dict):
+            stack.extend((v, width) for v in item.values())
+            continue
+        if isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((x, width) for x in item)
+            continue
+        attrs = getattr(item, "__dict__", None)
+        if isinstance(attrs, dict):
+            own = attrs.get("n_features_in_")
+            inner_width = int(own) if isinstance(own, (int, np.integer)) else width
+            stack.extend((v, inner_width) for v in attrs.values())
 
 
 def _load_trusted_pickle(data: bytes):
