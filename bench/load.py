@@ -21,12 +21,20 @@ the no-op capacity the real mix keeps; the driver's own CPU time is printed (it 
 
 Usage: .venv/bin/python bench/load.py [--database-url postgres://postgres@127.0.0.1:5432/custos_bench_load]
        [--assets 10000] [--rates 5,10,20,40,60,80,120,160] [--seconds 15] [--reuse]
+       .venv/bin/python bench/load.py --reuse --profile 20   # which request costs what (below)
 The bench database is dropped and re-created (unless --reuse finds it loaded). Setup rows are
 inserted with bulk_create by bench/api_catalog.py (bench setup only). The server runs with
 ``CUSTOS_ENV=development DEBUG=0`` (no TLS on loopback), throttles raised (docs/operations.md),
 ``DATABASE_CONN_MAX_AGE=60``, and a Redis broker (``--broker``) on which the tasks the requests queue
 (policy re-evaluation, propagation) wait -- no worker runs them: this measures the web tier, whose
 workers live elsewhere in production (docs/operations.md); they are purged after the run.
+
+``--profile N`` (no server, no ladder): each endpoint of the mix, then the no-op, N times one after
+another in this process through Django's test client, with the server's settings
+(``development``, ``DEBUG=0``, throttles raised, the same broker): per endpoint the wall and CPU
+time per request (CPU time hardly depends on the machine's load; wall time does), the number of
+SQL queries and their time, and cProfile's most expensive functions of the project. The CPU time
+bounds the rate the 2-core machine can sustain whatever the load: about ``2 s / mean CPU s``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import importlib.util
 import itertools
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -80,6 +89,9 @@ def parse_args():
     )
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--reuse", action="store_true", help="reuse the bench database of a previous run if it is loaded")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="profile each endpoint N times in-process instead of the ladder"
+    )
     return parser.parse_args()
 
 
@@ -145,18 +157,7 @@ class Server:
 def start_server(args, prom_dir: str) -> Server:
     """``make serve``'s gunicorn command, on a free loopback port."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "CUSTOS_ENV": "development",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_CONN_MAX_AGE": "60",
-        "CUSTOS_THROTTLE_TOKEN_WRITE": "1000000/minute",
-        "CUSTOS_THROTTLE_TOKEN_EXPENSIVE_READ": "1000000/minute",
-        "PROMETHEUS_MULTIPROC_DIR": prom_dir,
-    }
-    env["CELERY_BROKER_URL"] = args.broker
+    env = {**os.environ, **server_environment(args), "PROMETHEUS_MULTIPROC_DIR": prom_dir}
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", "config/gunicorn.py"]
     command += ["--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", str(args.workers)]
     command += ["--threads", str(args.threads), "--keep-alive", "30", "--max-requests", "10000"]
@@ -361,8 +362,126 @@ def best(steps: list[Step]) -> float | None:
     return max(ok) if ok else None
 
 
+def server_environment(args) -> dict[str, str]:
+    """The settings the bench server runs with (also those of ``--profile``'s in-process requests)."""
+    return {
+        "DATABASE_URL": args.database_url,
+        "CUSTOS_ENV": "development",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": "60",
+        "CUSTOS_THROTTLE_TOKEN_WRITE": "1000000/minute",
+        "CUSTOS_THROTTLE_TOKEN_EXPENSIVE_READ": "1000000/minute",
+        "CELERY_BROKER_URL": args.broker,
+    }
+
+
+def fresh_rng(args, rng: random.Random) -> random.Random:
+    """``rng`` on a new database; with ``--reuse``, one seeded by how many events the database
+    already holds, so the intake writes events it has not seen (a known event is answered 200
+    without being applied again: far less work than the 201 of a new one)."""
+    from lineage.models import LineageEvent
+
+    known = LineageEvent.objects.count()
+    return random.Random(f"{args.seed}:{known}") if known else rng
+
+
+def profile(args) -> None:
+    """``--profile N``: what each request of the mix costs, one at a time, in this process."""
+    import cProfile
+    import json
+    import pstats
+    import statistics
+
+    os.environ.update(server_environment(args))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()  # with the server's profile; setup() below finds Django set up
+    data = setup(args)
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    events = bench_lineage().make_events(2 * (args.profile + 2), fresh_rng(args, random.Random(args.seed + 1)))
+    workload = Workload(data["tokens"], data["suggested"], events, data["pages"], args.seed + 1)
+    client = Client(raise_request_exception=False)
+    print(
+        f"in-process, one request at a time, {args.profile} per endpoint (+2 warm-up), settings of the bench server, "
+        f"PostgreSQL ({args.database_url.rsplit('/', 1)[-1]}); load average before: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (shared machine: wall times include waiting for a CPU)"
+    )
+    print(f"{'endpoint':30} {'wall ms':>8} {'cpu ms':>7} {'p-max':>7} {'queries':>7} {'sql ms':>7}  status")
+    profiles = {}
+    cpu_means = {}
+    slowest: dict[str, list[tuple[str, list[float]]]] = {}
+    for kind in [*MIX, "GET me"]:
+        walls, cpus, query_counts, sql_ms, statuses = [], [], [], [], set()
+        by_statement: dict[str, list[float]] = {}
+        profiler = cProfile.Profile()
+        for i in range(args.profile + 2):
+            method, path, options = workload.request(kind)
+            headers = {"HTTP_AUTHORIZATION": options["headers"]["Authorization"]}
+            with CaptureQueriesContext(connection) as queries:
+                w0, c0 = time.perf_counter(), time.process_time()
+                if i >= 2:
+                    profiler.enable()
+                if method == "GET":
+                    response = client.get(path, data=options.get("params"), **headers)
+                else:
+                    response = client.post(path, data=json.dumps(options["json"]), content_type="application/json", **headers)
+                if i >= 2:
+                    profiler.disable()
+                wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            statuses.add(response.status_code)
+            if i < 2:
+                continue
+            walls.append(wall * 1000)
+            cpus.append(cpu * 1000)
+            query_counts.append(len(queries.captured_queries))
+            sql_ms.append(sum(float(q["time"]) for q in queries.captured_queries) * 1000)
+            for q in queries.captured_queries:
+                statement = re.sub(r"\b\d+\b|'[^']*'", "?", q["sql"])  # one shape per statement, whatever its values
+                by_statement.setdefault(statement, []).append(float(q["time"]) * 1000)
+        profiles[kind] = profiler
+        slowest[kind] = sorted(by_statement.items(), key=lambda item: -sum(item[1]))[:2]
+        cpu_means[kind] = statistics.mean(cpus)
+        print(
+            f"{kind:30} {statistics.median(walls):8.1f} {statistics.mean(cpus):7.1f} {max(walls):7.1f} "
+            f"{statistics.median(query_counts):7.0f} {statistics.median(sql_ms):7.1f}  {sorted(statuses)}",
+            flush=True,
+        )
+    weights = sum(MIX.values())
+    mixed_cpu = sum(cpu_means[k] * w for k, w in MIX.items()) / weights
+    print(
+        f"\nmean CPU per request of the mix: {mixed_cpu:.1f} ms (no-op: {cpu_means['GET me']:.1f} ms), so 2 idle cores serve at "
+        f"most about {2000 / mixed_cpu:.0f}/s of the mix (no-op: {2000 / cpu_means['GET me']:.0f}/s), before PostgreSQL's own CPU"
+    )
+    for kind in sorted(MIX, key=lambda k: -cpu_means[k]):
+        print(f"\n-- {kind}: the project's functions by cumulative time ({args.profile} requests) --")
+        stats = pstats.Stats(profiles[kind])
+        rows = []
+        for (filename, line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
+            if filename.startswith(str(REPO)) and "/.venv/" not in filename:
+                where = f"{Path(filename).relative_to(REPO)}:{line} {name}"
+                if where.startswith("core/health.py") and name == "__call__":
+                    where += " (the first middleware: the whole request)"
+                rows.append((cumulative, where))
+        for cumulative, where in sorted(rows, reverse=True)[:10]:
+            print(f"  {cumulative / args.profile * 1000:8.1f} ms/request  {where}")
+        for statement, times in slowest[kind]:
+            per_request = sum(times) / args.profile
+            text = " ".join(statement.split())
+            print(f"  SQL {per_request:6.1f} ms/request ({len(times) / args.profile:g} per request): {text[:400]}")
+    print(f"\ntasks the requests queued (purged, no worker ran them): {purge(args.broker)}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     args = parse_args()
+    if args.profile:
+        profile(args)
+        return
     import logging
 
     rates = [float(r) for r in args.rates.split(",")]
@@ -378,7 +497,7 @@ def main() -> None:
         raise SystemExit(
             f"needs {decisions_needed} suggested classifications, the catalog has {len(data['suggested'])}: raise --assets"
         )
-    events = lineage_bench.make_events(writes_needed + writes_needed % 2, rng)
+    events = lineage_bench.make_events(writes_needed + writes_needed % 2, fresh_rng(args, rng))
     workload = Workload(data["tokens"], data["suggested"], events, data["pages"], args.seed)
 
     import httpx
