@@ -134,7 +134,7 @@ def drift_results(report: DatasetDrift) -> list[MonitorResult]:
                 method=c.method or "",
                 score=score,
                 threshold=c.threshold,
-                threshold_source=c.threshold_source or "",
+                threshold_source=c.threshold_source or (f"not checked: {c.skipped}"[:200] if c.skipped else ""),
                 flagged=bool(c.drifted),
                 details=details,
             )
@@ -236,8 +236,10 @@ def column_drifts(monitor: Monitor, reference: Reference, features: list[str], c
         kind = kinds[name]
         if reference.profile is not None:
             ref_p = reference.profile.columns.get(name)
-            if ref_p is None:
-                continue  # a kind the profile keeps no statistics of
+            if ref_p is None:  # a kind the profile keeps no statistics of: said in the row, not dropped
+                base = {"name": name, "kind": kind.value, "n_ref": reference.profile.rows, "n_cur": current.count(name)}
+                out.append(_skipped(base, f"{kind.value} columns get no drift test (n_ref: the profile's rows)"))
+                continue
             cur = current.dist(name, kind)
             if isinstance(ref_p, CategoricalProfile) and ref_p.overflow:
                 base = {"name": name, "kind": kind.value, "n_ref": ref_p.n, "n_cur": cur.n}

@@ -307,11 +307,22 @@ def drift_against_profile(
     """Drift of `current` (a frame, or the profile of a window) against a stored reference profile."""
     options = options or DriftOptions()
     names = list(columns) if columns is not None else list(reference.columns)
-    missing = [c for c in names if c not in reference.columns]
+    missing = [c for c in names if c not in reference.columns and c not in reference.skipped]
     if missing:
         raise ValueError(f"column(s) not in the reference profile: {', '.join(missing)}")
     results = []
     for name in names:
+        if name in reference.skipped:  # a kind the profile keeps no statistics of: a skipped row, not a gap
+            kind_name = reference.skipped[name]
+            if isinstance(current, DatasetProfile):
+                n_cur = current.columns[name].n if name in current.columns else 0
+            else:
+                if name not in current.columns:
+                    raise ValueError(f"column {name!r} not in the current data")
+                n_cur = int(current[name].count())
+            base = {"name": name, "kind": kind_name, "n_ref": reference.rows, "n_cur": n_cur}
+            results.append(_skipped(base, f"{kind_name} columns get no drift test (n_ref: the profile's rows)"))
+            continue
         ref_p = reference.columns[name]
         kind = ref_p.kind
         if isinstance(current, DatasetProfile):

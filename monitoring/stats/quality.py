@@ -26,6 +26,11 @@ check              score                                                        
 Set a check to ``false`` to switch it off; ``per_column`` maps a column to its own threshold. The
 reference is summarised from a frame or from a stored profile (``ReferenceSummary``), so a check never
 re-reads a large reference. Results name columns and counts, never values.
+
+A switched-on check that cannot be computed is never dropped: it gives a *not checked* result
+(``score`` None, ``failed`` False, ``rule`` "not checked: <reason>", ``details["not_checked"]`` the
+reason), e.g. a window without rows, a column without values on one side, a reference profile that
+keeps no full category list, no uniqueness column, or no time to judge freshness by.
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ class ReferenceSummary:
             share = float(s.isna().mean()) if len(s) else 0.0
             if kind == ColumnKind.NUMERICAL:
                 v = pd.to_numeric(s, errors="coerce")
-                out[name] = ColumnSummary(kind, family_of(s), share, float(v.min()), float(v.max()))
+                lo, hi = (float(v.min()), float(v.max())) if v.notna().any() else (None, None)
+                out[name] = ColumnSummary(kind, family_of(s), share, lo, hi)
             else:
                 out[name] = ColumnSummary(kind, family_of(s), share, categories=frozenset(s.dropna().unique().tolist()))
         return cls(out)
@@ -120,7 +126,8 @@ class ReferenceSummary:
             total = p.n + p.n_missing
             share = p.n_missing / total if total else 0.0
             if p.kind == ColumnKind.NUMERICAL:
-                out[name] = ColumnSummary(p.kind, "numeric", share, p.minimum, p.maximum)
+                lo, hi = (p.minimum, p.maximum) if p.n else (None, None)
+                out[name] = ColumnSummary(p.kind, "numeric", share, lo, hi)
             else:
                 cats = None if p.overflow else frozenset(p.counts)
                 family = "bool" if cats and all(isinstance(k, bool | np.bool_) for k in cats) else "text"
@@ -143,8 +150,8 @@ def family_of(series: pd.Series) -> str:
 class QualityResult:
     check: str
     column: str | None
-    score: float
-    threshold: float
+    score: float | None  # None: not checked (``details["not_checked"]`` says why)
+    threshold: float | None
     failed: bool
     rule: str
     details: dict = field(default_factory=dict)
@@ -157,6 +164,71 @@ class QualityResult:
 # --- verdicts: one check's result from its statistics, shared by run_checks (a window's rows) and
 # monitoring.stats.stream.quality_from_state (a chunk's running statistics), so both paths always
 # apply the same thresholds and rules ---------------------------------------------------------------
+
+
+def not_checked(check: str, column: str | None, threshold: float | None, reason: str) -> QualityResult:
+    """A switched-on check that could not be computed: no score, not failed, the reason in its row."""
+    return QualityResult(check, column, None, threshold, False, f"not checked: {reason}"[:200], {"not_checked": reason})
+
+
+def null_share_limit(f: str, reference_share: float, p: dict) -> float:
+    per = (p.get("per_column") or {}).get(f)
+    if per is not None:
+        return float(per)
+    return float(p["max"]) if p.get("max") is not None else reference_share + float(p["tolerance"])
+
+
+def column_not_checked(f: str, ref: ColumnSummary, rows: int, values: int, c: Mapping) -> list[QualityResult]:
+    """The per-column checks of ``f`` that cannot be computed: a window without rows (null share), no
+    non-missing value in the window, or a reference without values / without its full category list."""
+    out = []
+    if c["null_share"] is not None and not rows:
+        out.append(not_checked("null_share", f, null_share_limit(f, ref.null_share, c["null_share"]), "the window has no rows"))
+    if ref.kind == ColumnKind.NUMERICAL and c["out_of_range"] is not None:
+        limit = float((c["out_of_range"].get("per_column") or {}).get(f, c["out_of_range"]["max"]))
+        if ref.minimum is None:
+            out.append(not_checked("out_of_range", f, limit, "the reference has no numeric value in this column"))
+        elif not values:
+            out.append(not_checked("out_of_range", f, limit, "no non-missing value in the window"))
+    if ref.kind == ColumnKind.CATEGORICAL and c["new_categories"] is not None:
+        limit = float((c["new_categories"].get("per_column") or {}).get(f, c["new_categories"]["max"]))
+        if ref.categories is None:
+            out.append(
+                not_checked("new_categories", f, limit, "the reference profile keeps no full category list (too many categories)")
+            )
+        elif not values:
+            out.append(not_checked("new_categories", f, limit, "no non-missing value in the window"))
+    return out
+
+
+def unprofiled_not_checked(
+    features: Sequence[str], reference: ReferenceSummary, present_in_data, c: Mapping
+) -> list[QualityResult]:
+    """Null share of the features the reference summary has no statistics of (a stored profile keeps
+    numerical and categorical columns only): not checked, said per column."""
+    if c["null_share"] is None:
+        return []
+    reason = "the reference keeps no statistics of this column (a stored profile holds numerical and categorical columns)"
+    return [not_checked("null_share", f, None, reason) for f in features if f not in reference.columns and present_in_data(f)]
+
+
+def uniqueness_none(id_column: str | None, p: dict) -> QualityResult:
+    """Uniqueness is on but has no column: none listed, and the monitor's id column absent or unset."""
+    if id_column:
+        return not_checked(
+            "uniqueness", id_column, float(p["min"]), "the id column is not in the window and no columns are listed"
+        )
+    return not_checked("uniqueness", None, float(p["min"]), "no column to check: list columns or set the monitor's id_column")
+
+
+def freshness_none(ts_col: str | None, in_data: bool, p: dict) -> QualityResult:
+    """Freshness is on but there is no time to judge it by."""
+    limit = float(p["max_age_minutes"])
+    if ts_col and in_data:
+        return not_checked("freshness", None, limit, f"{ts_col} holds no valid time")
+    if ts_col:
+        return not_checked("freshness", None, limit, f"{ts_col} is not in the data and no batch arrival time is known")
+    return not_checked("freshness", None, limit, "no timestamp_column and no batch arrival time")
 
 
 def schema_verdict(removed: list, added: list, changed: list, p: dict) -> QualityResult:
@@ -174,13 +246,13 @@ def schema_verdict(removed: list, added: list, changed: list, p: dict) -> Qualit
 
 
 def null_share_verdict(f: str, share: float, rows: int, reference_share: float, p: dict) -> QualityResult:
-    per = (p.get("per_column") or {}).get(f)
-    if per is not None:
-        limit, rule = float(per), "null share > per-column maximum"
+    limit = null_share_limit(f, reference_share, p)
+    if (p.get("per_column") or {}).get(f) is not None:
+        rule = "null share > per-column maximum"
     elif p.get("max") is not None:
-        limit, rule = float(p["max"]), "null share > maximum"
+        rule = "null share > maximum"
     else:
-        limit, rule = reference_share + float(p["tolerance"]), f"null share > reference share + {p['tolerance']:g}"
+        rule = f"null share > reference share + {p['tolerance']:g}"
     return QualityResult("null_share", f, share, limit, share > limit, rule, {"reference": reference_share, "rows": rows})
 
 
@@ -273,6 +345,7 @@ def run_checks(
         if c["null_share"] is not None and rows:
             out.append(null_share_verdict(f, float(s.isna().mean()), rows, ref.null_share, c["null_share"]))
         values = s.dropna()
+        out += column_not_checked(f, ref, rows, int(len(values)), c)
         if not len(values):
             continue
         if ref.kind == ColumnKind.NUMERICAL and c["out_of_range"] is not None and ref.minimum is not None:
@@ -284,9 +357,12 @@ def run_checks(
             out.append(
                 new_categories_verdict(f, int(new.sum()), int(values[new].nunique()), int(len(values)), c["new_categories"])
             )
+    out += unprofiled_not_checked(features, reference, lambda f: f in current.columns, c)
     if c["uniqueness"] is not None:
         p = c["uniqueness"]
         cols = p.get("columns") or ([id_column] if id_column and id_column in current.columns else [])
+        if not cols:
+            out.append(uniqueness_none(id_column, p))
         for col in cols:
             if col not in current.columns:
                 out.append(uniqueness_missing(col, p))
@@ -307,4 +383,6 @@ def run_checks(
             newest, basis = newest_arrival, "newest batch's arrival"
         if newest is not None:
             out.append(freshness_verdict(newest, basis, p, now))
+        else:
+            out.append(freshness_none(ts_col, bool(ts_col and ts_col in current.columns), p))
     return out

@@ -35,15 +35,20 @@ from .quality import (
     QualityConfig,
     QualityResult,
     ReferenceSummary,
+    column_not_checked,
     family_of,
+    freshness_none,
     freshness_verdict,
     new_categories_verdict,
+    not_checked,
     null_share_verdict,
     out_of_range_verdict,
     row_count_verdict,
     schema_verdict,
     uniqueness_missing,
+    uniqueness_none,
     uniqueness_verdict,
+    unprofiled_not_checked,
 )
 
 MAX_UNIQUE_HASHES = 200_000
@@ -284,6 +289,7 @@ def quality_from_state(
         if c["null_share"] is not None and rows:
             out.append(null_share_verdict(f, state.nulls.get(f, 0) / rows, rows, ref.null_share, c["null_share"]))
         values = rows - state.nulls.get(f, 0)
+        out += column_not_checked(f, ref, rows, values, c)
         if not values:
             continue
         if ref.kind == ColumnKind.NUMERICAL and c["out_of_range"] is not None and ref.minimum is not None:
@@ -294,16 +300,25 @@ def quality_from_state(
                 sum(1 for k in prof.counts if k not in ref.categories) if prof is not None and hasattr(prof, "counts") else None
             )
             out.append(new_categories_verdict(f, state.new_values.get(f, 0), distinct, values, c["new_categories"]))
+    out += unprofiled_not_checked(features, reference, lambda f: f in seen, c)
     if c["uniqueness"] is not None:
         p = c["uniqueness"]
         cols = p.get("columns") or ([id_column] if id_column and id_column in seen else [])
+        if not cols:
+            out.append(uniqueness_none(id_column, p))
         for col in cols:
             if col not in seen:
                 out.append(uniqueness_missing(col, p))
                 continue
             u = state.unique.get(col, UniqueCount())
             if u.hashes is None:
-                continue  # more distinct values than the state keeps: not checked from the running statistics
+                limit = float((p.get("per_column") or {}).get(col, p["min"]))
+                reason = (
+                    f"more than {MAX_UNIQUE_HASHES:,} distinct values in the open chunk, more than its running "
+                    "statistics keep; the chunk's closing run checks it from the rows"
+                )
+                out.append(not_checked("uniqueness", col, limit, reason))
+                continue
             out.append(uniqueness_verdict(col, int(u.hashes.size), int(u.values), p))
     if c["row_count"] is not None:
         out.append(row_count_verdict(rows, c["row_count"]))
@@ -319,4 +334,6 @@ def quality_from_state(
             newest, basis = newest_arrival, "newest batch's arrival"
         if newest is not None:
             out.append(freshness_verdict(newest, basis, p, now))
+        else:
+            out.append(freshness_none(ts_col, bool(ts_col and ts_col in seen), p))
     return out

@@ -36,7 +36,10 @@ def test_it_prints_every_check_as_json(files):
     assert checks["null_share:age"]["score"] == 0.25 and checks["null_share:age"]["failed"]  # 0 + 0.05 allowed
     assert checks["out_of_range:age"]["score"] == pytest.approx(1 / 3)
     assert checks["new_categories:city"]["score"] == pytest.approx(1 / 3) and checks["new_categories:city"]["failed"]
-    assert "freshness" not in checks  # no timestamp column, no arrival time
+    fresh = checks["freshness"]  # no timestamp column, no arrival time: a row saying so, never a silent gap
+    assert fresh["score"] is None and not fresh["failed"]
+    assert fresh["rule"] == "not checked: no timestamp_column and no batch arrival time"
+    assert doc["not_checked"] == sum(c["score"] is None for c in doc["checks"]) >= 1
     assert doc["failed"] == sum(c["failed"] for c in doc["checks"])
 
 

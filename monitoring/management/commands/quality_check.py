@@ -2,9 +2,11 @@
 data-quality checks of monitoring.stats.quality on two data locations (an asset's data against its own
 earlier data, or a model input against its reference), outside any monitor; nothing is stored.
 
-``--json`` prints ``{"failed": int, "checks": [{"name", "check", "column", "score", "threshold", "failed",
-"rule", "details"}]}``. Exit 0 whether checks fail or not; bad input: one line on stderr, non-zero exit.
-Freshness uses ``--timestamp-column`` when given (the check is skipped otherwise: files carry no arrival time).
+``--json`` prints ``{"failed": int, "not_checked": int, "checks": [{"name", "check", "column", "score",
+"threshold", "failed", "rule", "details"}]}``; a check that could not be computed has ``score`` null and
+``rule`` "not checked: <reason>". Exit 0 whether checks fail or not; bad input: one line on stderr,
+non-zero exit. Freshness uses ``--timestamp-column`` when given (otherwise it is "not checked": files carry
+no arrival time).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Command(BaseCommand):
         if opts["json"]:
             doc = {
                 "failed": sum(r.failed for r in results),
+                "not_checked": sum(r.score is None for r in results),
                 "checks": [
                     {
                         "name": r.name,
@@ -68,5 +71,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(doc, default=str))
             return
         for r in results:
-            self.stdout.write(f"  {'FAIL' if r.failed else 'ok  '} {r.name}: {r.score:.6g} ({r.rule})")
-        self.stdout.write(f"{sum(r.failed for r in results)} of {len(results)} checks failed")
+            if r.score is None:
+                self.stdout.write(f"  --   {r.name}: {r.rule}")
+            else:
+                self.stdout.write(f"  {'FAIL' if r.failed else 'ok  '} {r.name}: {r.score:.6g} ({r.rule})")
+        skipped = sum(r.score is None for r in results)
+        self.stdout.write(f"{sum(r.failed for r in results)} of {len(results)} checks failed, {skipped} not checked")
