@@ -183,6 +183,11 @@ def run_worker(python: str, engine: str, rows: int) -> dict:
     return json.loads(done.stdout)
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores (shared machine: other jobs run too)"
+
+
 def evidently_python() -> str:
     sys.path.insert(0, str(ROOT / "tests" / "monitoring" / "golden"))
     from regenerate import DEFAULT_VENV, ensure_venv
@@ -205,13 +210,16 @@ def main() -> None:
         json.dump(worker(args.worker, args.rows), sys.stdout)
         return
 
+    print(time.strftime("run %Y-%m-%d %H:%M UTC", time.gmtime()))
     print(f"case 1: {args.rows:,} rows x {N_COLS} columns, reference and current, full per-column drift report")
+    print(f"  before: {load()}")
     ours = run_worker(sys.executable, "custos", args.rows)
     print(
         f"  custos     {ours['seconds']:8.2f} s   peak RSS {ours['peak_rss_mb']:7.0f} MB (after generating the data {ours['rss_after_data_mb']:.0f} MB)"
     )
     if not args.skip_evidently:
         case_1_evidently(ours, args.rows)
+    print(f"  after: {load()}")
     if args.skip_profile:
         return
     print(
@@ -242,6 +250,7 @@ def main() -> None:
         f"same decisions on {r['same_decisions_10_columns']}/10, largest score difference {r['largest_score_difference_10_columns']:.2e}"
     )
     print(f"  peak RSS {r['peak_rss_mb']:.0f} MB (includes the 10 reference columns kept in memory for the exact comparison)")
+    print(f"  after: {load()}")
 
 
 def case_1_evidently(ours: dict, rows: int) -> None:
