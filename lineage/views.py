@@ -29,6 +29,8 @@ LEVELS = ("asset", "column")
 START_TYPES = ("asset", "column", "job", "model_version")
 MAX_DEPTH = 10
 MAX_NODES = 400  # per answer: more is unreadable and slow to lay out; the rest loads hop by hop
+FANOUT = 15  # neighbours drawn per node and direction; the rest behind an "N more" expander
+MAX_LIMIT = 100  # largest page of neighbours one request may ask for
 LIVE = ("suggested", "confirmed")  # catalog.choices.ClassificationState values that hold
 
 
@@ -45,6 +47,8 @@ class GraphQuery:
     upstream: int = 3
     downstream: int = 3
     at: datetime | None = None
+    offset: int = 0  # the start node's neighbours from this position (sorted), for "N more"
+    limit: int | None = None  # neighbours per node and direction (default FANOUT)
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -88,6 +92,18 @@ def _node(raw: str | None) -> str:
     return f"{node_type}:{node_id}"
 
 
+def _count(raw: str | None, name: str, default: int | None, low: int, high: int) -> int | None:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise BadParameter(f"{name} must be between {low} and {high}")
+    return value
+
+
 def _level(raw: str | None) -> str:
     if raw in (None, ""):
         return "asset"
@@ -98,7 +114,7 @@ def _level(raw: str | None) -> str:
 
 def query_from(params, *, node: str | None = None, default_depth: int = 3) -> GraphQuery:
     """A :class:`GraphQuery` from request parameters: ``node``, ``level``, ``depth`` (both ways) or
-    ``direction`` + ``depth`` (one way), ``at``."""
+    ``direction`` + ``depth`` (one way), ``at``, ``offset`` and ``limit`` (neighbours per node)."""
     depth = _depth(params.get("depth"), default_depth)
     direction = params.get("direction") or "both"
     if direction not in ("both", "upstream", "downstream"):
@@ -109,6 +125,8 @@ def query_from(params, *, node: str | None = None, default_depth: int = 3) -> Gr
         upstream=depth if direction in ("both", "upstream") else 0,
         downstream=depth if direction in ("both", "downstream") else 0,
         at=parse_at(params.get("at")),
+        offset=_count(params.get("offset"), "offset", 0, 0, 1_000_000) or 0,
+        limit=_count(params.get("limit"), "limit", None, 1, MAX_LIMIT),
     )
 
 
@@ -178,24 +196,27 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
         sub = selectors.lineage(user=user, node=query.node, direction="both", depth=0, level=query.level, at=query.at)
         roots = sub.roots
         keep.update(dict.fromkeys(roots, 0))
+    limit = query.limit or FANOUT
+    pages: dict[str, dict[str, int | None]] = {}  # node -> hidden_<direction> / next_<direction>
     for direction, depth in walks:
         # One hop further than drawn, to tell which frontier nodes have more beyond them.
         sub = selectors.lineage(user=user, node=query.node, direction=direction, depth=depth + 1, level=query.level, at=query.at)
         roots = sub.roots
         flag = "more_upstream" if direction == "upstream" else "more_downstream"
         walked[flag] = sub.nodes
-        for key, dist in sub.nodes.items():
-            if dist <= depth:
-                keep[key] = min(keep.get(key, dist), dist)
-                if dist < depth:
-                    flags.setdefault(key, {})[flag] = False
+        ahead: dict[str, set[str]] = {}
         for u, v, edge_id in sub.edges:
             near, far = (v, u) if direction == "upstream" else (u, v)
-            if sub.nodes.get(near) == depth and sub.nodes.get(far) == depth + 1:
-                flags.setdefault(near, {})[flag] = True
+            ahead.setdefault(near, set()).add(far)
             edges[edge_id] = (u, v, edge_id)
-        for key, dist in sub.nodes.items():
-            if dist == depth:
+        kept = _fan_out(sub.roots, sub.nodes, ahead, depth, limit, query.offset, pages, direction)
+        for key, dist in kept.items():
+            keep[key] = min(keep.get(key, dist), dist)
+            if dist < depth:  # its own hop is loaded (what the fan-out left out is counted in hidden_*)
+                flags.setdefault(key, {})[flag] = False
+            elif any(sub.nodes.get(far) == depth + 1 for far in ahead.get(key, ())):
+                flags.setdefault(key, {})[flag] = True
+            else:
                 flags.setdefault(key, {}).setdefault(flag, False)
     truncated = None
     if len(keep) > MAX_NODES:
@@ -217,14 +238,17 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
         node["pii"] = pii.get(node["id"], [])
         node["more_upstream"] = flags.get(node["id"], {}).get("more_upstream")
         node["more_downstream"] = flags.get(node["id"], {}).get("more_downstream")
+        for key in ("hidden_upstream", "next_upstream", "hidden_downstream", "next_downstream"):
+            node[key] = pages.get(node["id"], {}).get(key)
         node["links"] = _links(node, query.level)
         nodes.append(node)
     types = {n["id"]: n["type"] for n in nodes}
+    flows = _column_flows(user, described["edges"], query.at) if query.level == "asset" else {}
     out_edges = []
     for edge in described["edges"]:
         # Personal data flows along the edge: its source holds PII, or a job writes an output that does.
         carries = bool(pii.get(edge["source"])) or (types.get(edge["source"]) == "job" and bool(pii.get(edge["target"])))
-        out_edges.append({**edge, "pii": carries})
+        out_edges.append({**edge, "pii": carries, "column_flows": flows.get(edge["pk"])})
     return {
         "node": query.node,
         "roots": described["roots"],
@@ -236,6 +260,112 @@ def graph_answer(user, query: GraphQuery) -> dict[str, Any]:
         "edges": out_edges,
         "truncated": truncated,
     }
+
+
+def _by_id(key: str) -> tuple[str, int]:
+    """``"job:10"`` -> ``("job", 10)``: neighbours page in id order (registration order)."""
+    node_type, _, raw = key.partition(":")
+    return node_type, int(raw) if raw.isdigit() else 0
+
+
+def _fan_out(
+    roots: list[str],
+    dist: dict[str, int],
+    ahead: dict[str, set[str]],
+    depth: int,
+    limit: int,
+    offset: int,
+    pages: dict[str, dict[str, int | None]],
+    direction: str,
+) -> dict[str, int]:
+    """The nodes to draw of one walk: from each drawn node at distance d < ``depth``, its first
+    ``limit`` neighbours at distance d + 1 (by type and id; the start node's from ``offset``), so a
+    hub never floods the drawing. Records in ``pages`` how many of each node's neighbours that way
+    are left out (``hidden_<direction>``) and the offset of the next page (``next_<direction>``)."""
+    kept = {root: 0 for root in roots if dist.get(root) == 0}
+    frontier = sorted(kept)
+    windows: dict[str, tuple[int, list[str]]] = {}
+    for level in range(depth):
+        new: list[str] = []
+        for near in frontier:
+            candidates = sorted((far for far in ahead.get(near, ()) if dist.get(far) == level + 1), key=_by_id)
+            start = offset if level == 0 else 0
+            window = candidates[start : start + limit]
+            for far in window:
+                if far not in kept:
+                    kept[far] = level + 1
+                    new.append(far)
+            windows[near] = (start + len(window), candidates)
+        frontier = sorted(new)
+    for near, (end, candidates) in windows.items():
+        hidden = sum(1 for far in candidates[end:] if far not in kept)
+        pages.setdefault(near, {}).update({f"hidden_{direction}": hidden, f"next_{direction}": end if hidden else None})
+    return kept
+
+
+def _flow_label(row: tuple) -> list[str]:
+    transformation_type, subtype, masking, transformations = row
+    if isinstance(transformations, list) and transformations:
+        return [
+            "/".join(p for p in (str(t.get("type") or ""), str(t.get("subtype") or "")) if p)
+            + (" · masked" if t.get("masking") else "")
+            for t in transformations
+            if isinstance(t, dict)
+        ]
+    label = "/".join(p for p in (transformation_type, subtype) if p)
+    return [(label or "derived") + (" · masked" if masking else "")]
+
+
+def _column_flows(user, edges: list[dict[str, Any]], at: datetime | None) -> dict[int, dict[str, Any]]:
+    """edge pk -> what the column lineage says flows along an asset-level edge through a job:
+    ``{"columns": n, "masked": m, "types": [...]}`` from the job's column derivations (valid at
+    ``at``) whose input column belongs to the consumed asset (a ``consumes`` edge) or whose output
+    column belongs to the produced asset (``produces``), counting only derivations between columns
+    of assets ``user`` may see. One query whatever the number of edges."""
+    from django.db.models import OuterRef, Q, Subquery
+
+    from catalog.models import Column
+    from lineage.choices import EdgeKind
+    from lineage.models import Edge
+
+    wanted = [e for e in edges if e["kind"] in ("consumes", "produces") and e.get("job")]
+    if not wanted:
+        return {}
+    jobs = sorted({int(e["job"].partition(":")[2]) for e in wanted})
+    rows = Edge.objects.filter(kind=EdgeKind.DERIVES, job_id__in=jobs, src_type="column", dst_type="column")
+    if at is None:
+        rows = rows.filter(valid_to__isnull=True)
+    else:
+        rows = rows.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at)
+
+    def asset_of(field: str) -> Subquery:
+        return Subquery(Column.objects.filter(pk=OuterRef(field)).values("asset_id")[:1])
+
+    derived = rows.annotate(src_asset=asset_of("src_id"), dst_asset=asset_of("dst_id")).values_list(
+        "job_id", "src_asset", "dst_asset", "transformation_type", "transformation_subtype", "masking", "transformations"
+    )
+    hidden = selectors.hidden_assets(user) or frozenset()
+    by_end: dict[tuple[str, int, int], list[tuple]] = {}  # (consumes|produces, job, asset) -> rows
+    for job_id, src_asset, dst_asset, *rest in derived:
+        if src_asset is None or dst_asset is None or src_asset in hidden or dst_asset in hidden:
+            continue
+        by_end.setdefault(("consumes", job_id, src_asset), []).append(tuple(rest))
+        by_end.setdefault(("produces", job_id, dst_asset), []).append(tuple(rest))
+    flows: dict[int, dict[str, Any]] = {}
+    for edge in wanted:
+        job_id = int(edge["job"].partition(":")[2])
+        asset_key = edge["source"] if edge["kind"] == "consumes" else edge["target"]
+        if not asset_key.startswith("asset:"):
+            continue
+        found = by_end.get((edge["kind"], job_id, int(asset_key.partition(":")[2])))
+        if not found:
+            continue
+        types: dict[str, None] = {}
+        for row in found:
+            for label in _flow_label(row):
+                types.setdefault(label, None)
+        flows[edge["pk"]] = {"columns": len(found), "masked": sum(1 for r in found if r[2]), "types": sorted(types)[:6]}
+    return flows
 
 
 # --- pages --------------------------------------------------------------------------------------

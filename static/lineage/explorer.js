@@ -8,12 +8,15 @@
  * set with textContent, never parsed as HTML.
  *
  * DOM contract used by the browser tests: svg g.node[data-id] > rect.box; path.edge[data-source]
- * [data-target][data-id]; #lineage-explorer[data-state=ready] once a layout is drawn.
+ * [data-target][data-id]; #lineage-explorer[data-state=ready] once a layout is drawn. A node whose
+ * neighbours the server left out (hidden_upstream / hidden_downstream, a hub's fan-out) gets an
+ * "N more" box of its own, g.node.more[data-more-for][data-direction], laid out like any node and
+ * joined to it by path.edge.more-link; activating it loads the next page of those neighbours.
  */
 (function () {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
-  const NODE_W = 150, MAX_W = 320, NODE_H = 46, BTN = 15, PAD = 20;
+  const NODE_W = 150, MAX_W = 320, NODE_H = 46, BTN = 15, PAD = 20, MORE_H = 30, PAGE = 30;
   const host = document.getElementById("lineage-explorer");
   const canvas = document.getElementById("lineage-canvas");
   if (!host || !canvas || typeof ELK === "undefined") return;
@@ -49,7 +52,7 @@
         continue;
       }
       // A flag this answer settles wins; one it does not know (null) keeps what we knew.
-      for (const flag of ["more_upstream", "more_downstream"]) {
+      for (const flag of ["more_upstream", "more_downstream", "hidden_upstream", "next_upstream", "hidden_downstream", "next_downstream"]) {
         if (node[flag] !== null && node[flag] !== undefined) known[flag] = node[flag];
       }
     }
@@ -75,8 +78,30 @@
     const parts = (edge.transformations || []).map(function (t) {
       return [t.type, t.subtype].filter(Boolean).join("/") + (t.masking ? " · masked" : "");
     });
+    // an asset-level edge through a job: the transformations of the column lineage it carries
+    if (!parts.length && edge.column_flows) return edge.column_flows.types.join("; ");
     if (!parts.length && edge.kind === "anonymized") parts.push("anonymized");
     return parts.join("; ");
+  }
+
+  function flowSummary(edge) {
+    const f = edge.column_flows;
+    if (!f) return "";
+    return f.columns + " column derivation" + (f.columns === 1 ? "" : "s") + (f.masked ? ", " + f.masked + " masked" : "") +
+      ": " + f.types.join("; ");
+  }
+
+  // "N more" boxes: one per node and direction with neighbours left out by the server
+  function moreBoxes() {
+    const out = [];
+    for (const node of state.nodes.values()) {
+      for (const direction of ["upstream", "downstream"]) {
+        const hidden = node["hidden_" + direction];
+        if (hidden) out.push({ id: "more:" + direction + ":" + node.id, node: node, direction: direction, hidden: hidden,
+          text: hidden.toLocaleString("en") + " more " + direction });
+      }
+    }
+    return out;
   }
 
   // --- drawing helpers -------------------------------------------------------------------------
@@ -165,6 +190,13 @@
       return da - db || (a < b ? -1 : a > b ? 1 : 0);
     });
     for (const id of ids) graph.children.push({ id: id, width: nodeWidth(state.nodes.get(id)), height: NODE_H });
+    state.more = new Map();
+    for (const more of moreBoxes()) {
+      state.more.set(more.id, more);
+      graph.children.push({ id: more.id, width: Math.ceil(textWidth(more.text, "name")) + 28, height: MORE_H });
+      graph.edges.push({ id: "m" + more.id, sources: [more.direction === "upstream" ? more.id : more.node.id],
+        targets: [more.direction === "upstream" ? more.node.id : more.id] });
+    }
     for (const edge of state.edges.values()) {
       if (!state.nodes.has(edge.source) || !state.nodes.has(edge.target) || edge.source === edge.target) continue;
       const item = { id: "e" + edge.pk, sources: [edge.source], targets: [edge.target] };
@@ -193,6 +225,7 @@
     const labelLayer = el("g", { class: "labels" }, viewport);
     const nodeLayer = el("g", { class: "nodes" }, viewport);
     for (const item of result.edges || []) {
+      if (item.id.charAt(0) === "m") { drawMoreLink(edgeLayer, item); continue; }
       const edge = state.edges.get(Number(item.id.slice(1)));
       for (const section of item.sections || []) {
         const points = [section.startPoint].concat(section.bendPoints || [], [section.endPoint]);
@@ -217,6 +250,7 @@
       }
     }
     for (const child of result.children || []) {
+      if (state.more.has(child.id)) { drawMore(nodeLayer, child, state.more.get(child.id)); continue; }
       const node = state.nodes.get(child.id);
       state.positions.set(child.id, { x: child.x, y: child.y });
       const cls = ["node", node.type];
@@ -247,6 +281,34 @@
     }
     renderEdgeTable();
     applyView();
+  }
+
+  function drawMoreLink(layer, item) {
+    const more = state.more.get(item.id.slice(1));
+    for (const section of item.sections || []) {
+      const points = [section.startPoint].concat(section.bendPoints || [], [section.endPoint]);
+      const d = points.map(function (p, i) { return (i ? "L" : "M") + p.x.toFixed(1) + "," + p.y.toFixed(1); }).join(" ");
+      el("path", { class: "edge more-link", d: d, "data-id": item.id, "data-source": item.sources[0], "data-target": item.targets[0],
+        "marker-end": "url(#arrow)" }, layer);
+    }
+    return more;
+  }
+
+  function drawMore(layer, child, more) {
+    const g = el("g", { class: "node more", "data-id": more.id, "data-more-for": more.node.id, "data-direction": more.direction }, layer);
+    el("rect", { class: "box", x: child.x, y: child.y, width: child.width, height: child.height, rx: 14 }, g);
+    const text = el("text", { class: "name", x: child.x + 14, y: child.y + 19 }, g);
+    text.textContent = more.text;
+    const title = el("title", {}, g);
+    title.textContent = more.text + " of " + more.node.name + " (not drawn)";
+    const count = Math.min(PAGE, more.hidden);
+    const hit = el("rect", { class: "hit", x: child.x, y: child.y, width: child.width, height: child.height, rx: 14,
+      tabindex: "0", role: "button", "aria-label": "Load " + count + " of " + more.hidden + " more " + more.direction + " of " + more.node.name }, g);
+    function go(event) { event.stopPropagation(); if (!state.dragged) expand(more.node.id, more.direction, more.node["next_" + more.direction] || 0); }
+    hit.addEventListener("click", go);
+    hit.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); go(event); }
+    });
   }
 
   function expandButton(parent, node, direction, x, y) {
@@ -286,7 +348,7 @@
       cell(row, nameOf(edge.source));
       cell(row, nameOf(edge.target));
       cell(row, edge.kind);
-      cell(row, edgeLabel(edge) || edge.transformation_type || "—");
+      cell(row, (edge.column_flows ? flowSummary(edge) : edgeLabel(edge)) || edge.transformation_type || "—");
       cell(row, edge.masking ? "yes" : "—");
       cell(row, edge.pii ? "yes" : "—");
       cell(row, edge.valid_from || "—");
@@ -365,6 +427,7 @@
       add(details, "p", nameOf(edge.source) + " → " + nameOf(edge.target));
       const dl = add(details, "dl");
       const pairs = [["PII flows", edge.pii ? "yes" : "no"], ["masking", edge.masking ? "yes" : "no"],
+        ["column lineage", flowSummary(edge) || "none recorded through this edge"],
         ["propagation", edge.propagation + (edge.stops_propagation ? " (stops PII propagation)" : "")],
         ["valid", (edge.valid_from || "?") + " → " + (edge.valid_to || "now")]];
       if (edge.run) pairs.push(["run", edge.run.run_id + " (" + edge.run.state + ")"]);
@@ -384,9 +447,10 @@
 
   function setStatus(text) { if (statusLine) statusLine.textContent = text; }
 
-  async function expand(nodeId, direction) {
+  async function expand(nodeId, direction, offset) {
     const node = state.nodes.get(nodeId);
     const params = new URLSearchParams({ node: nodeId, direction: direction, depth: "1", level: state.level });
+    if (offset) { params.set("offset", String(offset)); params.set("limit", String(PAGE)); }
     if (state.at) params.set("at", state.at);
     host.dataset.state = "loading";
     setStatus("Loading one hop " + direction + " of " + node.name + "…");
@@ -402,10 +466,17 @@
     }
     const before = state.positions.get(nodeId);
     const added = merge(answer);
+    const anchor = answer.nodes.find(function (n) { return n.id === nodeId; });
+    if (anchor) {  // this answer pages the node's own neighbours: its count and offset win
+      node["hidden_" + direction] = anchor["hidden_" + direction];
+      node["next_" + direction] = anchor["next_" + direction];
+    }
     const flag = direction === "upstream" ? "more_upstream" : "more_downstream";
     node[flag] = false;  // this node's own hop is now loaded in full
     await render({ anchor: nodeId, before: before, show: answer.nodes.map(function (n) { return n.id; }) });
-    setStatus(added ? "Loaded " + answer.nodes.length + " nodes " + direction + " of " + node.name + "." : "Nothing more " + direction + " of " + node.name + ".");
+    const left = node["hidden_" + direction];
+    setStatus((added ? "Loaded " + (answer.nodes.length - 1) + " nodes " + direction + " of " + node.name : "Nothing more " + direction + " of " + node.name) +
+      (left ? "; " + left + " more not drawn yet." : "."));
     if (answer.truncated) setStatus("Showing the nearest " + answer.truncated.limit + " of " + answer.truncated.found + " nodes " + direction + " of " + node.name + "; expand from the edge of the drawing for more.");
     if (state.selected && state.selected.node === nodeId) select(state.selected);
     const again = viewport.querySelector('g.node[data-id="' + CSS.escape(nodeId) + '"] rect.hit');
