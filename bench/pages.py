@@ -9,7 +9,7 @@ run the API endpoint that returns the same data (the baseline: ratio = page/API)
 page p95 < 300 ms (issue 18).
 
 Usage: .venv/bin/python bench/pages.py [--assets 10000] [--columns-per-asset 20] [--requests 40]
-       [--database-url postgres://postgres@127.0.0.1:5432/custos_bench_pages] [--reuse]
+       [--database-url postgres://postgres@127.0.0.1:5432/custos_bench_pages] [--reuse] [--only dashboard]
 (default: a fresh SQLite file var/bench_pages.sqlite3). Setup rows are inserted with bulk_create by
 bench/api_catalog.py's builder, plus a glossary term on one asset in ten, a layered lineage over
 the assets and 20 ML models with monitoring data (``lineage_and_models``; bench setup only).
@@ -35,6 +35,7 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=40, help="requests per page")
     parser.add_argument("--database-url", default=f"sqlite:///{REPO / 'var' / 'bench_pages.sqlite3'}")
     parser.add_argument("--reuse", action="store_true", help="reuse the bench database of a previous run if it is loaded")
+    parser.add_argument("--only", default="", help="time only the pages whose name contains this text (e.g. dashboard)")
     return parser.parse_args()
 
 
@@ -290,6 +291,8 @@ def main() -> None:
     print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} | {'API p50':>8} {'API p95':>8} {'ratio':>6}")
     worst = 0.0
     for name, (page, baseline) in cases.items():
+        if args.only and args.only not in name:
+            continue
         p50, p95, queries = api_catalog.measure(page, args.requests)
         b50, b95, _ = api_catalog.measure(baseline, args.requests)
         worst = max(worst, p95)
