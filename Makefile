@@ -25,6 +25,12 @@ $(VENV)/.native: $(VENV)/.installed setup.py audit/_merkle.c
 
 install: $(VENV)/.installed $(VENV)/.native
 
+# The MLflow tracking server the MLflow-sync tests start lives in its own virtualenv (test-only;
+# its pins conflict with the project's): tests/monitoring/explain/mlflow_venv.sh
+$(VENV)/.mlflow: $(VENV)/.installed tests/monitoring/explain/mlflow_venv.sh
+	sh tests/monitoring/explain/mlflow_venv.sh
+	touch $@
+
 ## Set up everything, load the demo catalog, print the demo logins and serve on http://$(HOST)
 demo: install
 	CUSTOS_ENV=demo $(PY) manage.py demo_setup
@@ -39,12 +45,12 @@ serve: install
 	  --threads $${WEB_THREADS:-4} --keep-alive 30 --max-requests 10000 --max-requests-jitter 1000 --preload
 
 ## Lint, migration check and the test suite on the embedded default (SQLite, eager Celery)
-test: install lint
+test: install $(VENV)/.mlflow lint
 	CUSTOS_ENV=test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The suite against PostgreSQL with a real Celery worker on Redis (see .ci/run)
-test-postgres: install
+test-postgres: install $(VENV)/.mlflow
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(PY) -m pytest $(PYTEST_ARGS)
