@@ -86,6 +86,11 @@ class FairnessRequestSerializer(serializers.Serializer):
     bootstrap = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2000)
     seed = serializers.IntegerField(required=False, default=0)
     min_group_size = serializers.IntegerField(required=False, default=30, min_value=1)
+    limits = serializers.DictField(
+        child=serializers.FloatField(min_value=0), required=False, allow_empty=True,
+        help_text="limits of difference metrics checked as findings with model_version: demographic_parity_difference, "
+        "equalized_odds_difference, equal_opportunity_difference",
+    )  # fmt: skip
 
 
 class FairnessAssessmentSerializer(serializers.ModelSerializer):

@@ -29,6 +29,7 @@ from rest_framework.response import Response
 from core.api.viewsets import RestrictedGenericViewSet
 from monitoring.explain import decisions, selectors, services
 from monitoring.explain.api import serializers as s
+from monitoring.explain.decisions import version_visible
 
 
 class ModelArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
@@ -101,6 +102,9 @@ class FairnessAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
         form = s.FairnessRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         d = form.validated_data
+        version = d.get("model_version")
+        if version is not None and not version_visible(request.user, version):
+            raise ValidationError({"model_version": "no such model version"})  # invisible answers as unknown
         assessment = services.fairness_assess(
             actor=request.user,
             location=d.get("location"),
@@ -114,6 +118,7 @@ class FairnessAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
             n_boot=d["bootstrap"],
             seed=d["seed"],
             min_group_size=d["min_group_size"],
+            limits=d.get("limits") or None,
         )
         return Response(s.FairnessAssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 

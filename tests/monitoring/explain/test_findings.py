@@ -226,3 +226,30 @@ def test_the_default_positive_value_reads_a_text_column_and_a_missing_one_is_ref
         actor=users["steward"], location=_file(roots, words, "w.csv"), prediction="prediction", group=["g"], positive="yes"
     )
     assert a.report["demographic_parity_ratio"] == _fairlearn(frame)["demographic_parity_ratio"]
+
+
+def test_the_api_takes_limits_and_refuses_a_version_the_caller_cannot_see(api_as, roots):
+    from tests.factories import AssetFactory
+
+    frame = _decisions(rate_a=0.55, rate_b=0.5)
+    version = ModelVersionFactory()
+    payload = {
+        "location": _file(roots, frame),
+        "prediction": "prediction",
+        "group": ["g"],
+        "label": "label",
+        "model_version": version.pk,
+        "limits": {"equalized_odds_difference": 0.01},
+    }
+    r = api_as("steward").post("/api/v1/explain/fairness", payload, format="json")
+    assert r.status_code == 201, r.content
+    (finding,) = FairnessFinding.objects.all()
+    assert finding.check_name == "equalized_odds_difference"
+    assert finding.evidence["value"] == _fairlearn(frame)["equalized_odds_difference"]
+    bad = api_as("steward").post("/api/v1/explain/fairness", {**payload, "limits": {"accuracy": 0.1}}, format="json")
+    assert bad.status_code == 400 and "unknown metric" in bad.content.decode()
+    hidden = ModelVersionFactory()
+    hidden.training_datasets.add(AssetFactory(sensitivity="restricted"))
+    r = api_as("service").post("/api/v1/explain/fairness", {**payload, "model_version": hidden.pk}, format="json")
+    assert r.status_code == 400 and "no such model version" in r.content.decode()
+    assert FairnessFinding.objects.filter(model_version=hidden).count() == 0
