@@ -88,8 +88,10 @@ THINGS = {"TIER", "LEVEL", "QUEUE", "TEAM", "DESK", "SUPPORT", "BILLING", "FINAN
           "FRIDAY", "SATURDAY", "SUNDAY", "JANUARY", "FEBRUARY", "MARCH", "OCTOBER", "NOVEMBER", "DECEMBER"}  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(token: str) -> str:
-    """Upper-case ASCII form of a name token: accents dropped, trailing dot and apostrophes removed."""
+    """Upper-case ASCII form of a name token: accents dropped, trailing dot and apostrophes removed.
+    Cached (a pure function of the token; tokens repeat across the cells and columns of a scan)."""
     decomposed = unicodedata.normalize("NFKD", token)
     ascii_ = "".join(c for c in decomposed if not unicodedata.combining(c))
     return re.sub(r"[^A-Za-z-]", "", ascii_.replace("ł", "l").replace("Ł", "L")).upper()
