@@ -160,8 +160,11 @@ def _event(
 
 
 def _run_sequencer() -> None:
-    from audit.sequencer import sequence_pending
+    from audit.sequencer import drainer, sequence_pending
 
+    if getattr(settings, "CUSTOS_LEDGER_SEQUENCER", "background") == "background":
+        drainer.wake()  # group commit: this process's drainer thread appends the events
+        return
     try:
         sequence_pending(wait=False)  # busy? the holder or the periodic task appends our event
     except Exception:  # the change is committed; its event stays pending for the next run
@@ -169,7 +172,8 @@ def _run_sequencer() -> None:
 
 
 def _sequence_after_commit() -> None:
-    """Ask for one sequencer run when the outermost transaction commits (once per transaction)."""
+    """Ask for one sequencer run when the outermost transaction commits (once per transaction):
+    a wake of the background drainer, or an inline run (``CUSTOS_LEDGER_SEQUENCER``)."""
     if not getattr(settings, "CUSTOS_LEDGER_SEQUENCE_ON_COMMIT", True):
         return
     if any(callback is _run_sequencer for _, callback, _ in connection.run_on_commit):

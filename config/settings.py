@@ -326,6 +326,11 @@ CUSTOS_LEDGER_TRUSTED_KEYS_FILE = env_str(
 CUSTOS_LEDGER_ORIGIN = env_str("CUSTOS_LEDGER_ORIGIN", "custos.local/ledger")
 CUSTOS_LEDGER_BATCH_SIZE = env_int("CUSTOS_LEDGER_BATCH_SIZE", 1000)
 CUSTOS_LEDGER_SEQUENCE_ON_COMMIT = env_bool("CUSTOS_LEDGER_SEQUENCE_ON_COMMIT", default=True)
+# Who appends after commit (docs/ledger.md, section 4): "background" = this process's drainer thread
+# (group commit, off the request path); "inline" = the committing thread (tests: a second connection
+# cannot see a test's uncommitted rows). The drainer waits this many ms to gather concurrent commits.
+CUSTOS_LEDGER_SEQUENCER = env_str("CUSTOS_LEDGER_SEQUENCER", "inline" if CUSTOS_ENV == "test" else "background")
+CUSTOS_LEDGER_DRAIN_DELAY_MS = env_int("CUSTOS_LEDGER_DRAIN_DELAY_MS", 5)
 # Policy key ring (HMAC tokens, AES-SIV/GCM, date shifts): a directory outside the database.
 CUSTOS_POLICY_KEY_DIR = env_str("CUSTOS_POLICY_KEY_DIR", str(VAR_DIR / "keys" / "policies") if LOCAL_PROFILE else "")
 

@@ -8,7 +8,10 @@ GET /api/v1/audit/proofs/consistency?first=&second=      RFC 9162 consistency pr
 GET /api/v1/audit/public-key                     checkpoint verifier key (text/plain C2SP vkey)
 
 ``tree_size``/``second`` default to the latest checkpoint's size, so a proof can be checked
-against the signed root right away. Reads only: nothing here writes or sequences.
+against the signed root right away. Reads, except that proofs first append what is pending
+(``audit.sequencer.drain``: the background drainer may not have run yet), so every event committed
+before the request has its place in the tree; the event list shows pending events as they are
+(``seq`` null, ``pending=true``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from audit import selectors
 from audit.api import serializers as s
 from audit.filters import AuditEventFilterSet
 from audit.keys import LedgerKeyMissing, load_signer
+from audit.sequencer import drain
 from audit.verify_core import b64
 from core.api.views import CustosAPIView
 from core.api.viewsets import RestrictedReadOnlyModelViewSet
@@ -95,6 +99,7 @@ class InclusionProofView(CustosAPIView):
         responses=s.InclusionProofSerializer,
     )
     def get(self, request):
+        drain()
         seq = _int_param(request, "seq")
         tree_size = _int_param(request, "tree_size", _default_size())
         try:
@@ -122,6 +127,7 @@ class ConsistencyProofView(CustosAPIView):
         responses=s.ConsistencyProofSerializer,
     )
     def get(self, request):
+        drain()
         first = _int_param(request, "first")
         second = _int_param(request, "second", _default_size())
         try:
