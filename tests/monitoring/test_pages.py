@@ -232,3 +232,25 @@ def test_query_counts_are_bounded(users, monitored, django_assert_max_num_querie
         assert client.get(reverse("models:model", args=[monitored.version.model_id])).status_code == 200
     with django_assert_max_num_queries(35):
         assert client.get(reverse("models:version", args=[monitored.version.pk])).status_code == 200
+
+
+def test_a_not_checked_result_reads_not_checked_with_its_reason_not_ok(users, monitored, rf):
+    """A check that could not be computed (score null, not flagged) must not read "ok" anywhere."""
+    from django.template.loader import render_to_string
+
+    from monitoring.models import MonitorResult
+
+    run = monitored.monitor.runs.order_by("-pk").first()
+    row = MonitorResult.objects.filter(run=run, kind="quality", flagged=False).first()
+    MonitorResult.objects.filter(pk=row.pk).update(
+        score=None, threshold_source="not checked: no time column", details={"not_checked": "no time column"}
+    )
+    page = client_as(users["auditor"]).get(reverse("models:version", args=[monitored.version.pk])).content.decode()
+    cells = re.findall(rf"<td>{re.escape(row.name)}</td>.*?</tr>", page)
+    assert cells and all("not checked" in c and ">ok<" not in c for c in cells), cells
+    request = rf.get("/")
+    request.user = users["viewer"]
+    (panel,) = [p for p in pages.panels_for("asset", request, monitored.reference) if p["key"] == "quality"]
+    html = render_to_string(panel["template"], {"panel": panel, "obj": monitored.reference})
+    (cell,) = re.findall(rf"<tr><td>{re.escape(row.name)}</td><td>data quality</td>.*?</tr>", html)
+    assert "not checked" in cell and "(no time column)" in cell and ">ok<" not in cell
