@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 def manage(*args, env_overrides, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"CUSTOS_ENV", "SECRET_KEY", "DEBUG", "DATABASE_URL"}}
     env.update({"CUSTOS_VAR_DIR": str(tmp_path), "CELERY_BROKER_URL": "memory://", **env_overrides})
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    )  # a hang guard, not a speed check: a full migrate took >120 s at load 20
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
