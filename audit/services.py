@@ -73,10 +73,33 @@ def record(
         reason=reason,
         details=details,
     )
-    event.save(force_insert=True)
-    PendingEvent.objects.create(event=event)
+    _insert_with_marker(event)
     _sequence_after_commit()
     return event
+
+
+def _insert_with_marker(event: AuditEvent) -> None:
+    """Insert the event and its pending marker: one round trip on PostgreSQL (a data-modifying
+    CTE), two elsewhere. The statement's values are the ones ``save()`` would write."""
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        PendingEvent.objects.create(event=event)
+        return
+    meta = AuditEvent._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
+    sql = (
+        f"WITH e AS (INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"RETURNING {quote(meta.pk.column)}) "
+        f"INSERT INTO {quote(PendingEvent._meta.db_table)} (event_id) SELECT {quote(meta.pk.column)} FROM e RETURNING event_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def record_many(*, actor: Any, events: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
