@@ -27,6 +27,7 @@ class ResultKind(models.TextChoices):
     PERFORMANCE = "performance", "realized performance"
     ESTIMATED = "estimated", "estimated performance (CBPE)"
     CONCEPT = "concept", "concept drift"
+    FAIRNESS = "fairness", "group fairness check"
 
 
 class AlertState(models.TextChoices):

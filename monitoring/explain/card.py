@@ -73,7 +73,8 @@ def _monitoring(user, version) -> dict[str, Any]:
     monitors = list(mon.monitor_list(user=user).filter(model_version=version).order_by("id"))
     latest = []
     for m in monitors:
-        run = mon.run_list(user=user).filter(monitor=m, status="succeeded").order_by("-finished_at", "-id").first()
+        runs = mon.run_list(user=user).filter(monitor=m, status="succeeded").exclude(trigger="fairness")
+        run = runs.order_by("-finished_at", "-id").first()
         if run is None:
             latest.append({"monitor": m.pk, "run": None})
             continue

@@ -23,7 +23,8 @@ batches (``production_frame``: each batch checked against its recorded SHA-256 b
 labels joined by id from label batches), stored as an assessment through ``services.
 fairness_assess_frame`` (the one service both entry points end in), findings synced, and per monitor
 of the version one run of trigger ``fairness`` whose results (kind ``fairness``) open and resolve
-alerts through ``sync_alerts`` (``feed_alerts``).
+alerts through ``sync_alerts`` (``feed_alerts``): switched off by ``FEED_ALERTS`` until monitoring
+skips ``fairness`` runs where it reads a monitor's latest window (see ``FEED_ALERTS``).
 """
 
 from __future__ import annotations
@@ -255,13 +256,22 @@ def production_frame(*, actor: Actor, model_version, columns: list[str], label: 
     return frame.drop(columns=[names["id"]] if names["id"] not in columns else []), predictions
 
 
+#: Whether production checks feed monitoring alerts. Off: monitoring reads every succeeded run of a
+#: monitor as its latest window (``monitoring.services.runs.new_batches``, ``/metrics``, the panels, the
+#: version page, ``selectors.feature_distribution``), so a ``fairness`` run would hide the batches it
+#: read from the monitor's next drift run. Switch on once those skip runs with trigger ``fairness``
+#: (``tests/monitoring/explain/test_fairness_alerts.py`` checks both).
+FEED_ALERTS = False
+NOT_FED = "not fed: monitoring would read a fairness run as the monitor's latest window"
+
+
 def alerts_supported() -> bool:
-    """Whether monitoring knows a ``fairness`` result kind (``monitoring.choices.ResultKind``, with the
-    check constraints of MonitorResult and Alert): until it does, production checks open findings but
-    feed no alert (the assessment's audit event says so)."""
+    """Whether production checks feed alerts: monitoring knows the ``fairness`` result kind
+    (``monitoring.choices.ResultKind``, migration monitoring 0004) and ``FEED_ALERTS`` is on. Until
+    then production checks open findings but no alert (the assessment's audit event says so)."""
     from monitoring.choices import ResultKind
 
-    return "fairness" in ResultKind.values
+    return FEED_ALERTS and ResultKind.FAIRNESS in ResultKind.values
 
 
 def feed_alerts(*, actor: Actor, assessment: FairnessAssessment, batches, touched) -> list:
@@ -295,7 +305,7 @@ def feed_alerts(*, actor: Actor, assessment: FairnessAssessment, batches, touche
         for outcome, _finding in touched:
             result = MonitorResult(
                 run=run,
-                kind=ResultKind("fairness"),
+                kind=ResultKind.FAIRNESS,
                 name=outcome.subject,
                 method=outcome.check,
                 score=outcome.value,

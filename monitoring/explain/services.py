@@ -393,7 +393,8 @@ def fairness_assess_frame(
     ``fairness_check_production`` read them); with a ``model_version`` its checks open and
     resolve findings, and with ``production_batches`` they feed the version's monitoring alerts, all
     in the assessment's transaction."""
-    from .findings import DIFFERENCE_METRICS, alerts_supported, fairness_findings_sync, feed_alerts
+    from . import findings
+    from .findings import DIFFERENCE_METRICS, fairness_findings_sync
 
     require(actor, ADD, "fairness assessments")
     if limits and (unknown := sorted(set(limits) - set(DIFFERENCE_METRICS))):
@@ -445,16 +446,12 @@ def fairness_assess_frame(
                 "seed": seed,
                 **({"limits": dict(limits)} if limits else {}),
                 **({"production_batches": [b.pk for b in production_batches]} if production_batches else {}),
-                **(
-                    {"alerts": "fed" if alerts_supported() else "not fed: monitoring has no 'fairness' result kind"}
-                    if production_batches
-                    else {}
-                ),
+                **({"alerts": "fed" if findings.alerts_supported() else findings.NOT_FED} if production_batches else {}),
             },
         )
         _, touched = fairness_findings_sync(actor=actor, assessment=assessment, limits=limits)
         if production_batches and model_version is not None:
-            feed_alerts(actor=actor, assessment=assessment, batches=production_batches, touched=touched)
+            findings.feed_alerts(actor=actor, assessment=assessment, batches=production_batches, touched=touched)
     return assessment
 
 
