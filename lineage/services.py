@@ -53,7 +53,7 @@ def check_actor(actor: Actor | str, action: str, what: str) -> None:
 def graph_version_bump() -> int:
     """Increment the graph version inside the caller's transaction and return the new value.
 
-    The row lock taken by the UPDATE orders concurrent writers, so versions commit in order.
+    The row lock taken by the upsert orders concurrent writers, so versions commit in order.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("graph_version_bump() must run inside transaction.atomic()")
@@ -63,15 +63,17 @@ def graph_version_bump() -> int:
 
     cache.mark_dirty_on_commit()
     table = GraphState._meta.db_table
-    with connection.cursor() as cursor:  # one round trip: UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35)
+    # One statement whether or not the row exists yet (PostgreSQL; SQLite >= 3.35): an UPDATE then
+    # a create raced on an empty database, where two first writers both missed the row and one
+    # failed on the duplicate key (a 409 to a producer's first events).
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET version = version + 1, stamp = %s, updated_at = %s WHERE id = 1 RETURNING version", [stamp, now]
+            f"INSERT INTO {table} (id, version, stamp, updated_at) VALUES (1, 1, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET version = "
+            f"{table}.version + 1, stamp = excluded.stamp, updated_at = excluded.updated_at RETURNING version",
+            [stamp, now],
         )
-        row = cursor.fetchone()
-    if row is not None:
-        return row[0]
-    GraphState.objects.create(pk=1, version=1, stamp=stamp, updated_at=now)
-    return 1
+        return cursor.fetchone()[0]
 
 
 @dataclass
