@@ -15,6 +15,7 @@ from django.db import connection
 
 from audit.models import PendingEvent
 from tests.audit.conftest import add_events
+from tests.hardening.test_db_roles import connect_as  # one way to connect as a role for the role tests
 
 pytestmark = [pytest.mark.postgres]
 
@@ -33,13 +34,6 @@ def app_role(transactional_db, settings):
     with connection.cursor() as cursor:
         cursor.execute(f'DROP OWNED BY "{role}"')
         cursor.execute(f'DROP ROLE "{role}"')
-
-
-def connect_as(role: str):
-    params = connection.get_connection_params()
-    return psycopg.connect(
-        host=params.get("host") or "127.0.0.1", port=params.get("port") or 5432, dbname=params["dbname"], user=role
-    )
 
 
 def test_the_app_role_cannot_drop_an_unsequenced_marker_even_in_maintenance_mode(app_role):
