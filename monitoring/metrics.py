@@ -87,7 +87,7 @@ class DatabaseCollector:
     results, alert counts, run counts."""
 
     def collect(self):
-        from .models import Alert, Monitor, MonitorResult, MonitorRun
+        from .models import Alert, Monitor, MonitorResult, MonitorRun, window_q
 
         t0 = time.perf_counter()
         labels = {
@@ -97,7 +97,7 @@ class DatabaseCollector:
             ).order_by()
         }
         latest = dict(
-            MonitorRun.objects.filter(status=RunStatus.SUCCEEDED)
+            MonitorRun.objects.filter(window_q())
             .values("monitor")
             .annotate(last=Max("pk"))
             .order_by()

@@ -199,12 +199,27 @@ class LoggedBatch(models.Model):
         return version_restricted_q("")
 
 
+#: Triggers of runs that are not a window of the monitor's own checks: a production fairness check
+#: (``monitoring.explain.findings.feed_alerts``) stores its results as a run of each monitor of the
+#: version so alerts go through ``sync_alerts``, but it checked no drift or quality. Everywhere
+#: monitoring reads a monitor's latest window (``services.runs.new_batches``, ``/metrics``, the asset
+#: tab, the version page, ``selectors.feature_distribution``) such runs are skipped: ``window_q()``.
+NOT_WINDOW_TRIGGERS = ("fairness",)
+
+
+def window_q(prefix: str = "") -> Q:
+    """Q for the succeeded runs that are monitor windows (``prefix`` leads to the run, e.g. "runs__")."""
+    from core.choices import RunStatus
+
+    return Q(**{f"{prefix}status": RunStatus.SUCCEEDED}) & ~Q(**{f"{prefix}trigger__in": NOT_WINDOW_TRIGGERS})
+
+
 class MonitorRun(Run):
     """One run of a monitor over the current window (the logged prediction batches it names), with the
     dataset-level outcome; per-feature and per-check outcomes are ``MonitorResult`` rows."""
 
     monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="runs")
-    trigger = models.CharField(max_length=16, default="manual")  # manual, schedule, new_data
+    trigger = models.CharField(max_length=16, default="manual")  # manual, schedule, new_data, stream, chunk, fairness
     batch_ids = models.JSONField(default=list, blank=True)
     rows = models.PositiveBigIntegerField(default=0)
     current_sha256 = models.CharField(max_length=64, blank=True)

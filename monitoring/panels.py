@@ -20,10 +20,10 @@ DASHBOARD_ROWS = 20
 def asset_quality(request, asset) -> dict | None:
     from monitoring import selectors
     from monitoring.choices import ResultKind
-    from monitoring.models import MonitorRun
+    from monitoring.models import MonitorRun, window_q
 
     user = request.user
-    latest = MonitorRun.objects.filter(monitor=OuterRef("pk"), status="succeeded").order_by("-finished_at", "-id")
+    latest = MonitorRun.objects.filter(window_q(), monitor=OuterRef("pk")).order_by("-finished_at", "-id")
     monitors = list(
         selectors.monitor_list(user=user)
         .filter(reference_asset=asset)

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from accounts.permissions import VIEW
 from core.types import Actor
 
-from .models import Alert, LoggedBatch, Monitor, MonitorResult, MonitorRun, ReferenceProfile
+from .models import Alert, LoggedBatch, Monitor, MonitorResult, MonitorRun, ReferenceProfile, window_q
 
 
 def monitor_list(*, user: Actor) -> QuerySet[Monitor]:
@@ -56,7 +56,7 @@ def feature_distribution(*, monitor: Monitor, feature: str, max_categories: int 
     from monitoring.stats.kinds import ColumnKind, infer_kind
     from monitoring.stats.profile import CategoricalProfile, NumericProfile
 
-    run = monitor.runs.filter(status="succeeded").order_by("-finished_at", "-id").first()
+    run = monitor.runs.filter(window_q()).order_by("-finished_at", "-id").first()
     if run is None:
         return None
     batches = list(LoggedBatch.objects.filter(pk__in=run.batch_ids).order_by("pk"))

@@ -27,7 +27,7 @@ from core import pages
 from monitoring import selectors, services
 from monitoring.choices import AlertState, ResultKind
 from monitoring.explain import selectors as explain_selectors
-from monitoring.models import MonitorRun
+from monitoring.models import MonitorRun, window_q
 
 LIST_LIMIT = 200
 SCHEMA_CHANGES = (("removed", "columns missing"), ("added", "columns added"), ("type_changed", "type changed"))
@@ -98,14 +98,14 @@ def model_page(request, pk: int):
 def _monitoring(request, version) -> list[dict[str, Any]]:
     """Per monitor of the version: the latest successful run, its results and the plots to show."""
     user = request.user
-    latest = MonitorRun.objects.filter(monitor=OuterRef("pk"), status="succeeded").order_by("-finished_at", "-id")
+    latest = MonitorRun.objects.filter(window_q(), monitor=OuterRef("pk")).order_by("-finished_at", "-id")
     monitors = list(
         selectors.monitor_list(user=user)
         .filter(model_version=version)
         .select_related("reference_asset", "reference_profile")
         .annotate(
             latest_run_id=Subquery(latest.values("pk")[:1]),
-            succeeded_runs=Count("runs", filter=Q(runs__status="succeeded")),
+            succeeded_runs=Count("runs", filter=window_q("runs__")),
         )
         .order_by("name", "id")
     )

@@ -256,12 +256,12 @@ def production_frame(*, actor: Actor, model_version, columns: list[str], label: 
     return frame.drop(columns=[names["id"]] if names["id"] not in columns else []), predictions
 
 
-#: Whether production checks feed monitoring alerts. Off: monitoring reads every succeeded run of a
-#: monitor as its latest window (``monitoring.services.runs.new_batches``, ``/metrics``, the panels, the
-#: version page, ``selectors.feature_distribution``), so a ``fairness`` run would hide the batches it
-#: read from the monitor's next drift run. Switch on once those skip runs with trigger ``fairness``
-#: (``tests/monitoring/explain/test_fairness_alerts.py`` checks both).
-FEED_ALERTS = False
+#: Whether production checks feed monitoring alerts. On: monitoring skips runs with trigger
+#: ``fairness`` wherever it reads a monitor's latest window (``monitoring.models.window_q``:
+#: ``services.runs.new_batches``, ``/metrics``, the panels, the version page,
+#: ``selectors.feature_distribution``), so a fairness run hides no batch from the monitor's next drift
+#: run (``tests/monitoring/explain/test_fairness_alerts.py`` checks both).
+FEED_ALERTS = True
 NOT_FED = "not fed: monitoring would read a fairness run as the monitor's latest window"
 
 

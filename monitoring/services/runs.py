@@ -25,7 +25,7 @@ from core.choices import RunStatus
 from core.types import Actor
 from monitoring.choices import BatchKind, ResultKind
 from monitoring.data import read_typed_frame
-from monitoring.models import LoggedBatch, Monitor, MonitorResult, MonitorRun
+from monitoring.models import LoggedBatch, Monitor, MonitorResult, MonitorRun, window_q
 from monitoring.stats.drift import ColumnDrift, DatasetDrift, _skipped, column_drift, dist_of, drift_frames, resolve_kinds
 from monitoring.stats.kinds import DRIFT_KINDS, ColumnKind
 from monitoring.stats.profile import CATEGORY_CAP, CategoricalProfile, DatasetProfile, drift_against_profile
@@ -63,8 +63,9 @@ class Outcome:
 
 
 def new_batches(monitor: Monitor) -> list[LoggedBatch]:
-    """Prediction batches of the monitor's model version not covered by its last successful run."""
-    last = monitor.runs.filter(status=RunStatus.SUCCEEDED).order_by("-created_at", "-id").first()
+    """Prediction batches of the monitor's model version not covered by its last successful window run
+    (a ``fairness`` run is no window: ``models.window_q``)."""
+    last = monitor.runs.filter(window_q()).order_by("-created_at", "-id").first()
     after = max(last.batch_ids) if last is not None and last.batch_ids else 0
     return list(
         LoggedBatch.objects.filter(model_version=monitor.model_version, kind=BatchKind.PREDICTIONS, pk__gt=after).order_by("pk")

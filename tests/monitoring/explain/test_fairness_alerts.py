@@ -3,8 +3,9 @@ monitor of the version, a ``fairness`` run whose results go through ``monitoring
 (the alert service every monitor run uses) in the assessment's transaction: a failing check opens one
 alert, a repeat refreshes it, a passing check resolves it; the finding names its alert.
 
-The feed is switched off (``findings.FEED_ALERTS``) until monitoring skips ``fairness`` runs where it
-reads a monitor's latest window; these tests switch it on (the real flag, the real services)."""
+The feed is on (``findings.FEED_ALERTS``) since monitoring skips ``fairness`` runs wherever it reads a
+monitor's latest window (``monitoring.models.window_q``): new batches, ``/metrics``, the asset tab, the
+version page and the distribution plot. These tests pin the flag on (the real services)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from monitoring.choices import AlertState, ResultKind
 from monitoring.explain import services
 from monitoring.explain.models import FairnessFinding
 from monitoring.models import Alert, MonitorResult, MonitorRun
-from monitoring.services.runs import NothingToRun
 from tests.factories import AssetFactory, ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,12 +142,6 @@ def test_the_alert_opens_in_the_assessment_transaction(users, roots, monkeypatch
     assert not AuditEvent.objects.filter(action__in=["monitoring.alert_open", "explain.fairness_assess"]).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NothingToRun,
-    reason="monitoring.services.runs.new_batches reads the fairness run as the monitor's last window "
-    "(owned by monitoring; the reason FEED_ALERTS is off)",
-)
 def test_a_fairness_run_does_not_hide_new_batches_from_the_monitors_next_run(users, roots):
     """The fairness run is not a drift run: the monitor's next run still covers the batches it read."""
     version, monitor = _setup(users, roots)
@@ -169,3 +163,75 @@ def test_with_the_feed_off_a_failing_check_opens_a_finding_and_no_alert(users, r
     assess = AuditEvent.objects.get(action="explain.fairness_assess", target_id=str(a.pk))
     assert assess.details["alerts"] == findings.NOT_FED
     assert monitoring_services.monitor_run(actor=users["steward"], monitor=monitor).batch_ids == [batch.pk]
+
+
+def test_the_flag_is_on():
+    from monitoring.explain import findings
+
+    assert findings.FEED_ALERTS is True and findings.alerts_supported()
+
+
+@pytest.fixture
+def drift_then_fairness(users, roots):
+    """A drift run over one batch (90 % "a"), then a fairness check over the next (about half "a")."""
+    version, monitor = _setup(users, roots)
+    first_frame = _decisions(seed=1, rate_a=0.5, rate_b=0.5)
+    first_frame["g"] = np.where(np.arange(len(first_frame)) < 900, "a", "b")
+    first = _log(users, version, first_frame)
+    drift_run = monitoring_services.monitor_run(actor=users["steward"], monitor=monitor)
+    second = _log(users, version, _decisions(seed=2, start=1000))
+    _check(users, version, second)
+    fairness_run = MonitorRun.objects.get(monitor=monitor, trigger="fairness")
+    assert fairness_run.batch_ids == [second.pk] and drift_run.batch_ids == [first.pk]
+    assert fairness_run.finished_at > drift_run.finished_at
+    return monitor, drift_run, second
+
+
+def test_the_next_drift_run_still_covers_the_fairness_runs_batches(drift_then_fairness):
+    from monitoring.services.runs import new_batches
+
+    monitor, _run, second = drift_then_fairness
+    assert [b.pk for b in new_batches(monitor)] == [second.pk]
+
+
+def test_metrics_expose_the_drift_run_not_the_fairness_run(drift_then_fairness, settings):
+    from django.test import Client
+    from prometheus_client.parser import text_string_to_metric_families
+
+    _monitor, drift_run, _ = drift_then_fairness
+    settings.CUSTOS_METRICS_TOKEN = "t"
+    body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
+    fams = {f.name: f for f in text_string_to_metric_families(body)}
+    assert [s.value for s in fams["custos_dataset_drift_share"].samples] == [drift_run.share_drifted]
+    assert {s.labels["feature"] for s in fams["custos_drift_score"].samples} == {"g"}
+    assert [s.value for s in fams["custos_monitor_last_run_timestamp_seconds"].samples] == [drift_run.finished_at.timestamp()]
+
+
+def test_the_asset_tab_shows_the_drift_run(drift_then_fairness, users, rf):
+    from monitoring import panels
+
+    monitor, drift_run, _ = drift_then_fairness
+    request = rf.get("/")
+    request.user = users["auditor"]
+    (row,) = panels.asset_quality(request, monitor.reference_asset)["monitors"]
+    assert row["run"] == drift_run and [r.name for r in row["drift"] if r.kind == "drift"] == ["g"]
+
+
+def test_the_version_page_shows_the_drift_run(drift_then_fairness, users):
+    from django.test import Client
+    from django.urls import reverse
+
+    monitor, drift_run, _ = drift_then_fairness
+    client = Client()
+    client.force_login(users["auditor"])
+    response = client.get(reverse("models:version", args=[monitor.model_version_id]))
+    (shown,) = response.context["monitors"]
+    assert shown["run"] == drift_run and shown["runs"] == 1 and shown["distributions"] == ["g"]
+
+
+def test_the_distribution_plot_reads_the_drift_runs_window(drift_then_fairness):
+    from monitoring import selectors
+
+    monitor, _run, _ = drift_then_fairness
+    labels, _ref, cur = selectors.feature_distribution(monitor=monitor, feature="g")
+    assert dict(zip(labels, cur, strict=True)) == pytest.approx({"a": 0.9, "b": 0.1})
