@@ -384,3 +384,175 @@ class MonitorRunPart(models.Model):
     @classmethod
     def restricted_q(cls) -> Q:
         return version_restricted_q("run__monitor__") | Q(run__monitor__reference_asset__sensitivity=RESTRICTED)
+
+
+# --- per-asset data-quality suites (monitoring.services.quality_suites) ----------------------------
+
+
+def suite_restricted_q(prefix: str) -> Q:
+    """Q for rows whose suite (at ``prefix``) checks, or compares with, a restricted asset."""
+    return Q(**{f"{prefix}asset__sensitivity": RESTRICTED}) | Q(**{f"{prefix}reference_asset__sensitivity": RESTRICTED})
+
+
+class SuiteScopedQuerySet(RestrictedQuerySet):
+    """``restrict`` of quality-suite rows: a restricted one is hidden from users without
+    ``view_restricted``, except from the checked asset's owners (they see their alerts)."""
+
+    suite_path = ""
+
+    def restrict(self, user: Any, action: str = VIEW) -> RestrictedQuerySet:
+        if not user_can(user, action):
+            return self.none()
+        if user_can(user, VIEW_RESTRICTED):
+            return self
+        owned = self.model.objects.filter(**{f"{self.suite_path}asset__owners": user}).values("pk")
+        return self.filter(~self.model.restricted_q() | Q(pk__in=owned))
+
+
+class QualitySuite(models.Model):
+    """The stored data-quality checks of one cataloged asset (monitoring.stats.quality): which columns,
+    which checks with which thresholds (``checks``, the ``quality_checks`` JSON of a monitor), and the
+    baseline they compare with -- a summary (types, null shares, ranges, categories) of the reference
+    asset's rows, or of the asset's own rows when the suite was created, so a run reads only the
+    asset. Runs on a schedule (``schedule_minutes``) and/or when the asset's file changed
+    (``on_new_data``), from the ``monitoring.monitors_due`` tick."""
+
+    asset = models.ForeignKey("catalog.DataAsset", on_delete=models.CASCADE, related_name="quality_suites")
+    name = models.CharField(max_length=200)
+    reference_asset = models.ForeignKey("catalog.DataAsset", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    columns = models.JSONField(default=list, blank=True, help_text="checked columns; empty: every baseline column")
+    checks = models.JSONField(default=dict, blank=True, help_text="quality_checks JSON (docs/monitoring.md)")
+    baseline = models.JSONField(default=dict, blank=True, help_text="the baseline's summary (no rows)")
+    baseline_label = models.CharField(max_length=200, blank=True)
+    baseline_sha256 = models.CharField(max_length=64, blank=True)
+    schedule_minutes = models.PositiveIntegerField(default=1440, help_text="0: no schedule")
+    on_new_data = models.BooleanField(default=True, help_text="run when the asset's file changed")
+    data_marker = models.CharField(max_length=100, blank=True, help_text="size and mtime of the file last checked")
+    active = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SuiteScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["asset_id", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["asset", "name"], name="monitoring_quality_suite_unique_name")]
+
+    def __str__(self) -> str:
+        return f"quality suite {self.name} of asset {self.asset_id}"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return suite_restricted_q("")
+
+
+class SuiteRowQuerySet(SuiteScopedQuerySet):
+    suite_path = "suite__"
+
+
+class RunRowQuerySet(SuiteScopedQuerySet):
+    suite_path = "run__suite__"
+
+
+class QualityRun(Run):
+    """One run of a quality suite over the asset's rows as read then (their SHA-256 and count)."""
+
+    suite = models.ForeignKey(QualitySuite, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=16, default="manual")  # manual, schedule, new_data
+    rows = models.PositiveBigIntegerField(default=0)
+    current_sha256 = models.CharField(max_length=64, blank=True)
+    baseline_sha256 = models.CharField(max_length=64, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    library_versions = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = SuiteRowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"quality run {self.pk} of suite {self.suite_id} ({self.status})"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return suite_restricted_q("suite__")
+
+
+class QualityCheckResult(models.Model):
+    """One check of a quality run: ``name`` is ``check`` or ``check:column``; ``score`` None = not
+    checked (``details.not_checked`` says why); ``flagged`` = failed. Never data values."""
+
+    run = models.ForeignKey(QualityRun, on_delete=models.CASCADE, related_name="results")
+    name = models.CharField(max_length=200)
+    check_name = models.CharField(max_length=32, help_text="schema, null_share, ... (monitoring.stats.quality.CHECKS)")
+    column = models.CharField(max_length=200, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    threshold_source = models.CharField(max_length=200, blank=True)
+    flagged = models.BooleanField(default=False, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = RunRowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run_id", "name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.score} ({'failed' if self.flagged else 'ok'})"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return suite_restricted_q("run__suite__")
+
+
+class QualityAlert(models.Model):
+    """A failed check of a quality suite that needs a person, as monitor alerts: one unresolved alert per
+    suite and check name; open until acknowledged (with a reason) and resolved (by a run that passes
+    the check, or by a person with a reason). Every state change is an audit event."""
+
+    suite = models.ForeignKey(QualitySuite, on_delete=models.CASCADE, related_name="alerts")
+    subject = models.CharField(max_length=200, help_text="check name, e.g. null_share:income")
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN, db_index=True)
+    message = models.TextField()
+    first_run = models.ForeignKey(QualityRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_run = models.ForeignKey(QualityRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_result = models.ForeignKey(QualityCheckResult, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_reason = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolve_reason = models.TextField(blank=True)
+
+    objects = SuiteRowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=AlertState.values), name="monitoring_quality_alert_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(state=AlertState.ACKNOWLEDGED) | ~Q(acknowledge_reason=""),
+                name="monitoring_quality_alert_ack_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=AlertState.RESOLVED) | ~Q(resolve_reason=""),
+                name="monitoring_quality_alert_resolve_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["suite", "subject"],
+                condition=~Q(state=AlertState.RESOLVED),
+                name="monitoring_quality_alert_one_unresolved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} quality alert on {self.subject} ({self.suite_id})"
+
+    @classmethod
+    def restricted_q(cls) -> Q:
+        return suite_restricted_q("suite__")

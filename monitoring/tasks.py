@@ -3,8 +3,10 @@
 * ``monitoring.monitor_run``   run one monitor (ids in, the service does the work)
 * ``monitoring.chunk_update``  fold a new batch into a monitor's open chunk and check it (near real time)
 * ``monitoring.run_part``      one part of a fanned-out run (the last part merges)
+* ``monitoring.quality_suite_run``  run one per-asset data-quality suite
 * ``monitoring.monitors_due``  periodic: enqueue every active monitor whose schedule is due and that has
-  new logged predictions (CELERY_BEAT_SCHEDULE entry: see docs/monitoring.md)
+  new logged predictions, and every quality suite that is due or whose asset's file changed
+  (CELERY_BEAT_SCHEDULE entry: see docs/monitoring.md)
 """
 
 from __future__ import annotations
@@ -75,10 +77,20 @@ def on_new_batch(batch, user_id: int | None) -> None:
             monitor_run.delay(pk, user_id, "new_data")
 
 
+@shared_task(name="monitoring.quality_suite_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def quality_suite_run(suite_id: int, user_id: int | None = None, trigger: str = "schedule") -> int:
+    from monitoring import services
+    from monitoring.models import QualitySuite
+
+    suite = QualitySuite.objects.select_related("asset").get(pk=suite_id)
+    return services.quality_suite_run(actor=_actor(user_id), suite=suite, trigger=trigger).pk
+
+
 @shared_task(name="monitoring.monitors_due", ignore_result=True)
 def monitors_due() -> int:
     from monitoring.models import Monitor
     from monitoring.services import new_batches
+    from monitoring.services.quality_suites import suites_due
 
     now = timezone.now()
     queued = 0
@@ -87,4 +99,7 @@ def monitors_due() -> int:
         if due and new_batches(monitor):
             monitor_run.delay(monitor.pk, None, "schedule")
             queued += 1
+    for suite, trigger in suites_due(now):
+        quality_suite_run.delay(suite.pk, None, trigger)
+        queued += 1
     return queued

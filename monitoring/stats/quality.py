@@ -134,6 +134,42 @@ class ReferenceSummary:
                 out[name] = ColumnSummary(p.kind, family, share, categories=cats)
         return cls(out)
 
+    def to_json(self, *, category_cap: int = 100_000) -> dict[str, Any]:
+        """A stored baseline (``QualitySuite.baseline``): per column its kind, type family, null share,
+        range and, for a categorical column only, its categories when there are at most ``category_cap``
+        of JSON type (str, int, float, bool); otherwise ``null`` (``new_categories`` is then not checked)."""
+        out = {}
+        for name, c in self.columns.items():
+            cats = None
+            if c.kind == ColumnKind.CATEGORICAL and c.categories is not None and len(c.categories) <= category_cap:
+                plain = [v.item() if isinstance(v, np.generic) else v for v in c.categories]
+                if all(isinstance(v, str | int | float | bool) for v in plain):
+                    cats = sorted(plain, key=lambda v: (type(v).__name__, v))
+            out[name] = {
+                "kind": c.kind.value,
+                "family": c.family,
+                "null_share": c.null_share,
+                "minimum": c.minimum,
+                "maximum": c.maximum,
+                "categories": cats,
+            }
+        return {"columns": out}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReferenceSummary:
+        out = {}
+        for name, c in (data or {}).get("columns", {}).items():
+            cats = c.get("categories")
+            out[name] = ColumnSummary(
+                ColumnKind(c["kind"]),
+                c["family"],
+                float(c["null_share"]),
+                c.get("minimum"),
+                c.get("maximum"),
+                categories=None if cats is None else frozenset(cats),
+            )
+        return cls(out)
+
 
 def family_of(series: pd.Series) -> str:
     dt = series.dtype
@@ -326,6 +362,7 @@ def run_checks(
     ignore_added: Sequence[str] = (),
     id_column: str | None = None,
     newest_arrival: datetime | None = None,
+    arrival_basis: str = "newest batch's arrival",
     now: datetime | None = None,
 ) -> list[QualityResult]:
     """Every switched-on check on ``current`` (the window) against ``reference`` for ``features``."""
@@ -380,7 +417,7 @@ def run_checks(
             ts = pd.to_datetime(current[ts_col], utc=True, errors="coerce").max()
             newest, basis = (None if pd.isna(ts) else ts.to_pydatetime()), f"latest {ts_col}"
         elif newest_arrival is not None:
-            newest, basis = newest_arrival, "newest batch's arrival"
+            newest, basis = newest_arrival, arrival_basis
         if newest is not None:
             out.append(freshness_verdict(newest, basis, p, now))
         else:

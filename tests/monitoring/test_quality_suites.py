@@ -1,0 +1,196 @@
+"""Per-asset data-quality suites (monitoring.services.quality_suites) on the real database: the baseline
+is a summary of the reference asset's rows (no rows stored), a run reads the asset through
+compliance.datasets, stores every check, opens an alert per failed check and resolves it when a later
+run passes it, every step in the ledger; the role matrix and restrict() scoping decide who may do and
+see what; the monitoring tick runs suites on their schedule or when the asset's file changed."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from catalog.choices import Sensitivity
+from monitoring import services, tasks
+from monitoring.choices import AlertState
+from monitoring.models import QualityAlert, QualityCheckResult, QualityRun, QualitySuite
+from monitoring.stats.drift import resolve_kinds
+from monitoring.stats.quality import QualityConfig, ReferenceSummary, run_checks
+from tests.factories import AssetFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def frame(n=400, *, seed=0, nulls=0.0, shift=0.0, new_city=False):
+    rng = np.random.default_rng(seed)
+    city = rng.choice(["oslo", "rome", "lima"], n)
+    if new_city:
+        city[: n // 4] = "kyiv"
+    income = rng.normal(50 + shift, 5, n)
+    income[rng.random(n) < nulls] = np.nan
+    return pd.DataFrame({"id": [f"r{seed}-{i}" for i in range(n)], "income": income, "city": city})
+
+
+@pytest.fixture
+def assets(roots):
+    ref, cur = roots / "last_week.parquet", roots / "today.parquet"
+    frame(seed=1).to_parquet(ref)
+    frame(seed=2).to_parquet(cur)
+    reference = AssetFactory(location=str(ref), qualified_name="files.last_week")
+    asset = AssetFactory(location=str(cur), qualified_name="files.today")
+    return asset, reference, cur
+
+
+def _suite(users, assets, **kw):
+    asset, reference, _ = assets
+    kw.setdefault("checks", {"uniqueness": {"columns": ["id"]}, "freshness": {"max_age_minutes": 60}})
+    return services.quality_suite_create(actor=users["steward"], asset=asset, name="daily", reference_asset=reference, **kw)
+
+
+def test_the_baseline_is_a_summary_of_the_reference_and_a_run_equals_the_library_on_the_same_rows(users, assets):
+    asset, reference, path = assets
+    suite = _suite(users, assets)
+    assert set(suite.baseline["columns"]) == {"id", "income", "city"}
+    assert suite.baseline["columns"]["city"]["categories"] == ["lima", "oslo", "rome"]
+    assert suite.baseline["columns"]["id"]["categories"] is None  # text, not categorical: no values kept
+    assert suite.baseline_sha256 and AuditEvent.objects.filter(action="monitoring.quality_suite_create").count() == 1
+
+    run = services.quality_suite_run(actor=users["service"], suite=suite)
+    assert run.status == "succeeded" and run.rows == 400 and run.trigger == "manual"
+    ref = pd.read_parquet(reference.location)
+    expected = run_checks(
+        ReferenceSummary.from_frame(ref, resolve_kinds(ref, list(ref.columns), None)),
+        pd.read_parquet(path),
+        features=list(ref.columns),
+        config=QualityConfig.from_json(suite.checks),
+        newest_arrival=timezone.now(),
+    )
+    stored = {r.name: r for r in run.results.all()}
+    assert set(stored) == {r.name for r in expected}
+    for r in expected:
+        if r.check != "freshness":
+            assert (stored[r.name].score, stored[r.name].flagged) == (r.score, r.failed), r.name
+    assert stored["freshness"].score < 60 and "modification time" in stored["freshness"].threshold_source
+    assert not any(r.flagged for r in stored.values()) and not QualityAlert.objects.exists()
+    finish = AuditEvent.objects.get(action="monitoring.quality_run_finish", target_id=str(run.pk))
+    assert finish.details["checks"] == len(stored) and finish.details["current_sha256"] == run.current_sha256
+
+
+def test_failing_checks_open_alerts_a_repeat_refreshes_them_and_a_passing_run_resolves_them(users, assets):
+    asset, _, path = assets
+    suite = _suite(users, assets)
+    frame(seed=3, nulls=0.3, new_city=True).to_parquet(path)
+    run1 = services.quality_suite_run(actor=users["service"], suite=suite)
+    failed = set(run1.results.filter(flagged=True).values_list("name", flat=True))
+    assert failed == {"null_share:income", "new_categories:city"}
+    alerts = {a.subject: a for a in QualityAlert.objects.filter(suite=suite)}
+    assert set(alerts) == failed and all(a.state == AlertState.OPEN and a.first_run == run1 for a in alerts.values())
+    assert AuditEvent.objects.filter(action="monitoring.quality_alert_open").count() == 2
+    text = " ".join(a.message for a in alerts.values()) + str(list(AuditEvent.objects.values_list("details", flat=True)))
+    assert "kyiv" not in text  # names and numbers, never values
+
+    run2 = services.quality_suite_run(actor=users["service"], suite=suite)
+    assert QualityAlert.objects.filter(suite=suite).count() == 2
+    assert {a.last_run_id for a in QualityAlert.objects.all()} == {run2.pk}
+    assert AuditEvent.objects.filter(action="monitoring.quality_alert_open").count() == 2
+
+    ack = services.quality_alert_acknowledge(actor=users["steward"], alert=alerts["null_share:income"], reason="upstream fix due")
+    assert ack.state == AlertState.ACKNOWLEDGED
+    with pytest.raises(ValidationError):
+        services.quality_alert_acknowledge(actor=users["steward"], alert=alerts["new_categories:city"], reason="  ")
+    with pytest.raises(PermissionDenied):
+        services.quality_alert_acknowledge(actor=users["viewer"], alert=alerts["new_categories:city"], reason="seen")
+
+    frame(seed=4).to_parquet(path)
+    run3 = services.quality_suite_run(actor=users["service"], suite=suite)
+    assert not run3.results.filter(flagged=True).exists()
+    assert set(QualityAlert.objects.values_list("state", flat=True)) == {AlertState.RESOLVED}
+    auto = AuditEvent.objects.filter(action="monitoring.quality_alert_resolve")
+    assert auto.count() == 2 and all(e.details["automatic"] for e in auto)
+
+
+def test_an_unreadable_asset_is_a_failed_run_with_its_event(users, assets):
+    asset, _, path = assets
+    suite = _suite(users, assets)
+    os.remove(path)
+    run = services.quality_suite_run(actor=users["service"], suite=suite)
+    assert run.status == "failed" and "could not be read" in run.error and str(path) not in run.error
+    assert AuditEvent.objects.filter(action="monitoring.quality_run_fail", target_id=str(run.pk)).exists()
+    assert not QualityCheckResult.objects.exists()
+
+
+def test_roles_and_scoping(users, assets, make_user):
+    asset, reference, _ = assets
+    with pytest.raises(PermissionDenied):
+        services.quality_suite_create(actor=users["viewer"], asset=asset, name="x", reference_asset=reference)
+    with pytest.raises(PermissionDenied):
+        services.quality_suite_create(actor=users["auditor"], asset=asset, name="x", reference_asset=reference)
+    suite = _suite(users, assets)
+    with pytest.raises(PermissionDenied):
+        services.quality_suite_run(actor=users["viewer"], suite=suite)
+    type(asset).objects.filter(pk=asset.pk).update(sensitivity=Sensitivity.RESTRICTED)
+    asset.refresh_from_db()
+    services.quality_suite_run(actor=users["steward"], suite=suite)
+    for model in (QualitySuite, QualityRun, QualityCheckResult):
+        assert model.objects.restrict(users["service"]).count() == 0
+        assert model.objects.restrict(users["viewer"]).count() == 0
+        assert model.objects.restrict(users["auditor"]).count() == model.objects.count() > 0
+    with pytest.raises(ValidationError):
+        services.quality_suite_run(actor=users["service"], suite=suite)  # unknown to it, not a 403
+    owner = make_user("service")
+    asset.owners.add(owner)
+    assert QualitySuite.objects.restrict(owner).get() == suite  # the asset's owners see their suite
+    assert services.quality_suite_run(actor=owner, suite=suite).status == "succeeded"
+
+
+def test_bad_config_and_unknown_columns_are_refused(users, assets):
+    asset, reference, _ = assets
+    with pytest.raises(ValidationError, match="unknown quality check"):
+        services.quality_suite_create(
+            actor=users["steward"], asset=asset, name="x", reference_asset=reference, checks={"nope": {}}
+        )
+    with pytest.raises(ValidationError, match="no column"):
+        services.quality_suite_create(
+            actor=users["steward"], asset=asset, name="x", reference_asset=reference, columns=["absent"]
+        )
+    assert not QualitySuite.objects.exists()
+
+
+def test_update_rebaselines_when_asked_and_is_audited(users, assets):
+    asset, reference, _ = assets
+    suite = _suite(users, assets)
+    before = suite.baseline_sha256
+    frame(seed=9, shift=30).to_parquet(reference.location)
+    same = services.quality_suite_update(actor=users["steward"], suite=suite, schedule_minutes=30)
+    assert same.baseline_sha256 == before and same.schedule_minutes == 30
+    new = services.quality_suite_update(actor=users["steward"], suite=suite, rebaseline=True)
+    assert new.baseline_sha256 != before and new.baseline["columns"]["income"]["minimum"] > 60
+    events = AuditEvent.objects.filter(action="monitoring.quality_suite_update").order_by("pk")
+    assert [e.details["rebaselined"] for e in events] == [False, True]
+    with pytest.raises(PermissionDenied):
+        services.quality_suite_update(actor=users["viewer"], suite=suite, active=False)
+
+
+def test_the_tick_runs_suites_on_schedule_and_on_a_changed_file(users, assets):
+    asset, _, path = assets
+    scheduled = _suite(users, assets, schedule_minutes=60, on_new_data=False)
+    on_data = services.quality_suite_create(
+        actor=users["steward"], asset=asset, name="on-data", schedule_minutes=0, on_new_data=True
+    )
+    assert on_data.baseline_label.startswith(f"asset {asset.pk} ")  # no reference: the asset's own rows
+    assert tasks.monitors_due() == 2  # never run: the schedule is due; the file was never checked
+    assert {(r.suite_id, r.trigger) for r in QualityRun.objects.all()} == {(scheduled.pk, "schedule"), (on_data.pk, "new_data")}
+    assert AuditEvent.objects.filter(action="monitoring.quality_run_start", actor_id=tasks.SYSTEM_ACTOR).count() == 2
+    assert tasks.monitors_due() == 0  # ran a moment ago, file unchanged
+    frame(seed=5).to_parquet(path)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert tasks.monitors_due() == 1 and QualityRun.objects.filter(suite=on_data).count() == 2
+    QualitySuite.objects.filter(pk=scheduled.pk).update(last_run_at=timezone.now() - timedelta(minutes=61))
+    assert tasks.monitors_due() == 1 and QualityRun.objects.filter(suite=scheduled).count() == 2
