@@ -291,6 +291,19 @@ CELERY_BEAT_SCHEDULE: dict = {  # apps add their periodic tasks here
     },
 }
 
+# --- MLflow model registry sync (docs/explain.md "MLflow registry sync") -----------------------
+# The tracking server whose registered models, versions, stages, params and metrics are imported
+# into the catalog; scheme://host[:port][/path], credentials never in the URI (refused by the sync).
+CUSTOS_MLFLOW_TRACKING_URI = env_str("CUSTOS_MLFLOW_TRACKING_URI", "")
+# Bearer token for a tracking server behind an authenticating proxy (or CUSTOS_MLFLOW_TOKEN_FILE).
+CUSTOS_MLFLOW_TOKEN = env_str("CUSTOS_MLFLOW_TOKEN", "") or None
+if CUSTOS_MLFLOW_TRACKING_URI:
+    # Scheduled only when a server is configured: an unset URI would make every tick a no-op.
+    CELERY_BEAT_SCHEDULE["explain-mlflow-sync"] = {
+        "task": "explain.mlflow_sync",
+        "schedule": float(env_int("CUSTOS_MLFLOW_SYNC_SECONDS", 900)),
+    }
+
 # --- Custos --------------------------------------------------------------------------------
 CUSTOS_VERSION = "0.1.0"
 CUSTOS_TOKEN_DEFAULT_DAYS = env_int("CUSTOS_TOKEN_DEFAULT_DAYS", 90)

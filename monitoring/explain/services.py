@@ -470,7 +470,9 @@ def fairness_check_production(
     min_group_size: int = 30,
 ) -> FairnessAssessment:
     """Assess the version's logged decisions (all its visible prediction batches, or ``batch_ids``),
-    store the assessment, sync its findings and feed its monitors' alerts (``findings``)."""
+    store the assessment, sync its findings and feed its monitors' alerts (``findings``). The returned
+    assessment carries ``production_batch_ids`` (not stored on it: its audit event and the fairness
+    run of each monitor record them)."""
     from .decisions import output_columns
     from .findings import production_frame
 
@@ -481,7 +483,7 @@ def fairness_check_production(
     frame, batches = production_frame(
         actor=actor, model_version=model_version, columns=[prediction, *group], label=label, batch_ids=batch_ids
     )
-    return fairness_assess_frame(
+    assessment = fairness_assess_frame(
         actor=actor,
         frame=frame,
         location_label=f"production batches {','.join(str(b.pk) for b in batches)}"[:300],
@@ -496,6 +498,8 @@ def fairness_check_production(
         limits=limits,
         production_batches=batches,
     )
+    assessment.production_batch_ids = [b.pk for b in batches]
+    return assessment
 
 
 def frame_hash_any(frame: pd.DataFrame) -> str:

@@ -45,3 +45,30 @@ def test_a_malformed_boolean_is_a_clear_error(tmp_path, value):
     result = manage("check", env_overrides={"CUSTOS_ENV": "development", "DEBUG": value}, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def _beat_and_mlflow(tmp_path, **env):
+    code = (
+        "import json; from django.conf import settings as s; "
+        "print(json.dumps([s.CELERY_BEAT_SCHEDULE.get('explain-mlflow-sync'), s.CUSTOS_MLFLOW_TRACKING_URI, "
+        "s.CUSTOS_MLFLOW_TOKEN]))"
+    )
+    result = manage("shell", "-c", code, env_overrides={"CUSTOS_ENV": "development", **env}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_mlflow_sync_is_scheduled_only_when_a_tracking_server_is_configured(tmp_path):
+    assert _beat_and_mlflow(tmp_path) == [None, "", None]
+    token = tmp_path / "mlflow.token"
+    token.write_text("s3cret\n")
+    entry, uri, secret = _beat_and_mlflow(
+        tmp_path,
+        CUSTOS_MLFLOW_TRACKING_URI="http://mlflow.internal:5000",
+        CUSTOS_MLFLOW_TOKEN_FILE=str(token),
+        CUSTOS_MLFLOW_SYNC_SECONDS="120",
+    )
+    assert entry == {"task": "explain.mlflow_sync", "schedule": 120.0}
+    assert (uri, secret) == ("http://mlflow.internal:5000", "s3cret")

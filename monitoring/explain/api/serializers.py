@@ -93,6 +93,24 @@ class FairnessRequestSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
+class ProductionFairnessRequestSerializer(serializers.Serializer):
+    """``POST /explain/model-versions/{id}/fairness``: the version's logged decisions
+    (``services.fairness_check_production``)."""
+
+    group = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=5)
+    prediction = serializers.CharField(max_length=200, required=False, help_text="default: the version's prediction column")
+    label = serializers.CharField(max_length=200, required=False, help_text="joined by prediction id from label batches")
+    positive = serializers.CharField(max_length=200, required=False)
+    batch_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, min_length=1, max_length=1000,
+        help_text="these logged prediction batches only (default: every visible one)",
+    )  # fmt: skip
+    bootstrap = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2000)
+    seed = serializers.IntegerField(required=False, default=0)
+    min_group_size = serializers.IntegerField(required=False, default=30, min_value=1)
+    limits = serializers.DictField(child=serializers.FloatField(min_value=0), required=False, allow_empty=True)
+
+
 class FairnessAssessmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = FairnessAssessment

@@ -10,6 +10,8 @@
 * ``GET  /explain/fairness[/{id}]`` · ``POST /explain/fairness`` (a dataset location + columns)
 * ``GET  /explain/model-versions/{id}/card`` the model card as JSON; ``?format=html`` (or
   ``Accept: text/html``) as an HTML page (monitoring/explain/card.py)
+* ``POST /explain/model-versions/{id}/fairness`` ``{"group": [...], "label"?, "batch_ids"?, "limits"?, ...}``
+  the fairness of the version's logged production decisions (findings and monitoring alerts)
 
 Reads need ``view``; computing or uploading needs ``add`` (the role matrix of docs/api.md). Every
 write goes through monitoring.explain.services.
@@ -149,6 +151,33 @@ class ModelCardViewSet(RestrictedGenericViewSet):
         if getattr(response, "exception", False) and getattr(getattr(request, "accepted_renderer", None), "format", "") == "html":
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(
+        request=s.ProductionFairnessRequestSerializer,
+        responses={201: s.FairnessAssessmentSerializer},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="the model version's id")],
+    )
+    @action(detail=True, methods=["post"], url_path="fairness", renderer_classes=[JSONRenderer])
+    def fairness(self, request, pk=None):
+        """Assess the version's logged decisions; failed checks become findings and alerts."""
+        version = self.get_object()
+        form = s.ProductionFairnessRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        d = form.validated_data
+        assessment = services.fairness_check_production(
+            actor=request.user,
+            model_version=version,
+            group=d["group"],
+            prediction=d.get("prediction"),
+            label=d.get("label"),
+            positive=d.get("positive"),
+            limits=d.get("limits") or None,
+            batch_ids=d.get("batch_ids"),
+            n_boot=d["bootstrap"],
+            seed=d["seed"],
+            min_group_size=d["min_group_size"],
+        )
+        return Response(s.FairnessAssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         responses={200: s.ModelCardSerializer},

@@ -25,6 +25,7 @@ from monitoring.explain import services
 from monitoring.explain.artifacts import ArtifactRefused
 from monitoring.explain.mlflow_sync import Client, MlflowError, mlflow_sync
 from monitoring.explain.models import ModelArtifact
+from monitoring.explain.tasks import mlflow_sync_task
 
 HERE = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("CUSTOS_TEST_MLFLOW_VENV", HERE.parents[2] / ".venv" / "mlflow"))
@@ -130,6 +131,17 @@ def test_a_real_mlflow_registry_is_synced_into_the_catalog(mlflow_server, users,
     assert update.actor_id == "system:mlflow-sync" and update.reason == f"MLflow registry sync from {mlflow_server}"
     assert update.details["changes"]["stage"] == {"from": "production", "to": "retired"} and update.details["changes"]["metrics"]
     assert len(runs) == 2
+
+    # the scheduled task (beat entry "explain-mlflow-sync", config/settings.py) syncs the configured
+    # server as the system actor, and does nothing at all while no server is configured
+    settings.CUSTOS_MLFLOW_TRACKING_URI = ""
+    before = AuditEvent.objects.count()
+    assert mlflow_sync_task() is None and AuditEvent.objects.count() == before
+    settings.CUSTOS_MLFLOW_TRACKING_URI = mlflow_server
+    counts = mlflow_sync_task()
+    assert counts["versions_unchanged"] == 2 and counts["versions_created"] == counts["versions_updated"] == 0
+    scheduled = AuditEvent.objects.filter(action="explain.mlflow_sync").latest("pk")
+    assert scheduled.actor_id == "system:mlflow-sync" and AuditEvent.objects.count() == before + 1
 
 
 class _Sink:
