@@ -23,8 +23,7 @@ batches (``production_frame``: each batch checked against its recorded SHA-256 b
 labels joined by id from label batches), stored as an assessment through ``services.
 fairness_assess_frame`` (the one service both entry points end in), findings synced, and per monitor
 of the version one run of trigger ``fairness`` whose results (kind ``fairness``) open and resolve
-alerts through ``sync_alerts`` (``feed_alerts``): switched off by ``FEED_ALERTS`` until monitoring
-skips ``fairness`` runs where it reads a monitor's latest window (see ``FEED_ALERTS``).
+alerts through ``sync_alerts`` (``feed_alerts``; ``FEED_ALERTS`` says why that is safe).
 """
 
 from __future__ import annotations
@@ -267,8 +266,8 @@ NOT_FED = "not fed: monitoring would read a fairness run as the monitor's latest
 
 def alerts_supported() -> bool:
     """Whether production checks feed alerts: monitoring knows the ``fairness`` result kind
-    (``monitoring.choices.ResultKind``, migration monitoring 0004) and ``FEED_ALERTS`` is on. Until
-    then production checks open findings but no alert (the assessment's audit event says so)."""
+    (``monitoring.choices.ResultKind``, migration monitoring 0004) and ``FEED_ALERTS`` is on. When
+    not, production checks open findings but no alert (the assessment's audit event says so)."""
     from monitoring.choices import ResultKind
 
     return FEED_ALERTS and ResultKind.FAIRNESS in ResultKind.values
