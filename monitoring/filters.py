@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import django_filters as df
 
-from .models import Alert, LoggedBatch, Monitor, MonitorResult, MonitorRun, ReferenceProfile
+from .models import (
+    Alert,
+    LoggedBatch,
+    Monitor,
+    MonitorResult,
+    MonitorRun,
+    QualityAlert,
+    QualityCheckResult,
+    QualityRun,
+    QualitySuite,
+    ReferenceProfile,
+)
 
 
 class MonitorFilterSet(df.FilterSet):
@@ -47,3 +58,34 @@ class AlertFilterSet(df.FilterSet):
     class Meta:
         model = Alert
         fields = ["monitor", "state", "kind"]
+
+
+class QualitySuiteFilterSet(df.FilterSet):
+    class Meta:
+        model = QualitySuite
+        fields = ["asset", "active"]
+
+
+class QualityRunFilterSet(df.FilterSet):
+    asset = df.NumberFilter(field_name="suite__asset")
+
+    class Meta:
+        model = QualityRun
+        fields = ["suite", "status", "trigger"]
+
+
+class QualityResultFilterSet(df.FilterSet):
+    suite = df.NumberFilter(field_name="run__suite")
+    check = df.CharFilter(field_name="check_name")
+
+    class Meta:
+        model = QualityCheckResult
+        fields = ["run", "name", "flagged"]
+
+
+class QualityAlertFilterSet(df.FilterSet):
+    asset = df.NumberFilter(field_name="suite__asset")
+
+    class Meta:
+        model = QualityAlert
+        fields = ["suite", "state"]

@@ -7,7 +7,19 @@ from django.db.models import QuerySet
 from accounts.permissions import VIEW
 from core.types import Actor
 
-from .models import Alert, LoggedBatch, Monitor, MonitorResult, MonitorRun, ReferenceProfile, window_q
+from .models import (
+    Alert,
+    LoggedBatch,
+    Monitor,
+    MonitorResult,
+    MonitorRun,
+    QualityAlert,
+    QualityCheckResult,
+    QualityRun,
+    QualitySuite,
+    ReferenceProfile,
+    window_q,
+)
 
 
 def monitor_list(*, user: Actor) -> QuerySet[Monitor]:
@@ -88,3 +100,19 @@ def feature_distribution(*, monitor: Monitor, feature: str, max_categories: int 
     r = np.array([ref_counts.get(k, 0.0) for k in keys]) / max(ref_counts.sum(), 1.0)
     c = np.array([cur_counts.get(k, 0.0) for k in keys]) / max(cur_counts.sum(), 1.0)
     return [str(k) for k in keys], r.tolist(), c.tolist()
+
+
+def quality_suite_list(*, user: Actor) -> QuerySet[QualitySuite]:
+    return QualitySuite.objects.restrict(user, VIEW).select_related("asset")
+
+
+def quality_run_list(*, user: Actor) -> QuerySet[QualityRun]:
+    return QualityRun.objects.restrict(user, VIEW).select_related("suite")
+
+
+def quality_result_list(*, user: Actor) -> QuerySet[QualityCheckResult]:
+    return QualityCheckResult.objects.restrict(user, VIEW).select_related("run")
+
+
+def quality_alert_list(*, user: Actor) -> QuerySet[QualityAlert]:
+    return QualityAlert.objects.restrict(user, VIEW).select_related("suite")

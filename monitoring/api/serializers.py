@@ -6,8 +6,20 @@ from rest_framework import serializers
 
 from catalog.models import DataAsset, ModelVersion
 from monitoring.choices import BatchKind
-from monitoring.models import Alert, LoggedBatch, Monitor, MonitorResult, MonitorRun, ReferenceProfile
+from monitoring.models import (
+    Alert,
+    LoggedBatch,
+    Monitor,
+    MonitorResult,
+    MonitorRun,
+    QualityAlert,
+    QualityCheckResult,
+    QualityRun,
+    QualitySuite,
+    ReferenceProfile,
+)
 from monitoring.services.monitors import EDITABLE
+from monitoring.services.quality_suites import EDITABLE as SUITE_EDITABLE
 
 MAX_JSON_ROWS = 10_000
 
@@ -145,3 +157,85 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class AlertReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class QualitySuiteSerializer(serializers.ModelSerializer):
+    asset = serializers.PrimaryKeyRelatedField(queryset=DataAsset.objects.all())
+    reference_asset = serializers.PrimaryKeyRelatedField(queryset=DataAsset.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = QualitySuite
+        fields = [
+            "id",
+            "asset",
+            "reference_asset",
+            *SUITE_EDITABLE,
+            "baseline_label",
+            "baseline_sha256",
+            "last_run_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "baseline_label", "baseline_sha256", "last_run_at", "created_at"]
+
+
+class QualitySuiteUpdateSerializer(serializers.ModelSerializer):
+    rebaseline = serializers.BooleanField(required=False, default=False, help_text="re-read the baseline now")
+
+    class Meta:
+        model = QualitySuite
+        fields = [*SUITE_EDITABLE, "rebaseline"]
+        extra_kwargs = {name: {"required": False} for name in SUITE_EDITABLE}
+
+
+class QualityRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QualityRun
+        fields = [
+            "id",
+            "suite",
+            "trigger",
+            "status",
+            "error",
+            "started_by",
+            "started_at",
+            "finished_at",
+            "rows",
+            "current_sha256",
+            "baseline_sha256",
+            "summary",
+            "library_versions",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class QualityCheckResultSerializer(serializers.ModelSerializer):
+    check = serializers.CharField(source="check_name", read_only=True)
+
+    class Meta:
+        model = QualityCheckResult
+        fields = ["id", "run", "name", "check", "column", "score", "threshold", "threshold_source", "flagged", "details"]
+        read_only_fields = fields
+
+
+class QualityAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QualityAlert
+        fields = [
+            "id",
+            "suite",
+            "subject",
+            "state",
+            "message",
+            "first_run",
+            "last_run",
+            "last_result",
+            "opened_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledge_reason",
+            "resolved_by",
+            "resolved_at",
+            "resolve_reason",
+        ]
+        read_only_fields = fields

@@ -10,5 +10,9 @@ router.register("monitoring/batches", views.LoggedBatchViewSet, basename="monito
 router.register("monitoring/runs", views.MonitorRunViewSet, basename="monitoring-monitor-run")
 router.register("monitoring/results", views.MonitorResultViewSet, basename="monitoring-monitor-result")
 router.register("monitoring/alerts", views.AlertViewSet, basename="monitoring-alert")
+router.register("monitoring/quality-suites", views.QualitySuiteViewSet, basename="monitoring-quality-suite")
+router.register("monitoring/quality-runs", views.QualityRunViewSet, basename="monitoring-quality-run")
+router.register("monitoring/quality-results", views.QualityResultViewSet, basename="monitoring-quality-result")
+router.register("monitoring/quality-alerts", views.QualityAlertViewSet, basename="monitoring-quality-alert")
 
 urlpatterns = router.urls

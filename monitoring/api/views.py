@@ -5,6 +5,9 @@
 * ``/monitoring/batches`` list, detail, create: JSON ``rows`` or a CSV/Parquet ``file`` (multipart), predictions or labels
 * ``/monitoring/runs``, ``/results`` list and detail (filters: monitor, run, kind, flagged ...)
 * ``/monitoring/alerts`` list, detail; ``POST /monitoring/alerts/{id}/acknowledge`` and ``/resolve`` with a ``reason`` (``change``)
+* ``/monitoring/quality-suites`` list, detail, create (``add``), update (``change``); ``POST .../{id}/run`` (``add``)
+* ``/monitoring/quality-runs``, ``/quality-results`` list and detail; ``/monitoring/quality-alerts`` list, detail,
+  ``POST .../{id}/acknowledge`` and ``/resolve`` with a ``reason`` (``change``)
 
 Every read is scoped by restrict() (core's base viewsets); every write goes through monitoring.services.
 """
@@ -195,6 +198,77 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedG
         form.is_valid(raise_exception=True)
         alert = services.alert_resolve(actor=request.user, alert=self.get_object(), reason=form.validated_data["reason"])
         return Response(s.AlertSerializer(alert).data)
+
+
+class QualitySuiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.QualitySuiteSerializer
+    selector = staticmethod(selectors.quality_suite_list)
+    filterset_class = filters.QualitySuiteFilterSet
+    ordering_fields = ["created_at", "name", "last_run_at"]
+
+    @extend_schema(request=s.QualitySuiteSerializer, responses={201: s.QualitySuiteSerializer})
+    def create(self, request):
+        form = s.QualitySuiteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        suite = services.quality_suite_create(actor=request.user, **form.validated_data)
+        return Response(s.QualitySuiteSerializer(suite).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.QualitySuiteUpdateSerializer, responses=s.QualitySuiteSerializer)
+    def update(self, request, pk=None, partial=False):
+        suite = self.get_object()
+        form = s.QualitySuiteUpdateSerializer(suite, data=request.data, partial=partial)
+        form.is_valid(raise_exception=True)
+        suite = services.quality_suite_update(actor=request.user, suite=suite, **form.validated_data)
+        return Response(s.QualitySuiteSerializer(suite).data)
+
+    @extend_schema(request=s.QualitySuiteUpdateSerializer, responses=s.QualitySuiteSerializer)
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(request=None, responses={201: s.QualityRunSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        run = services.quality_suite_run(actor=request.user, suite=self.get_object())
+        return Response(s.QualityRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class QualityRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.QualityRunSerializer
+    selector = staticmethod(selectors.quality_run_list)
+    filterset_class = filters.QualityRunFilterSet
+    ordering_fields = ["created_at", "finished_at"]
+
+
+class QualityResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.QualityCheckResultSerializer
+    selector = staticmethod(selectors.quality_result_list)
+    filterset_class = filters.QualityResultFilterSet
+
+
+class QualityAlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedGenericViewSet):
+    serializer_class = s.QualityAlertSerializer
+    selector = staticmethod(selectors.quality_alert_list)
+    filterset_class = filters.QualityAlertFilterSet
+    ordering_fields = ["opened_at", "state"]
+    permission_action = None  # set per @action
+
+    @extend_schema(request=s.AlertReasonSerializer, responses=s.QualityAlertSerializer)
+    @action(detail=True, methods=["post"], permission_action=CHANGE)
+    def acknowledge(self, request, pk=None):
+        form = s.AlertReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        alert = services.quality_alert_acknowledge(
+            actor=request.user, alert=self.get_object(), reason=form.validated_data["reason"]
+        )
+        return Response(s.QualityAlertSerializer(alert).data)
+
+    @extend_schema(request=s.AlertReasonSerializer, responses=s.QualityAlertSerializer)
+    @action(detail=True, methods=["post"], permission_action=CHANGE)
+    def resolve(self, request, pk=None):
+        form = s.AlertReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        alert = services.quality_alert_resolve(actor=request.user, alert=self.get_object(), reason=form.validated_data["reason"])
+        return Response(s.QualityAlertSerializer(alert).data)
 
 
 def _visible(model, user, pk) -> bool:

@@ -194,3 +194,77 @@ def test_the_tick_runs_suites_on_schedule_and_on_a_changed_file(users, assets):
     assert tasks.monitors_due() == 1 and QualityRun.objects.filter(suite=on_data).count() == 2
     QualitySuite.objects.filter(pk=scheduled.pk).update(last_run_at=timezone.now() - timedelta(minutes=61))
     assert tasks.monitors_due() == 1 and QualityRun.objects.filter(suite=scheduled).count() == 2
+
+
+# --- API ---------------------------------------------------------------------------------------------
+
+
+def test_api_create_run_read_and_acknowledge_with_the_role_matrix(api_as, users, assets):
+    asset, reference, path = assets
+    body = {"asset": asset.pk, "reference_asset": reference.pk, "name": "daily", "checks": {"uniqueness": {"columns": ["id"]}}}
+    for role in ("viewer", "auditor"):
+        assert api_as(role).post("/api/v1/monitoring/quality-suites/", body, format="json").status_code == 403
+    r = api_as("steward").post("/api/v1/monitoring/quality-suites/", body, format="json")
+    assert r.status_code == 201, r.content
+    suite = r.json()
+    assert suite["baseline_sha256"] and "baseline" not in suite  # the summary stays in the database
+    bad = api_as("steward").post(
+        "/api/v1/monitoring/quality-suites/", {**body, "name": "x", "checks": {"nope": 1}}, format="json"
+    )
+    assert bad.status_code == 400 and "error" in bad.json()
+
+    frame(seed=3, nulls=0.3).to_parquet(path)
+    assert api_as("viewer").post(f"/api/v1/monitoring/quality-suites/{suite['id']}/run").status_code == 403
+    r = api_as("service").post(f"/api/v1/monitoring/quality-suites/{suite['id']}/run")
+    assert r.status_code == 201 and r.json()["status"] == "succeeded" and r.json()["summary"]["failed"] == 1
+    run_id = r.json()["id"]
+    results = api_as("viewer").get("/api/v1/monitoring/quality-results/", {"run": run_id, "flagged": "true"}).json()
+    rows = results["results"] if isinstance(results, dict) else results
+    assert [(x["name"], x["check"], x["column"]) for x in rows] == [("null_share:income", "null_share", "income")]
+    alerts = api_as("viewer").get("/api/v1/monitoring/quality-alerts/", {"asset": asset.pk, "state": "open"}).json()
+    (alert,) = alerts["results"] if isinstance(alerts, dict) else alerts
+    url = f"/api/v1/monitoring/quality-alerts/{alert['id']}/acknowledge"
+    assert api_as("auditor").post(url, {"reason": "seen"}, format="json").status_code == 403
+    assert api_as("steward").post(url, {"reason": ""}, format="json").status_code == 400
+    r = api_as("steward").post(url, {"reason": "supplier re-sends tonight"}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "acknowledged"
+    r = api_as("steward").post(f"/api/v1/monitoring/quality-alerts/{alert['id']}/resolve", {"reason": "re-sent"}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "resolved"
+    r = api_as("steward").patch(f"/api/v1/monitoring/quality-suites/{suite['id']}/", {"schedule_minutes": 15}, format="json")
+    assert r.status_code == 200 and r.json()["schedule_minutes"] == 15
+    assert (
+        api_as("viewer").patch(f"/api/v1/monitoring/quality-suites/{suite['id']}/", {"active": False}, format="json").status_code
+        == 403
+    )
+
+
+def test_api_hides_a_restricted_assets_suite_from_a_service_and_a_viewer(api_as, users, assets):
+    asset, _, _ = assets
+    suite = _suite(users, assets)
+    services.quality_suite_run(actor=users["steward"], suite=suite)
+    type(asset).objects.filter(pk=asset.pk).update(sensitivity=Sensitivity.RESTRICTED)
+    for role in ("service", "viewer"):
+        client = api_as(role)
+        assert client.get(f"/api/v1/monitoring/quality-suites/{suite.pk}/").status_code == 404
+        assert client.post(f"/api/v1/monitoring/quality-suites/{suite.pk}/run").status_code in (403, 404)
+        listed = client.get("/api/v1/monitoring/quality-runs/").json()
+        assert (listed["results"] if isinstance(listed, dict) else listed) == []
+    assert api_as("auditor").get(f"/api/v1/monitoring/quality-suites/{suite.pk}/").status_code == 200
+
+
+def test_the_quality_suite_endpoints_are_in_the_openapi_schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for path in (
+        "/quality-suites",
+        "/quality-suites/{id}",
+        "/quality-suites/{id}/run",
+        "/quality-runs",
+        "/quality-results",
+        "/quality-alerts",
+        "/quality-alerts/{id}/acknowledge",
+        "/quality-alerts/{id}/resolve",
+    ):
+        full = f"/api/v1/monitoring{path}"
+        assert full in paths or f"{full}/" in paths, path
