@@ -233,11 +233,12 @@ def _result_row(r: QualityResult) -> QualityCheckResult:
     )
 
 
-def quality_suite_run(*, actor: Actor | str, suite: QualitySuite, trigger: str = "manual") -> QualityRun:
+def quality_suite_run(*, actor: Actor | str, suite: QualitySuite, trigger: str = "manual", reason: str = "") -> QualityRun:
     """Check the asset's rows as they are now against the suite's baseline. The run row and
     ``monitoring.quality_run_start`` commit first; then either the results, alerts and
     ``monitoring.quality_run_finish`` in one transaction, or the failure and ``monitoring.quality_run_fail``
-    (an unreadable asset is a failed run, not an exception)."""
+    (an unreadable asset is a failed run, not an exception). ``reason`` (the admin action asks for
+    one) is recorded with the start event."""
     require(actor, ADD, "quality runs")
     _visible_asset(actor, suite.asset, "suite")
     suite = QualitySuite.objects.select_related("asset").get(pk=suite.pk)
@@ -252,7 +253,11 @@ def quality_suite_run(*, actor: Actor | str, suite: QualitySuite, trigger: str =
             library_versions=library_versions(),
         )
         audit.record(
-            actor=actor, action="monitoring.quality_run_start", target=run, details={"suite": suite.pk, "trigger": trigger}
+            actor=actor,
+            action="monitoring.quality_run_start",
+            target=run,
+            reason=(reason or "").strip(),
+            details={"suite": suite.pk, "trigger": trigger},
         )
     marker = data_marker(suite.asset)
     try:

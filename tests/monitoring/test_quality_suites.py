@@ -268,3 +268,80 @@ def test_the_quality_suite_endpoints_are_in_the_openapi_schema():
     ):
         full = f"/api/v1/monitoring{path}"
         assert full in paths or f"{full}/" in paths, path
+
+
+# --- command, admin action, task: the same service -----------------------------------------------------
+
+
+def test_the_command_runs_a_suite_as_its_user_and_refuses_what_that_user_may_not_do(users, assets):
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    suite = _suite(users, assets)
+    out = StringIO()
+    call_command("quality_suite_run", str(suite.pk), "--user", users["service"].username, "--json", stdout=out)
+    (doc,) = json.loads(out.getvalue())["runs"]
+    run = QualityRun.objects.get()
+    assert doc["id"] == run.pk and doc["status"] == "succeeded" and len(doc["checks"]) == run.results.count()
+    assert AuditEvent.objects.get(action="monitoring.quality_run_start").actor_id == str(users["service"].pk)
+    with pytest.raises(CommandError, match="may not"):
+        call_command("quality_suite_run", str(suite.pk), "--user", users["viewer"].username)
+    with pytest.raises(CommandError, match="no such quality suite: 999"):
+        call_command("quality_suite_run", "999", "--user", users["steward"].username)
+    with pytest.raises(CommandError, match="need --user"):
+        call_command("quality_suite_run", str(suite.pk))
+    os.remove(assets[2])
+    QualitySuite.objects.filter(pk=suite.pk).update(last_run_at=timezone.now() - timedelta(days=2))  # due again
+    with pytest.raises(CommandError, match="1 run\\(s\\) failed"):
+        call_command("quality_suite_run", "--due", stdout=StringIO())
+    assert QualityRun.objects.order_by("-pk").first().trigger == "schedule"
+
+
+def test_the_admin_action_runs_the_suite_with_the_reason_and_acknowledges_alerts(users, assets):
+    from django.test import Client
+
+    asset, _, path = assets
+    suite = _suite(users, assets)
+    client = Client()
+    client.force_login(users["steward"])
+    r = client.post(
+        "/admin/monitoring/qualitysuite/",
+        {"action": "run_now", "_selected_action": [suite.pk], "apply": "1", "reason": "after the supplier's fix"},
+        follow=True,
+    )
+    assert r.status_code == 200 and "1 changed" in r.content.decode()
+    start = AuditEvent.objects.get(action="monitoring.quality_run_start")
+    assert start.reason == "after the supplier's fix" and start.actor_id == str(users["steward"].pk)
+    frame(seed=3, nulls=0.3).to_parquet(path)
+    services.quality_suite_run(actor=users["service"], suite=suite)
+    alert = QualityAlert.objects.get()
+    r = client.post(
+        "/admin/monitoring/qualityalert/",
+        {"action": "acknowledge", "_selected_action": [alert.pk], "apply": "1", "reason": "known"},
+        follow=True,
+    )
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ACKNOWLEDGED and alert.acknowledge_reason == "known"
+    viewer = Client()
+    viewer.force_login(users["auditor"])
+    r = viewer.post(
+        "/admin/monitoring/qualityalert/",
+        {"action": "resolve", "_selected_action": [alert.pk], "apply": "1", "reason": "x"},
+        follow=True,
+    )
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ACKNOWLEDGED and "may not" in r.content.decode()
+
+
+def test_the_task_runs_the_suite_as_the_system_or_a_user(users, assets):
+    suite = _suite(users, assets)
+    assert tasks.quality_suite_run(suite.pk) == QualityRun.objects.get().pk
+    assert tasks.quality_suite_run(suite.pk, users["steward"].pk, "manual") == QualityRun.objects.order_by("-pk").first().pk
+    assert list(
+        AuditEvent.objects.filter(action="monitoring.quality_run_start").order_by("pk").values_list("actor_id", flat=True)
+    ) == [
+        tasks.SYSTEM_ACTOR,
+        str(users["steward"].pk),
+    ]
