@@ -19,6 +19,10 @@ Families (prefix ``custos_``; ratios are 0..1; no row, prediction or batch ids a
 * ``custos_alerts{state}``                           alerts per state (open, acknowledged, resolved)
 * ``custos_monitor_last_run_timestamp_seconds``      when the latest successful run finished
 * ``custos_monitor_runs{status}``                    runs per status (all monitors)
+* ``custos_asset_quality_score{asset, suite, check, column}``  per-asset quality suite: latest check score
+* ``custos_asset_quality_failed{asset, suite, check, column}`` 1 when that check failed
+* ``custos_asset_quality_alerts{asset, suite, state}``         the suite's alerts per state
+* ``custos_asset_quality_last_run_timestamp_seconds{asset, suite}``  when its latest successful run finished
 * ``custos_metrics_database_seconds``                time this scrape spent reading the database
 * ``custos_celery_queue_length{queue}``              tasks waiting on a Redis broker's queue (absent
                                                      when the broker is not Redis)
@@ -55,6 +59,7 @@ from core.choices import RunStatus
 from .choices import AlertState, ResultKind
 
 MONITOR_LABELS = ["model", "model_version", "monitor"]
+SUITE_LABELS = ["asset", "suite"]  # the asset's qualified name and the suite's name
 
 
 def _setting(name: str) -> str:
@@ -87,7 +92,17 @@ class DatabaseCollector:
     results, alert counts, run counts."""
 
     def collect(self):
-        from .models import Alert, Monitor, MonitorResult, MonitorRun, window_q
+        from .models import (
+            Alert,
+            Monitor,
+            MonitorResult,
+            MonitorRun,
+            QualityAlert,
+            QualityCheckResult,
+            QualityRun,
+            QualitySuite,
+            window_q,
+        )
 
         t0 = time.perf_counter()
         labels = {
@@ -111,6 +126,24 @@ class DatabaseCollector:
         )
         alerts = list(Alert.objects.values_list("monitor", "state").annotate(n=Count("pk")).order_by())
         runs = list(MonitorRun.objects.values_list("status").annotate(n=Count("pk")).order_by())
+        suite_labels = {
+            pk: (asset, name)
+            for pk, name, asset in QualitySuite.objects.values_list("pk", "name", "asset__qualified_name").order_by()
+        }
+        suite_latest = dict(
+            QualityRun.objects.filter(status=RunStatus.SUCCEEDED)
+            .values("suite")
+            .annotate(last=Max("pk"))
+            .order_by()
+            .values_list("last", "suite")
+        )
+        suite_finished = dict(QualityRun.objects.filter(pk__in=list(suite_latest)).values_list("suite", "finished_at").order_by())
+        suite_results = list(
+            QualityCheckResult.objects.filter(run_id__in=list(suite_latest))
+            .values_list("run_id", "check_name", "column", "score", "flagged")
+            .order_by()
+        )
+        suite_alerts = list(QualityAlert.objects.values_list("suite", "state").annotate(n=Count("pk")).order_by())
         db_seconds = time.perf_counter() - t0
 
         feat = MONITOR_LABELS + ["feature", "method"]
@@ -162,6 +195,34 @@ class DatabaseCollector:
             elif kind == ResultKind.CONCEPT:
                 concept.add_metric([*mon, name], flag)
         yield from (score, thr, det, share, ddrift, mscore, mdrift, qscore, qfail, perf, pfail, concept)
+
+        sl = SUITE_LABELS + ["check", "column"]
+        aqs = GaugeMetricFamily("custos_asset_quality_score", "Latest per-asset data-quality check score.", labels=sl)
+        aqf = GaugeMetricFamily("custos_asset_quality_failed", "1 when the per-asset data-quality check failed.", labels=sl)
+        for run_id, check, column, value, flagged in suite_results:
+            lab = suite_labels.get(suite_latest[run_id])
+            if lab is None or value is None:
+                continue
+            aqs.add_metric([*lab, check, column], value)
+            aqf.add_metric([*lab, check, column], 1.0 if flagged else 0.0)
+        yield aqs
+        yield aqf
+        suite_counts: dict[int, dict[str, int]] = defaultdict(dict)
+        for suite, state, n in suite_alerts:
+            suite_counts[suite][state] = n
+        aqa = GaugeMetricFamily("custos_asset_quality_alerts", "Quality-suite alerts per state.", labels=SUITE_LABELS + ["state"])
+        aql = GaugeMetricFamily(
+            "custos_asset_quality_last_run_timestamp_seconds",
+            "When the suite's latest successful run finished.",
+            labels=SUITE_LABELS,
+        )
+        for pk, lab in suite_labels.items():
+            for state in AlertState.values:
+                aqa.add_metric([*lab, state], suite_counts.get(pk, {}).get(state, 0))
+            if suite_finished.get(pk) is not None:
+                aql.add_metric(list(lab), suite_finished[pk].timestamp())
+        yield aqa
+        yield aql
 
         counts: dict[tuple, dict[str, int]] = defaultdict(dict)
         for monitor, state, n in alerts:

@@ -345,3 +345,29 @@ def test_the_task_runs_the_suite_as_the_system_or_a_user(users, assets):
         tasks.SYSTEM_ACTOR,
         str(users["steward"].pk),
     ]
+
+
+def test_metrics_expose_each_suites_latest_checks_and_alerts(users, assets, settings):
+    from django.test import Client
+    from prometheus_client.parser import text_string_to_metric_families
+
+    asset, _, path = assets
+    suite = _suite(users, assets)
+    services.quality_suite_run(actor=users["service"], suite=suite)
+    frame(seed=3, nulls=0.3).to_parquet(path)
+    latest = services.quality_suite_run(actor=users["service"], suite=suite)
+    settings.CUSTOS_METRICS_TOKEN = "t"
+    body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
+    fams = {f.name: f for f in text_string_to_metric_families(body)}
+    base = {"asset": asset.qualified_name, "suite": "daily"}
+    scores = {(s.labels["check"], s.labels["column"]): s for s in fams["custos_asset_quality_score"].samples}
+    expected = {(r.check_name, r.column): r.score for r in latest.results.exclude(score=None)}
+    assert {k: s.value for k, s in scores.items()} == expected
+    assert all(s.labels == {**base, "check": k[0], "column": k[1]} for k, s in scores.items())
+    failed = {(s.labels["check"], s.labels["column"]): s.value for s in fams["custos_asset_quality_failed"].samples}
+    assert failed[("null_share", "income")] == 1.0 and failed[("row_count", "")] == 0.0
+    alerts = {s.labels["state"]: s.value for s in fams["custos_asset_quality_alerts"].samples}
+    assert alerts == {"open": 1.0, "acknowledged": 0.0, "resolved": 0.0}
+    (last,) = fams["custos_asset_quality_last_run_timestamp_seconds"].samples
+    assert last.value == latest.finished_at.timestamp()
+    assert "r3-" not in body  # no row ids
