@@ -44,6 +44,25 @@ def pct(values, q):
     return float(np.percentile(np.asarray(values) * 1000, q))
 
 
+class Clock:
+    """Wall and CPU time of one call. The CPU time (this process, all its threads) is what the call
+    costs a core; on a shared, loaded machine the wall time also holds the time spent waiting for one,
+    so both are printed and the target is judged on each."""
+
+    def __init__(self):
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self):
+        self._w, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall.append(time.perf_counter() - self._w)
+        self.cpu.append(time.process_time() - self._c)
+        return False
+
+
 def api_calls(data: bytes, X: np.ndarray, calls: int, batch_rows: int, seed: int) -> dict[str, list[float]]:
     import tempfile
 
@@ -72,15 +91,14 @@ def api_calls(data: bytes, X: np.ndarray, calls: int, batch_rows: int, seed: int
     client = APIClient()
     client.force_authenticate(user)
     names = [f"f{i}" for i in range(X.shape[1])]
-    times = []
+    rows_clock = Clock()
     for i in range(calls + 1):
         body = {"rows": [dict(zip(names, map(float, X[i]), strict=True))]}
-        t0 = time.perf_counter()
-        response = client.post(f"/api/v1/explain/artifacts/{artifact.pk}/explain", body, format="json")
-        times.append(time.perf_counter() - t0)
+        with rows_clock:
+            response = client.post(f"/api/v1/explain/artifacts/{artifact.pk}/explain", body, format="json")
         assert response.status_code == 201, response.content[:300]
         assert abs(response.json()["max_abs_residual"]) < 1e-9
-    out = {"rows": times}
+    out = {"rows": rows_clock}
 
     # "explain this decision" by a logged prediction id: a --batch-rows batch logged through monitoring's
     # own service (Parquet under the data root, SHA-256 recorded), ids looked up at random positions.
@@ -95,13 +113,12 @@ def api_calls(data: bytes, X: np.ndarray, calls: int, batch_rows: int, seed: int
     t0 = time.perf_counter()
     batch = monitoring_services.batch_log(actor=user, model_version=version, rows=logged)
     out["log"] = [time.perf_counter() - t0]
-    by_id = []
+    by_id = Clock()
     for position in rng.integers(0, batch_rows, calls + 1):
-        t0 = time.perf_counter()
-        response = client.post(
-            f"/api/v1/explain/artifacts/{artifact.pk}/explain", {"prediction_id": f"p-{position}"}, format="json"
-        )
-        by_id.append(time.perf_counter() - t0)
+        with by_id:
+            response = client.post(
+                f"/api/v1/explain/artifacts/{artifact.pk}/explain", {"prediction_id": f"p-{position}"}, format="json"
+            )
         assert response.status_code == 201, response.content[:300]
         body = response.json()
         assert body["parameters"]["source"] == {
@@ -209,21 +226,26 @@ def decisions(model, X, args) -> None:
     )
     print(f"one decision, warm (explainer kept per artifact):             p50 {pct(warm, 50):.1f} ms, p95 {pct(warm, 95):.1f} ms")
     timings = api_calls(data, X, args.calls, args.batch_rows, args.seed)
-    first, rest = timings["rows"][0], timings["rows"][1:]
-    p95 = pct(rest, 95)
+    rows = timings["rows"]
+    p95, p95_cpu = pct(rows.wall[1:], 95), pct(rows.cpu[1:], 95)
     print(
-        f"one decision through the API (POST .../explain, stored + audited): first call {first * 1000:.0f} ms (loads the model), "
-        f"then p50 {pct(rest, 50):.0f} ms, p95 {p95:.0f} ms (target p95 < 200 ms) -> {'met' if p95 < 200 else 'NOT met'}"
+        f"one decision through the API (POST .../explain, stored + audited): first call {rows.wall[0] * 1000:.0f} ms (loads the model), "
+        f"then wall p50 {pct(rows.wall[1:], 50):.0f} ms, p95 {p95:.0f} ms; CPU p50 {pct(rows.cpu[1:], 50):.0f} ms, p95 {p95_cpu:.0f} ms "
+        f"(target p95 < 200 ms: wall {_verdict(p95)}, CPU {_verdict(p95_cpu)})"
     )
     by_id = timings["by_id"]
-    p95_id = pct(by_id[1:], 95)
+    p95_id, p95_id_cpu = pct(by_id.wall[1:], 95), pct(by_id.cpu[1:], 95)
     print(
         f"one logged decision by prediction id through the API ({args.batch_rows:,}-row batch logged in "
-        f"{timings['log'][0]:.1f} s): first call {by_id[0] * 1000:.0f} ms, then p50 {pct(by_id[1:], 50):.0f} ms, "
-        f"p95 {p95_id:.0f} ms (baseline: the same call with the row sent, p95 {p95:.0f} ms above; target p95 < 200 ms) "
-        f"-> {'met' if p95_id < 200 else 'NOT met'}"
+        f"{timings['log'][0]:.1f} s): first call {by_id.wall[0] * 1000:.0f} ms, then wall p50 {pct(by_id.wall[1:], 50):.0f} ms, "
+        f"p95 {p95_id:.0f} ms ({p95_id / p95:.2f}x the rows call); CPU p50 {pct(by_id.cpu[1:], 50):.0f} ms, p95 {p95_id_cpu:.0f} ms "
+        f"({p95_id_cpu / p95_cpu:.2f}x the rows call) (target p95 < 200 ms: wall {_verdict(p95_id)}, CPU {_verdict(p95_id_cpu)})"
     )
     print(f"load average during the run: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def _verdict(ms: float) -> str:
+    return "met" if ms < 200 else "NOT met"
 
 
 if __name__ == "__main__":
