@@ -10,4 +10,12 @@ urlpatterns = [
     path("<int:pk>/", views.model_page, name="model"),
     path("versions/<int:pk>/", views.version_page, name="version"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge_page, name="alert_acknowledge"),
+    path("alerts/<int:pk>/resolve/", views.alert_resolve_page, name="alert_resolve"),
+    path(
+        "quality-alerts/<int:pk>/acknowledge/",
+        views.quality_alert_page,
+        {"verb": "acknowledge"},
+        name="quality_alert_acknowledge",
+    ),
+    path("quality-alerts/<int:pk>/resolve/", views.quality_alert_page, {"verb": "resolve"}, name="quality_alert_resolve"),
 ]

@@ -213,6 +213,40 @@ def version_page(request, pk: int):
     return render(request, "monitoring/version.html", context)
 
 
+def _alert_action(request, alert, service, verb: str, target: str):
+    """Call the alert ``service`` with the posted reason; a refusal or an empty reason is a message."""
+    try:
+        service(actor=request.user, alert=alert, reason=request.POST.get("reason", "")[:2000])
+    except PermissionDenied as exc:
+        messages.error(request, f"Not {verb}: {exc}.")
+    except ValidationError as exc:
+        messages.error(request, f"Not {verb}: " + "; ".join(exc.messages))
+    else:
+        messages.success(request, f"Alert on {alert.subject} {verb}.")
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def alert_resolve_page(request, pk: int):
+    """Resolve an open or acknowledged alert with a reason (``monitoring.services.alert_resolve``: ``change``)."""
+    alert = get_object_or_404(selectors.alert_list(user=request.user).select_related("monitor"), pk=pk)
+    target = reverse("models:version", args=[alert.monitor.model_version_id])
+    return _alert_action(request, alert, services.alert_resolve, "resolved", target)
+
+
+@login_required
+@require_POST
+def quality_alert_page(request, pk: int, verb: str):
+    """Acknowledge or resolve a quality-suite alert with a reason (``quality_alert_acknowledge`` /
+    ``quality_alert_resolve``: ``change``); back to the asset page's quality tab."""
+    alert = get_object_or_404(selectors.quality_alert_list(user=request.user).select_related("suite"), pk=pk)
+    target = reverse("catalog:asset", args=[alert.suite.asset_id]) + "#panel-quality"
+    if verb == "acknowledge":
+        return _alert_action(request, alert, services.quality_alert_acknowledge, "acknowledged", target)
+    return _alert_action(request, alert, services.quality_alert_resolve, "resolved", target)
+
+
 @login_required
 @require_POST
 def alert_acknowledge_page(request, pk: int):

@@ -371,3 +371,112 @@ def test_metrics_expose_each_suites_latest_checks_and_alerts(users, assets, sett
     (last,) = fams["custos_asset_quality_last_run_timestamp_seconds"].samples
     assert last.value == latest.finished_at.timestamp()
     assert "r3-" not in body  # no row ids
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+def _client(user):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_the_asset_page_quality_tab_shows_the_suites_checks_and_alerts_with_forms_for_change_roles(users, assets):
+    from django.urls import reverse
+
+    asset, reference, path = assets
+    suite = _suite(users, assets)
+    frame(seed=3, nulls=0.3).to_parquet(path)
+    run = services.quality_suite_run(actor=users["service"], suite=suite)
+    alert = QualityAlert.objects.get()
+    url = reverse("catalog:asset", args=[asset.pk])
+    body = _client(users["steward"]).get(url).content.decode()
+    assert 'id="panel-quality"' in body and "Data-quality suites of this asset" in body
+    assert f"Run {run.pk} (manual)" in body and "1 of" in body and "null_share:income" in body
+    assert reverse("models:quality_alert_acknowledge", args=[alert.pk]) in body
+    assert reverse("models:quality_alert_resolve", args=[alert.pk]) in body
+    assert reference.qualified_name in body
+    viewer = _client(users["viewer"]).get(url).content.decode()
+    assert "null_share:income" in viewer and reverse("models:quality_alert_acknowledge", args=[alert.pk]) not in viewer
+    other = AssetFactory()
+    assert 'id="panel-quality"' not in _client(users["steward"]).get(reverse("catalog:asset", args=[other.pk])).content.decode()
+
+    r = _client(users["steward"]).post(reverse("models:quality_alert_acknowledge", args=[alert.pk]), {"reason": ""}, follow=True)
+    alert.refresh_from_db()
+    assert alert.state == AlertState.OPEN and "Not acknowledged" in r.content.decode()
+    r = _client(users["viewer"]).post(reverse("models:quality_alert_acknowledge", args=[alert.pk]), {"reason": "x"}, follow=True)
+    alert.refresh_from_db()
+    assert alert.state == AlertState.OPEN and "Not acknowledged" in r.content.decode()
+    r = _client(users["steward"]).post(reverse("models:quality_alert_acknowledge", args=[alert.pk]), {"reason": "looking"})
+    assert r.status_code == 302 and r["Location"] == url + "#panel-quality"
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ACKNOWLEDGED and alert.acknowledge_reason == "looking"
+    _client(users["steward"]).post(reverse("models:quality_alert_resolve", args=[alert.pk]), {"reason": "fixed upstream"})
+    alert.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED and alert.resolve_reason == "fixed upstream"
+    assert AuditEvent.objects.filter(action="monitoring.quality_alert_resolve", reason="fixed upstream").exists()
+
+
+def test_a_restricted_assets_quality_alert_is_404_to_act_on_for_a_service(users, assets):
+    from django.urls import reverse
+
+    asset, _, path = assets
+    suite = _suite(users, assets)
+    frame(seed=3, nulls=0.3).to_parquet(path)
+    services.quality_suite_run(actor=users["service"], suite=suite)
+    type(asset).objects.filter(pk=asset.pk).update(sensitivity=Sensitivity.RESTRICTED)
+    alert = QualityAlert.objects.get()
+    r = _client(users["service"]).post(reverse("models:quality_alert_resolve", args=[alert.pk]), {"reason": "x"})
+    assert r.status_code == 404
+    alert.refresh_from_db()
+    assert alert.state == AlertState.OPEN
+
+
+def test_the_version_page_resolves_a_monitor_alert_with_a_reason(users, roots):
+    from django.urls import reverse
+
+    from monitoring.models import Alert
+    from tests.monitoring.test_pages import build_monitored_model
+
+    monitored = build_monitored_model(users, roots)
+    alert = Alert.objects.filter(monitor__model_version=monitored.version).exclude(state=AlertState.RESOLVED).first()
+    page = reverse("models:version", args=[monitored.version.pk])
+    body = _client(users["steward"]).get(page).content.decode()
+    assert reverse("models:alert_resolve", args=[alert.pk]) in body
+    assert reverse("models:alert_resolve", args=[alert.pk]) not in _client(users["auditor"]).get(page).content.decode()
+    r = _client(users["auditor"]).post(reverse("models:alert_resolve", args=[alert.pk]), {"reason": "x"}, follow=True)
+    alert.refresh_from_db()
+    assert alert.state != AlertState.RESOLVED and "Not resolved" in r.content.decode()
+    r = _client(users["steward"]).post(reverse("models:alert_resolve", args=[alert.pk]), {"reason": "retrained, v2 deployed"})
+    assert r.status_code == 302 and r["Location"] == page
+    alert.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED and alert.resolve_reason == "retrained, v2 deployed"
+    event = AuditEvent.objects.get(action="monitoring.alert_resolve", target_id=str(alert.pk))
+    assert event.reason == "retrained, v2 deployed" and event.details["automatic"] is False
+
+
+def test_the_quality_tabs_queries_do_not_grow_with_suites(users, assets, rf):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring import panels
+
+    asset, reference, _ = assets
+    request = rf.get("/")
+    request.user = users["steward"]
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            panels.asset_quality(request, asset)
+        return len(ctx.captured_queries)
+
+    first = services.quality_suite_create(actor=users["steward"], asset=asset, name="s0", reference_asset=reference)
+    services.quality_suite_run(actor=users["steward"], suite=first)
+    one = count()
+    for i in range(1, 4):
+        s = services.quality_suite_create(actor=users["steward"], asset=asset, name=f"s{i}", reference_asset=reference)
+        services.quality_suite_run(actor=users["steward"], suite=s)
+    assert count() == one
