@@ -19,10 +19,11 @@ from catalog.models import Classification
 from core.bulk import rows_insert, rows_update
 from core.types import Actor
 from lineage.choices import NodeType
-from lineage.models import LineageEvent, Run
+from lineage.models import DatasetFacets, Job, LineageEvent, Run
 from lineage.openlineage.apply import RUN_MERGED_FIELDS, apply_event
 from lineage.openlineage.columns import column_lineage_of, load_columns
 from lineage.openlineage.context import BatchState, EventStats, Intake, IntakeCaches, process_caches
+from lineage.openlineage.resolve import known_assets
 from lineage.openlineage.validation import Event, EventInvalid, digest_of, validate_event
 from lineage.services import EdgeChanges, EdgeIndex, _after_commit_propagate, graph_version_bump
 
@@ -237,12 +238,12 @@ def _ingest_together(intake: Intake, items: list[Item]) -> list[dict[str, Any]]:
 def _prefetch(intake: Intake, items: list[Item]) -> None:
     """Fill the batch's caches with what its events will read: their runs, the columns of the
     datasets this process knows, and those datasets', jobs' and columns' edges."""
-    batch, known_assets, known_jobs = intake.batch, intake.caches.assets, intake.caches.jobs
+    batch = intake.batch
     run_ids = {event.run_id for _, event, *_ in items if event.run_id is not None}
     batch.runs = {run.run_id: run for run in Run.objects.filter(run_id__in=run_ids)} if run_ids else {}
     datasets: set[tuple[str, str]] = set()
     column_refs: set[tuple[str, str, str]] = set()
-    jobs: set[int] = set()
+    job_keys: set[tuple[str, str]] = set()
     for _, event, *_ in items:
         for ds in [*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])]:
             datasets.add((ds["namespace"], ds["name"]))
@@ -252,9 +253,27 @@ def _prefetch(intake: Intake, items: list[Item]) -> None:
                 datasets.add((item["namespace"], item["name"]))
                 column_refs.add((item["namespace"], item["name"], item["field"]))
         for job in [event.job, ((event.run_facets.get("parent") or {}).get("job"))]:
-            if job and known_jobs.get((job.get("namespace"), job.get("name"))) is not None:
-                jobs.add(known_jobs[(job["namespace"], job["name"])])
-    assets = {key: known_assets[key] for key in datasets if key in known_assets}
+            if job and isinstance(job.get("namespace"), str) and isinstance(job.get("name"), str):
+                job_keys.add((job["namespace"], job["name"]))
+    # What this process has not resolved yet (a new worker process, or names it has not seen) is
+    # resolved here for the whole batch -- one query for the jobs, two for the datasets -- instead
+    # of a few queries per job and dataset as the events meet them.
+    for key, asset_id in known_assets([key for key in datasets if intake.cached("asset", key) is None]).items():
+        intake.remember("asset", key, asset_id)
+    batch.jobs = {}
+    if job_keys:
+        for job in Job.objects.filter(
+            namespace__in=sorted({ns for ns, _ in job_keys}), name__in=sorted({n for _, n in job_keys})
+        ):
+            if (job.namespace, job.name) in job_keys:
+                batch.jobs[(job.namespace, job.name)] = job
+                if intake.cached("job", (job.namespace, job.name)) is None:
+                    intake.remember("job", (job.namespace, job.name), job.pk)
+    jobs = {job.pk for job in batch.jobs.values()}
+    assets = {key: intake.cached("asset", key) for key in datasets if intake.cached("asset", key) is not None}
+    # The facet rows of datasets whose facets this process has not applied yet (one query).
+    unseen = sorted({a for a in assets.values() if ("dataset", a) not in intake.caches.seen})
+    batch.dataset_facets = {row.asset_id: row for row in DatasetFacets.objects.filter(asset_id__in=unseen)} if unseen else {}
     batch.columns = {}
     load_columns(batch.columns, sorted(set(assets.values())))
     srcs = {(NodeType.ASSET, a) for a in assets.values()} | {(NodeType.JOB, j) for j in jobs}

@@ -23,7 +23,7 @@ from django.db import transaction
 if TYPE_CHECKING:
     from catalog.models import Column
     from core.types import Actor
-    from lineage.models import Run
+    from lineage.models import DatasetFacets, Job, Run
     from lineage.services import EdgeIndex
 
 
@@ -61,7 +61,8 @@ class BatchState:
     """State shared by the events of one batch (one transaction): one graph version, one audit
     event, the facets already applied and the datasets and jobs registered in it. The fast path
     (all events in one savepoint) also reads runs, columns and edges through caches filled with
-    a few queries for the whole batch (``None`` on the event-by-event path)."""
+    a few queries for the whole batch, and resolves datasets and jobs this process has not seen
+    yet in bulk (``None`` on the event-by-event path)."""
 
     version: int | None = None
     seen: dict[tuple, str] = field(default_factory=dict)
@@ -71,6 +72,10 @@ class BatchState:
     touched_runs: dict[uuid.UUID, Run] = field(default_factory=dict)
     columns: dict[int, dict[str, Column]] | None = None
     edges: EdgeIndex | None = None
+    # Fast path only: the batch's jobs by (namespace, name) and its datasets' facet rows by asset
+    # id, read with one query each and kept current by the events' writes.
+    jobs: dict[tuple[str, str], Job] | None = None
+    dataset_facets: dict[int, DatasetFacets] | None = None
 
 
 @dataclass

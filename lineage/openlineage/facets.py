@@ -60,7 +60,12 @@ def apply_dataset_facets(intake: Intake, asset_id: int, facets: dict, event: Eve
     if intake.was_seen(seen_key, digest):
         return
     stats.seen[seen_key] = digest
-    holder, _ = DatasetFacets.objects.get_or_create(asset_id=asset_id)
+    held = intake.batch.dataset_facets if intake.batch is not None else None  # a batch's fast path
+    holder = held.get(asset_id) if held is not None else None
+    if holder is None:
+        holder, _ = DatasetFacets.objects.get_or_create(asset_id=asset_id)
+        if held is not None:
+            held[asset_id] = holder
     changed = merge_facets(holder, facets, event.event_time)
     if not changed:
         return

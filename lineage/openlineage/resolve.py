@@ -55,6 +55,27 @@ def known_asset(namespace: str, name: str) -> int | None:
     return DataAsset.objects.filter(source__namespace=namespace, qualified_name=name).values_list("pk", flat=True).first()
 
 
+def known_assets(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """:func:`known_asset` for many identifiers at once (two queries): identifier -> asset id,
+    for those that name one (an alias first, as there)."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    namespaces, names = sorted({ns for ns, _ in wanted}), sorted({n for _, n in wanted})
+    found: dict[tuple[str, str], int] = {}
+    for namespace, name, asset_id in DataAsset.objects.filter(
+        source__namespace__in=namespaces, qualified_name__in=names
+    ).values_list("source__namespace", "qualified_name", "pk"):
+        if (namespace, name) in wanted:
+            found[(namespace, name)] = asset_id
+    for namespace, name, asset_id in DatasetAlias.objects.filter(namespace__in=namespaces, name__in=names).values_list(
+        "namespace", "name", "asset_id"
+    ):
+        if (namespace, name) in wanted:
+            found[(namespace, name)] = asset_id  # an alias wins, as in known_asset
+    return found
+
+
 def asset_for(intake: Intake, namespace: str, name: str, *, stats: EventStats, facets: dict | None = None) -> int:
     """The catalog asset id for an OpenLineage dataset, registering source and asset if unknown.
 
@@ -101,12 +122,18 @@ def aliases_ensure(intake: Intake, asset_id: int, identifiers: list[tuple[str, s
 
 
 def job_for(intake: Intake, namespace: str, name: str) -> Job:
-    """The lineage job ``namespace:name``, created if unknown."""
+    """The lineage job ``namespace:name``, created if unknown (in a batch's fast path, the row it
+    read for the whole batch, kept current by the events)."""
+    held = intake.batch.jobs if intake.batch is not None else None
+    if held is not None and (namespace, name) in held:
+        return held[(namespace, name)]
+    job = None
     job_id = intake.cached("job", (namespace, name))
     if job_id is not None:
         job = Job.objects.filter(pk=job_id).first()
-        if job is not None:
-            return job
-    job, _ = Job.objects.get_or_create(namespace=namespace, name=name)
-    intake.remember("job", (namespace, name), job.pk)
+    if job is None:
+        job, _ = Job.objects.get_or_create(namespace=namespace, name=name)
+        intake.remember("job", (namespace, name), job.pk)
+    if held is not None:
+        held[(namespace, name)] = job
     return job

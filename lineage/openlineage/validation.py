@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from catalog.choices import ModelStage
@@ -99,6 +100,7 @@ def _uri(value: Any, path: str) -> str:
     return value
 
 
+@cache  # model fields do not change while the process runs; looked up for every value of every event
 def _max_length(*fields: tuple[type, str]) -> int:
     """The smallest ``max_length`` of the model fields that store a value (read from ``_meta``)."""
     return min(model._meta.get_field(name).max_length for model, name in fields)

@@ -257,3 +257,33 @@ def test_dataset_wide_edges_created_refreshed_and_closed_within_one_batch_match_
         ("raw.users.region", "stg.users.id", "JOIN", "2025-04-01 04:00"),
         ("raw.users.region", "stg.users.email", "JOIN", "2025-04-01 04:00"),
     }
+
+
+def _fan(n_jobs: int, first_run: int) -> list[dict]:
+    """One COMPLETE run per job, each job reading its own source and writing its own output."""
+    events = []
+    for j in range(n_jobs):
+        src = dataset(f"raw.fan_{j}", columns=["id", "email"])
+        out = dataset(f"stg.fan_{j}", lineage={"id": [(f"raw.fan_{j}", "id", False, "IDENTITY")]})
+        events.append(run_event(f"fan_{j}", [src], [out], run_id=_rid(first_run + j), time=f"2025-05-01T01:{j % 60:02d}:00Z"))
+    return events
+
+
+def test_a_new_process_resolves_a_batchs_known_datasets_and_jobs_in_bulk(make_user, django_capture_on_commit_callbacks):
+    """A worker that has not seen a batch's datasets and jobs yet (a new or recycled server process,
+    another worker's producer) resolves them with a few queries for the whole batch, not a few per
+    dataset and job: the same number of queries for 2 jobs (4 datasets) as for 12 (24)."""
+    actor = make_user("service")
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest_batch(payloads=_fan(12, 1000), actor=actor)  # registers everything
+    counts = []
+    for n_jobs, first_run in ((2, 2000), (12, 3000)):
+        reset_caches()  # as a process that never saw these names
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            results = event_ingest_batch(payloads=_fan(n_jobs, first_run), actor=actor)
+        assert {r["status"] for r in results} == {"applied"}
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert DataAsset.objects.filter(qualified_name__startswith="raw.fan_").count() == 12  # nothing registered twice
+    assert Job.objects.filter(name__startswith="fan_").count() == 12
+    assert Run.objects.filter(job__name__startswith="fan_").count() == 26
