@@ -22,7 +22,7 @@ from typing import Any
 from audit.models import AuditEvent
 
 from .choices import AlertState
-from .models import Alert, Monitor, MonitorRun
+from .models import Alert, Monitor, MonitorRun, QualityAlert, QualityRun, QualitySuite
 
 FORMAT = "custos-monitoring-evidence 1"
 
@@ -433,6 +433,147 @@ def monitoring_report_context(ctx, doc: dict) -> dict[str, Any]:
     return {"monitors": out}
 
 
+# ---- per-asset data-quality suites ----------------------------------------------------------------
+
+QUALITY_FORMAT = "custos-quality-evidence 1"
+QUALITY_RUN_COLUMNS = (
+    "suite_id", "suite", "asset_id", "asset", "run_id", "status", "trigger", "started_at", "finished_at", "rows",
+    "failed", "not_checked", "current_sha256", "baseline_sha256", "error",
+)  # fmt: skip
+QUALITY_RESULT_COLUMNS = (
+    "suite_id", "suite", "asset_id", "asset", "run_id", "name", "check", "column", "score", "threshold",
+    "threshold_source", "flagged",
+)  # fmt: skip
+QUALITY_ALERT_COLUMNS = (
+    "suite_id", "suite", "asset_id", "asset", "alert_id", "subject", "state", "opened_at", "acknowledged_at",
+    "acknowledge_reason", "resolved_at", "resolve_reason",
+)  # fmt: skip
+
+
+def quality_evidence(
+    *, at: datetime, period_from: datetime | None = None, asset_ids: list[int] | None = None, cite=None
+) -> dict[str, Any]:
+    """Every quality suite (of ``asset_ids`` when given) created by ``at``: its configuration and
+    baseline digest, its runs finished in (``period_from``, ``at``] with every check, and its alerts in
+    their state at ``at``; runs and alerts cite their audit events. No data values (the baseline's
+    category lists stay in the database)."""
+    suites = QualitySuite.objects.filter(created_at__lte=at).select_related("asset").order_by("pk")
+    if asset_ids:
+        suites = suites.filter(asset_id__in=asset_ids)
+    suites = list(suites)
+    runs = QualityRun.objects.filter(suite__in=suites, finished_at__isnull=False, finished_at__lte=at)
+    if period_from is not None:
+        runs = runs.filter(finished_at__gt=period_from)
+    runs = list(runs.prefetch_related("results").order_by("finished_at", "pk"))
+    alerts = [a for a in QualityAlert.objects.filter(suite__in=suites).order_by("opened_at", "pk") if state_at(a, at)]
+    cites = (cite or _citations)(
+        {"monitoring.qualityrun": [r.pk for r in runs], "monitoring.qualityalert": [a.pk for a in alerts]}, at
+    )
+    by_suite: dict[int, dict[str, list]] = defaultdict(lambda: {"runs": [], "alerts": []})
+    for run in runs:
+        summary = run.summary or {}
+        by_suite[run.suite_id]["runs"].append(
+            {
+                "id": run.pk,
+                "status": run.status,
+                "trigger": run.trigger,
+                "started_at": _iso(run.started_at),
+                "finished_at": _iso(run.finished_at),
+                "rows": run.rows,
+                "failed": summary.get("failed"),
+                "not_checked": summary.get("not_checked"),
+                "current_sha256": run.current_sha256,
+                "baseline_sha256": run.baseline_sha256,
+                "library_versions": run.library_versions,
+                "error": run.error,
+                "results": [
+                    {
+                        "name": r.name,
+                        "check": r.check_name,
+                        "column": r.column,
+                        "score": r.score,
+                        "threshold": r.threshold,
+                        "threshold_source": r.threshold_source,
+                        "flagged": r.flagged,
+                    }
+                    for r in run.results.all()
+                ],
+                "events": cites.get(("monitoring.qualityrun", str(run.pk)), []),
+            }
+        )
+    for alert in alerts:
+        state = state_at(alert, at)
+        by_suite[alert.suite_id]["alerts"].append(
+            {
+                "id": alert.pk,
+                "subject": alert.subject,
+                "state": state,
+                "message": alert.message,
+                "opened_at": _iso(alert.opened_at),
+                "acknowledged_at": _iso(alert.acknowledged_at) if state != AlertState.OPEN else None,
+                "acknowledge_reason": alert.acknowledge_reason if state != AlertState.OPEN else "",
+                "resolved_at": _iso(alert.resolved_at) if state == AlertState.RESOLVED else None,
+                "resolve_reason": alert.resolve_reason if state == AlertState.RESOLVED else "",
+                "events": list(cites.get(("monitoring.qualityalert", str(alert.pk)), [])),
+            }
+        )
+    return {
+        "format": QUALITY_FORMAT,
+        "as_of": _iso(at),
+        "period_from": _iso(period_from),
+        "suites": [
+            {
+                "id": q.pk,
+                "name": q.name,
+                "asset_id": q.asset_id,
+                "asset": q.asset.qualified_name,
+                "reference_asset_id": q.reference_asset_id,
+                "columns": q.columns,
+                "checks": q.checks,
+                "baseline": q.baseline_label,
+                "baseline_sha256": q.baseline_sha256,
+                "schedule_minutes": q.schedule_minutes,
+                "on_new_data": q.on_new_data,
+                **by_suite[q.pk],
+            }
+            for q in suites
+        ],
+    }
+
+
+def quality_section(ctx) -> dict[str, Any]:
+    doc = quality_evidence(at=ctx.at, period_from=ctx.period_from, asset_ids=ctx.scope.asset_ids or None, cite=_bundle_cite(ctx))
+    doc["note"] = (
+        "per-asset data-quality suites (of the assets in scope when the export is filtered); runs finished in the "
+        "period with every check; alerts in their state at as_of"
+    )
+    return doc
+
+
+def _qlabel(q: dict) -> dict:
+    return {"suite_id": q["id"], "suite": q["name"], "asset_id": q["asset_id"], "asset": q["asset"]}
+
+
+def quality_run_rows(doc: dict) -> list[dict]:
+    return [
+        {**_qlabel(q), "run_id": r["id"], **{k: r.get(k) for k in QUALITY_RUN_COLUMNS if k in r}}
+        for q in doc["suites"]
+        for r in q["runs"]
+    ]
+
+
+def quality_result_rows(doc: dict) -> list[dict]:
+    return [{**_qlabel(q), "run_id": r["id"], **res} for q in doc["suites"] for r in q["runs"] for res in r["results"]]
+
+
+def quality_alert_rows(doc: dict) -> list[dict]:
+    return [
+        {**_qlabel(q), "alert_id": a["id"], **{k: a.get(k) for k in QUALITY_ALERT_COLUMNS if k in a}}
+        for q in doc["suites"]
+        for a in q["alerts"]
+    ]
+
+
 def register_sections() -> None:
     """Register monitoring's evidence sections (idempotent)."""
     from compliance.evidence.sections import Table, register
@@ -472,4 +613,16 @@ def register_sections() -> None:
         tables=(Table("fairness", FAIRNESS_COLUMNS, fairness_rows),),
         report_template="monitoring/evidence/fairness.html",
         order=40,
+    )
+    register(
+        "quality_suites",
+        title="Data-quality suites of assets",
+        collect=quality_section,
+        tables=(
+            Table("quality_runs", QUALITY_RUN_COLUMNS, quality_run_rows),
+            Table("quality_results", QUALITY_RESULT_COLUMNS, quality_result_rows),
+            Table("quality_alerts", QUALITY_ALERT_COLUMNS, quality_alert_rows),
+        ),
+        report_template="monitoring/evidence/quality_suites.html",
+        order=15,
     )

@@ -31,6 +31,10 @@ NEW_FILES = {
     "evidence/explanations.csv",
     "evidence/fairness.json",
     "evidence/fairness.csv",
+    "evidence/quality_suites.json",
+    "evidence/quality_runs.csv",
+    "evidence/quality_results.csv",
+    "evidence/quality_alerts.csv",
 }
 
 
@@ -136,7 +140,7 @@ def test_a_section_may_not_take_a_built_in_file_name():
         sections.register("inventory", title="x", collect=lambda ctx: {})
     with pytest.raises(ValueError, match="collide"):
         sections.register("other", title="x", collect=lambda ctx: {}, tables=[sections.Table("art30", ("a",), lambda d: [])])
-    assert [s.key for s in sections.registered()] == ["monitoring", "model_cards", "explanations", "fairness"]
+    assert [s.key for s in sections.registered()] == ["monitoring", "quality_suites", "model_cards", "explanations", "fairness"]
 
 
 def test_the_built_in_files_keep_their_bytes_with_the_sections_registered(users, roots, ledger_key, tmp_path, monkeypatch):  # noqa: F811

@@ -22,6 +22,7 @@ from monitoring.choices import AlertState
 from monitoring.models import QualityAlert, QualityCheckResult, QualityRun, QualitySuite
 from monitoring.stats.drift import resolve_kinds
 from monitoring.stats.quality import QualityConfig, ReferenceSummary, run_checks
+from tests.compliance.evidence.conftest import ledger_key  # noqa: F401 - fixture
 from tests.factories import AssetFactory
 
 pytestmark = pytest.mark.django_db
@@ -480,3 +481,50 @@ def test_the_quality_tabs_queries_do_not_grow_with_suites(users, assets, rf):
         s = services.quality_suite_create(actor=users["steward"], asset=asset, name=f"s{i}", reference_asset=reference)
         services.quality_suite_run(actor=users["steward"], suite=s)
     assert count() == one
+
+
+# --- evidence ------------------------------------------------------------------------------------------
+
+
+def test_the_evidence_bundle_carries_suites_runs_checks_and_alerts_as_of_its_date(users, assets, ledger_key):  # noqa: F811
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from compliance.evidence import services as evidence
+    from monitoring.evidence import quality_evidence
+
+    asset, _, path = assets
+    suite = _suite(users, assets)
+    frame(seed=3, nulls=0.3, new_city=True).to_parquet(path)
+    run = services.quality_suite_run(actor=users["service"], suite=suite)
+    alert = QualityAlert.objects.get(subject="null_share:income")
+    before_ack = timezone.now()
+    services.quality_alert_acknowledge(actor=users["steward"], alert=alert, reason="supplier notified")
+
+    doc = quality_evidence(at=timezone.now())
+    (q,) = doc["suites"]
+    assert q["asset"] == asset.qualified_name and q["baseline_sha256"] == suite.baseline_sha256
+    (r,) = q["runs"]
+    assert r["id"] == run.pk and r["current_sha256"] == run.current_sha256 and r["library_versions"]
+    assert {c["name"] for c in r["results"] if c["flagged"]} == {"null_share:income", "new_categories:city"}
+    assert [e["action"] for e in r["events"]] == ["monitoring.quality_run_start", "monitoring.quality_run_finish"]
+    states = {a["subject"]: (a["state"], a["acknowledge_reason"]) for a in q["alerts"]}
+    assert states["null_share:income"] == ("acknowledged", "supplier notified")
+    earlier = {a["subject"]: a["state"] for a in quality_evidence(at=before_ack)["suites"][0]["alerts"]}
+    assert earlier["null_share:income"] == "open"  # as of before the acknowledgement
+    assert quality_evidence(at=timezone.now(), asset_ids=[AssetFactory().pk])["suites"] == []
+    assert "kyiv" not in json.dumps(doc)
+
+    export = evidence.export_request(actor=users["auditor"], run_async=False)
+    export = evidence.export_build(export_id=export.pk)
+    assert export.status == "succeeded", export.error
+    with zipfile.ZipFile(export.file_path) as z:
+        listed = {f["path"] for f in json.loads(z.read("manifest.json"))["files"]}
+        assert {"evidence/quality_suites.json", "evidence/quality_results.csv", "evidence/quality_alerts.csv"} <= listed
+        rows = list(csv.DictReader(io.StringIO(z.read("evidence/quality_results.csv").decode())))
+        assert {x["name"] for x in rows if x["flagged"] == "True"} == {"null_share:income", "new_categories:city"}
+        report = z.read("report.html").decode()
+        assert "Data-quality suites of assets" in report and "null_share:income" in report
+        assert all("kyiv" not in z.read(n).decode() for n in listed if n.startswith("evidence/quality"))
