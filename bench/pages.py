@@ -1,12 +1,11 @@
 """Catalog page latency at scale: the 10,000-asset, 200,000-column catalog of bench/api_catalog.py.
 
 Prints p50/p95 latency and query count of each page (search with facets, the asset page with its
-registered panels, glossary term, domain, tag and people pages, the dashboard as auditor and as
-steward, the review queue, the lineage explorer page and its JSON, model and model-version pages),
-served in-process by
-Django's test client with full middleware, session login and template rendering, and in the same
-run the API endpoint that returns the same data (the baseline: ratio = page/API). Target: every
-page p95 < 300 ms (issue 18).
+registered panels, glossary term, domain, tag and people pages, the dashboard as every role
+(auditor, steward, admin, viewer, service), the review queue, the lineage explorer page and its
+JSON, model and model-version pages), served in-process by Django's test client with full
+middleware, session login and template rendering, and in the same run the API endpoint that
+returns the same data (the baseline: ratio = page/API). Target: every page p95 < 300 ms (issue 18).
 
 Usage: .venv/bin/python bench/pages.py [--assets 10000] [--columns-per-asset 20] [--requests 40]
        [--database-url postgres://postgres@127.0.0.1:5432/custos_bench_pages] [--reuse] [--only dashboard]
@@ -187,12 +186,21 @@ def main() -> None:
     term = GlossaryTerm.objects.get(name="Customer")
 
     steward = User.objects.get(username="owner")  # a steward (owns every bench asset)
+    admin, _ = User.objects.get_or_create(username="ada", defaults={"role": "admin"})
+    service, _ = User.objects.get_or_create(username="etl", defaults={"role": "service"})
     pages, pages_viewer, pages_steward, api, api_steward = Client(), Client(), Client(), APIClient(), APIClient()
     pages.force_login(reader)
     pages_viewer.force_login(viewer)
     pages_steward.force_login(steward)
     api.force_authenticate(reader)
     api_steward.force_authenticate(steward)
+    # the dashboard as every role (each panel follows the role matrix), each against the API as that role
+    dashboard_as = {}
+    for role, user in (("admin", admin), ("viewer", viewer), ("service", service)):
+        page_client, api_client = Client(), APIClient()
+        page_client.force_login(user)
+        api_client.force_authenticate(user)
+        dashboard_as[role] = (page_client, api_client)
 
     def ok(response):
         assert response.status_code == 200, response.content[:300]
@@ -253,6 +261,13 @@ def main() -> None:
             lambda: ok(pages_steward.get("/dashboard/")),
             lambda: ok(api_steward.get("/api/v1/compliance/posture")),
         ),
+        **{
+            f"dashboard as {role}": (
+                lambda c=page_client: ok(c.get("/dashboard/")),
+                lambda c=api_client: ok(c.get("/api/v1/compliance/posture")),
+            )
+            for role, (page_client, api_client) in dashboard_as.items()
+        },
         "review queue (20,000 open), steward": (
             lambda: ok(pages_steward.get("/review/")),
             lambda: ok(api_steward.get("/api/v1/classifications/", {"state": "suggested"})),

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 
 from accounts.permissions import EXPORT, VIEW
-from catalog.choices import AssetStatus, ClassificationSource
+from catalog.choices import AssetStatus
 from catalog.models import DataAsset
 from compliance.policies import selectors as policy_selectors
 from compliance.policies.choices import SEVERITY_RANK, FindingStatus, PolicyKind, Purpose, Regulation
@@ -49,17 +49,17 @@ def scan_coverage(request, obj) -> dict[str, Any]:
 
 
 def review_summary(request, obj) -> dict[str, Any]:
-    from compliance.scanning.views import open_suggestions
+    """Open suggestions (the review queue's definition), on how many assets, by source, the oldest:
+    from the label aggregate the PII-coverage panel computed for this request (no query of its own)."""
+    from catalog.panels import label_counts
 
-    sources = ClassificationSource.values
-    agg = open_suggestions(request.user).aggregate(  # one query
-        open=Count("pk"),
-        assets=Count("column__asset", distinct=True),
-        oldest=Min("created_at"),
-        **{f"from_{s}": Count("pk", filter=Q(source=s)) for s in sources},
-    )
-    by_source = [(s, agg.pop(f"from_{s}")) for s in sources]
-    return {**agg, "by_source": [(s, n) for s, n in by_source if n]}
+    counts = label_counts(request)
+    return {
+        "open": counts.open,
+        "assets": counts.open_assets,
+        "oldest": counts.oldest_open,
+        "by_source": [(s, n) for s, n in counts.open_by_source.items() if n],
+    }
 
 
 def findings_matrix(request, obj) -> dict[str, Any]:
