@@ -273,7 +273,7 @@ def quality_suite_run(*, actor: Actor | str, suite: QualitySuite, trigger: str =
             features=features,
             config=_config(suite.checks),
             newest_arrival=arrival,
-            arrival_basis="the file's modification time",
+            arrival_basis="file's modification time",
         )
     except (SuiteInputError, ValidationError, ValueError, OSError) as exc:
         text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
