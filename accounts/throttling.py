@@ -1,11 +1,16 @@
 """Rate limits for token-authenticated API calls (issue 17, item 3; docs/operations.md).
 
 Services authenticate with a bearer token and can write in a loop; people use a session and are
-limited at login by django-axes instead. Two scopes, rates from
+limited at login by django-axes instead. Three scopes, rates from
 ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` read at request time (so a settings change applies
 without a restart of the class):
 
-* ``token_write``: every unsafe method (POST, PUT, PATCH, DELETE) made with a token;
+* ``token_write``: every unsafe method (POST, PUT, PATCH, DELETE) made with a token, except on
+  intake views;
+* ``lineage_intake``: unsafe methods on views that declare ``throttle_intake = True`` (the
+  OpenLineage endpoints: a producer sends one event per POST, far above an API client's write
+  rate; docs/lineage.md "Rate limit"). Counted instead of ``token_write``, never as well; when
+  the scope has no rate configured, ``token_write``'s applies (never unlimited by omission);
 * ``token_expensive_read``: safe methods on views that declare ``throttle_expensive = True``
   (search and other whole-catalog queries).
 
@@ -43,7 +48,18 @@ class TokenWriteThrottle(_TokenThrottle):
     scope = "token_write"
 
     def applies(self, request, view) -> bool:
-        return request.method not in SAFE_METHODS
+        return request.method not in SAFE_METHODS and not getattr(view, "throttle_intake", False)
+
+
+class TokenIntakeThrottle(_TokenThrottle):
+    scope = "lineage_intake"
+
+    def get_rate(self) -> str | None:
+        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
+        return rates.get(self.scope) or rates.get(TokenWriteThrottle.scope)
+
+    def applies(self, request, view) -> bool:
+        return request.method not in SAFE_METHODS and getattr(view, "throttle_intake", False)
 
 
 class TokenExpensiveReadThrottle(_TokenThrottle):

@@ -228,9 +228,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Token-authenticated writes are rate limited per token (accounts/throttling.py; a 429 in the
     # error shape with Retry-After). Sessions (people) are limited at login by axes instead.
-    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.TokenWriteThrottle", "accounts.throttling.TokenExpensiveReadThrottle"],
+    # OpenLineage intake POSTs count against their own, higher rate instead (one event per POST).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.TokenWriteThrottle",
+        "accounts.throttling.TokenIntakeThrottle",
+        "accounts.throttling.TokenExpensiveReadThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "token_write": env_str("CUSTOS_THROTTLE_TOKEN_WRITE", "600/minute"),
+        "lineage_intake": env_str("CUSTOS_THROTTLE_LINEAGE_INTAKE", "12000/minute"),
         "token_expensive_read": env_str("CUSTOS_THROTTLE_TOKEN_EXPENSIVE_READ", "120/minute"),
     },
 }

@@ -325,6 +325,7 @@ class LineageView(CustosAPIView):
     """``POST``: one OpenLineage event (as ``/api/v1/lineage``). ``GET``: the lineage graph around ``nodeId``."""
 
     parser_classes = [OpenLineageJSONParser]
+    throttle_intake = True  # POSTs count against the lineage_intake rate (accounts/throttling.py)
     permission_actions = {"POST": ADD, "GET": VIEW}
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)

@@ -32,6 +32,7 @@ class LineageView(CustosAPIView):
     """``POST``: one OpenLineage event (the HTTP transport's endpoint). ``GET``: Marquez's lineage read."""
 
     parser_classes = [OpenLineageJSONParser]
+    throttle_intake = True  # POSTs count against the lineage_intake rate (accounts/throttling.py)
     permission_actions = {"POST": ADD, "GET": VIEW}
 
     @extend_schema(
@@ -67,6 +68,7 @@ class LineageBatchView(CustosAPIView):
     """A JSON array of events; each is applied on its own, so one bad event loses no other."""
 
     parser_classes = [OpenLineageJSONParser]
+    throttle_intake = True  # POSTs count against the lineage_intake rate (accounts/throttling.py)
     permission_actions = {"POST": ADD}
 
     @extend_schema(
