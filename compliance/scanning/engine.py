@@ -252,6 +252,10 @@ class Engine:
             nlp.disable_pipe("tok2vec")
         self.nlp = nlp
 
+        # phonenumbers compiles its metadata patterns through ``re``, whose cache keeps 512: the regions
+        # of a scan need more, so without its own pattern cache every phone value recompiled some of them
+        # (~10% of a scan's CPU). Same patterns, same matches; the cache holds only the regions used.
+        phonenumbers.enable_pattern_cache()
         self.recognizers = {
             "email": EmailRecognizer(),
             "url": UrlRecognizer(),

@@ -194,6 +194,30 @@ def _runs(text: str) -> list[list[tuple[int, int, str]]]:
     return [run for run in runs if run]
 
 
+def _is_word_char(c: str) -> bool:
+    """``re``'s ``\\w`` for one character of a ``str`` (Unicode letters and digits, and ``_``)."""
+    return c.isalnum() or c == "_"
+
+
+def _word_occurrences(needle: str, haystack: str) -> list[tuple[int, int]]:
+    """The (start, end) of every non-overlapping occurrence of ``needle`` in ``haystack`` not inside
+    a longer word: what ``re.finditer(r"(?<!\\w)" + re.escape(needle) + r"(?!\\w)", haystack)`` finds,
+    without compiling a pattern per row name (``re``'s 512-entry cache cannot hold a table's names,
+    so every row paid a compilation)."""
+    found: list[tuple[int, int]] = []
+    if not needle:
+        return found
+    n, i = len(needle), haystack.find(needle)
+    while i >= 0:
+        end = i + n
+        if (i == 0 or not _is_word_char(haystack[i - 1])) and (end == len(haystack) or not _is_word_char(haystack[end])):
+            found.append((i, end))
+            i = haystack.find(needle, end)
+        else:
+            i = haystack.find(needle, i + 1)
+    return found
+
+
 def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = ()) -> list[tuple[str, str, float, int, int]]:
     """PERSON spans in free text as raw (entity, recognizer, score, start, end) tuples."""
     spans: list[tuple[str, str, float, int, int]] = []
@@ -204,19 +228,17 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
         if len(name) < 3 or name.lower() in seen_known:
             continue
         seen_known.add(name.lower())
-        for m in re.finditer(r"(?<!\w)" + re.escape(name.lower()) + r"(?!\w)", lower):
-            spans.append(("PERSON", "RowIdentifierRecognizer", 0.95, m.start(), m.end()))
+        for start, end in _word_occurrences(name.lower(), lower):
+            spans.append(("PERSON", "RowIdentifierRecognizer", 0.95, start, end))
         parts = [p for p in _core(name.replace(",", " ").split()) if len(p.strip(".")) >= 3]
         if len(parts) >= 2:
             for part in parts:
                 # a part alone: capitalised as written ("Olsen"), or in any case right after a
                 # context word ("pt olsen", "per olsen") -- "price agreed" is not Emily Price
-                for m in re.finditer(r"(?<!\w)" + re.escape(part.lower()) + r"(?!\w)", lower):
-                    written = text[m.start() : m.end()]
-                    if written[:1].isupper() or (
-                        len(part) >= 3 and PART_CONTEXT.search(lower[max(0, m.start() - 25) : m.start()])
-                    ):
-                        spans.append(("PERSON", "RowIdentifierRecognizer", 0.75, m.start(), m.end()))
+                for start, end in _word_occurrences(part.lower(), lower):
+                    written = text[start:end]
+                    if written[:1].isupper() or (len(part) >= 3 and PART_CONTEXT.search(lower[max(0, start - 25) : start])):
+                        spans.append(("PERSON", "RowIdentifierRecognizer", 0.75, start, end))
     place_set = {p.lower() for p in places} | _places()
     title_ends = set()
     masked = text
