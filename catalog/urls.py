@@ -13,4 +13,6 @@ urlpatterns = [
     path("tags/<str:key>/", views.tag, name="tag"),
     path("people/<str:username>/", views.person, name="person"),
     path("people-search/", views.people_search, name="people_search"),
+    path("tag-search/", views.tag_search, name="tag_search"),
+    path("term-search/", views.term_search, name="term_search"),
 ]

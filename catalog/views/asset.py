@@ -14,13 +14,14 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import CHANGE, DECIDE, require, user_can
+from accounts.permissions import ADD, CHANGE, DECIDE, require, user_can
 from catalog import selectors
 from catalog.choices import ClassificationSource, LegalBasis, Sensitivity
 from catalog.forms import AssetFieldForm
-from catalog.models import Classification, DataAsset, Domain
+from catalog.models import Classification, DataAsset, Domain, GlossaryTerm, Tag
 from core import pages
 
 
@@ -70,6 +71,7 @@ def asset_context(request, asset: DataAsset) -> dict[str, Any]:
         "pii_columns": sum(1 for c in columns if c.pii),
         "can_edit": user_can(request.user, CHANGE),
         "can_decide": user_can(request.user, DECIDE),
+        "can_add": user_can(request.user, ADD),  # a new tag name creates the tag (tag_ensure requires add)
         "sensitivities": Sensitivity.choices,
         "legal_bases": LegalBasis.choices,
         "domains": Domain.objects.restrict(request.user).only("pk", "name") if user_can(request.user, CHANGE) else [],
@@ -154,3 +156,43 @@ def people_search(request):
             "more": len(found) > PICKER_LIMIT,
         }
     )
+
+
+def _label_search(request, queryset):
+    """The tag and glossary-term pickers' search: up to 8 existing ``queryset`` rows (scoped by
+    ``restrict``) whose name contains ``q``, minus ``exclude`` (names already chosen), as
+    ``{"items": [{"value": name, "detail": description}], "more": bool}``. Only users who may
+    change assets get an answer (403 otherwise). Names holding a comma are not offered: the About
+    form posts names comma-separated, so such a name could not be saved through it."""
+    try:
+        require(request.user, CHANGE, "assets")
+    except PermissionDenied as exc:
+        return JsonResponse({"error": {"status": 403, "code": "forbidden", "message": str(exc)}}, status=403)
+    text = request.GET.get("q", "").strip()[:100]
+    rows = queryset.restrict(request.user).exclude(name__contains=",")
+    if text:
+        rows = rows.filter(name__icontains=text)
+    exclude = [name.strip() for name in request.GET.get("exclude", "").split(",") if name.strip()][:100]
+    if exclude:
+        rows = rows.exclude(name__in=exclude)
+    found = list(rows.order_by("name").only("name", "description")[: PICKER_LIMIT + 1])
+    return JsonResponse(
+        {
+            "items": [{"value": row.name, "detail": Truncator(row.description).chars(80)} for row in found[:PICKER_LIMIT]],
+            "more": len(found) > PICKER_LIMIT,
+        }
+    )
+
+
+@login_required
+@require_GET
+def tag_search(request):
+    """``GET /tag-search/?q=TEXT&exclude=a,b``: existing tags for the About tab's tag picker."""
+    return _label_search(request, Tag.objects)
+
+
+@login_required
+@require_GET
+def term_search(request):
+    """``GET /term-search/?q=TEXT&exclude=a,b``: existing glossary terms for the term picker."""
+    return _label_search(request, GlossaryTerm.objects)

@@ -103,15 +103,18 @@
   }
 
 
-  // About tab: owners/stewards picker. Progressive enhancement of the plain "usernames,
-  // comma-separated" input (kept as the value the form posts): chosen people as chips with a
-  // remove button, and a search box (ARIA combobox) over catalog:people_search, which offers only
-  // active users the signed-in user may add. The service still decides on save.
+  // About tab: owners/stewards, tags and glossary-term pickers. Progressive enhancement of the
+  // plain "names, comma-separated" input (kept as the value the form posts): chosen entries as
+  // chips with a remove button, and a search box (ARIA combobox) over the box's data-search-url:
+  // catalog:people_search (active users the signed-in user may add; answers "users"),
+  // catalog:tag_search and catalog:term_search (existing tags / terms; answer "items" with
+  // value and detail). The service still decides on save.
   var pickers = 0;
   function setupPicker(box) {
     if (box.dataset.ready) return;
     box.dataset.ready = "1";
     var n = ++pickers, what = box.dataset.what || "person";
+    var hint = box.dataset.searchHint || "search by username or name", none = box.dataset.none || "Nobody yet.";
     var plain = box.querySelector(".picker-plain"), value = plain.querySelector("input");
     var chosen = value.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
     plain.hidden = true;
@@ -124,10 +127,10 @@
     }
     var heading = make("p", { "class": "picker-label", id: "picker-" + n + "-label" }, what.charAt(0).toUpperCase() + what.slice(1) + "s");
     var chips = make("ul", { "class": "chips", "aria-labelledby": "picker-" + n + "-label" });
-    var findLabel = make("label", { "for": "picker-" + n + "-find" }, "Add " + (/^[aeiou]/.test(what) ? "an " : "a ") + what + " (search by username or name)");
+    var findLabel = make("label", { "for": "picker-" + n + "-find" }, "Add " + (/^[aeiou]/.test(what) ? "an " : "a ") + what + " (" + hint + ")");
     var find = make("input", { id: "picker-" + n + "-find", type: "text", role: "combobox", autocomplete: "off",
       "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": "picker-" + n + "-list" });
-    var list = make("ul", { id: "picker-" + n + "-list", role: "listbox", "class": "picker-options", "aria-label": "Matching people" });
+    var list = make("ul", { id: "picker-" + n + "-list", role: "listbox", "class": "picker-options", "aria-label": box.dataset.none ? "Matching " + what + "s" : "Matching people" });
     list.hidden = true;
     var status = make("p", { "class": "muted small", "aria-live": "polite" });
     [heading, chips, findLabel, find, list, status].forEach(function (el) { box.appendChild(el); });
@@ -148,7 +151,7 @@
         li.appendChild(remove);
         chips.appendChild(li);
       });
-      if (!chosen.length) chips.appendChild(make("li", { "class": "muted" }, "Nobody yet."));
+      if (!chosen.length) chips.appendChild(make("li", { "class": "muted" }, none));
     }
 
     var options = [], active = -1, timer = null, asked = 0;
@@ -178,18 +181,34 @@
           while (list.firstChild) list.removeChild(list.firstChild);
           options = [];
           if (!answer.ok) { status.textContent = "Search failed: " + ((answer.body.error && answer.body.error.message) || "refused"); close(); return; }
-          answer.body.users.forEach(function (u, i) {
-            var li = make("li", { role: "option", id: "picker-" + n + "-opt-" + i, "aria-selected": "false", "data-username": u.username });
-            li.appendChild(make("span", { "class": "who" }, u.username));
-            var extra = [u.name, u.role].filter(Boolean).join(" · ");
-            if (extra) li.appendChild(make("span", { "class": "muted small" }, " " + extra));
+          var found = answer.body.items || (answer.body.users || []).map(function (u) {
+            return { value: u.username, detail: [u.name, u.role].filter(Boolean).join(" · ") };
+          });
+          found.forEach(function (item, i) {
+            var li = make("li", { role: "option", id: "picker-" + n + "-opt-" + i, "aria-selected": "false", "data-value": item.value });
+            li.appendChild(make("span", { "class": "who" }, item.value));
+            if (item.detail) li.appendChild(make("span", { "class": "muted small" }, " " + item.detail));
             li.addEventListener("mousedown", function (event) { event.preventDefault(); });
-            li.addEventListener("click", function () { pick(u.username); });
+            li.addEventListener("click", function () { pick(item.value); });
             list.appendChild(li);
             options.push(li);
           });
-          if (!options.length) { status.textContent = "No active user matches."; close(); return; }
-          status.textContent = options.length + (answer.body.more ? "+" : "") + " match" + (options.length === 1 && !answer.body.more ? "" : "es") + "; arrow keys to choose, Enter to add.";
+          // a tag the user may create: offered last, as "Create tag ..." (the service creates it on save)
+          var typed = find.value.trim();
+          var creating = false;
+          if (box.dataset.create && typed && typed.indexOf(",") === -1 && chosen.indexOf(typed) === -1 &&
+              !found.some(function (item) { return item.value === typed; })) {
+            var li = make("li", { role: "option", id: "picker-" + n + "-opt-new", "aria-selected": "false", "data-value": typed, "class": "picker-create" });
+            li.appendChild(make("span", {}, "Create " + what + " \u201c" + typed + "\u201d"));
+            li.addEventListener("mousedown", function (event) { event.preventDefault(); });
+            li.addEventListener("click", function () { pick(typed); });
+            list.appendChild(li);
+            options.push(li);
+            creating = true;
+          }
+          if (!options.length) { status.textContent = box.dataset.none ? "No " + what + " matches." : "No active user matches."; close(); return; }
+          var matches = found.length ? found.length + (answer.body.more ? "+" : "") + " match" + (found.length === 1 && !answer.body.more ? "" : "es") : "No " + what + " matches";
+          status.textContent = matches + (creating ? ", or create \u201c" + typed + "\u201d" : "") + "; arrow keys to choose, Enter to add.";
           list.hidden = false; find.setAttribute("aria-expanded", "true"); highlight(-1);
         })
         .catch(function () { if (ticket === asked) { status.textContent = "Search failed."; close(); } });
@@ -207,7 +226,7 @@
         if (next < -1) next = options.length - 1;
         highlight(next);
       } else if (event.key === "Enter") {
-        if (!list.hidden && active >= 0) { event.preventDefault(); pick(options[active].dataset.username); }
+        if (!list.hidden && active >= 0) { event.preventDefault(); pick(options[active].dataset.value); }
         else if (find.value.trim()) { event.preventDefault(); }  // Enter in the search box never submits the form
       } else if (event.key === "Escape") {
         if (!list.hidden) { event.preventDefault(); event.stopPropagation(); close(); }

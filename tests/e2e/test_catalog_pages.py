@@ -294,6 +294,78 @@ def test_a_steward_adds_a_steward_by_keyboard_and_sets_sensitivity_and_legal_bas
     assert decided.details["decided"] == ["legal_basis"] and decided.actor_name == "stella"
 
 
+def test_a_steward_picks_tags_and_glossary_terms_in_place(page_as, clinic, screenshots):
+    """The tag and term pickers offer existing ones only (by name, keyboard to choose), chips can
+    be removed, and saving goes through asset_update with the reason in the ledger."""
+    from playwright.sync_api import expect
+
+    from accounts.models import User
+    from audit.models import AuditEvent
+    from catalog.models import Tag
+    from tests.e2e.accessibility import assert_accessible
+
+    Tag.objects.create(name="gdpr-art9", description="Special category data")
+    Tag.objects.create(name="gdpr, legacy")  # a name with a comma cannot round-trip: never offered
+    root = User.objects.get(username="root")
+    services.glossary_term_create(actor=root, name="Diagnosis", description="A condition identified by a clinician.")
+    page = page_as("steward", username="stella")
+    patients = clinic["patients"]
+    page.goto(page.custos_url + f"/assets/{patients.pk}/#about")
+    page.locator("summary", has_text="Edit tags").click()
+    assert not page.locator("#edit-tags").is_visible()  # the plain list is what the picker fills in
+    picker = page.locator("#about [data-picker][data-what=tag]")
+    assert picker.locator(".chip span").all_inner_texts() == ["phi"]
+    find = picker.get_by_role("combobox", name="Add a tag (search by name)")
+    find.fill("gdpr")
+    expect(picker.get_by_role("option")).to_have_count(2)  # the existing tag, then "create" (no exact match)
+    assert picker.get_by_role("option").first.inner_text().startswith("gdpr-art9")
+    assert picker.get_by_role("option").last.inner_text() == "Create tag \u201cgdpr\u201d"
+    page.locator("text=1 match, or create \u201cgdpr\u201d; arrow keys to choose, Enter to add.").wait_for()
+    assert picker.get_by_role("listbox").get_attribute("aria-label") == "Matching tags"
+    page.screenshot(path=str(screenshots / "tag-picker-search.png"), full_page=True)
+    assert_accessible(page)
+    find.press("ArrowDown")
+    find.press("Enter")
+    picker.get_by_role("button", name="Remove tag phi").click()
+    assert picker.locator(".chip span").all_inner_texts() == ["gdpr-art9"]
+    assert page.locator("#edit-tags").input_value() == "gdpr-art9"
+    find.fill("gdpr, legacy")  # a comma would split the name: not even offered for creation
+    page.locator("text=No tag matches.").wait_for()
+    find.fill("oncology")  # no such tag: a steward (who may add) is offered to create it
+    create = picker.get_by_role("option", name="Create tag \u201concology\u201d")
+    expect(create).to_have_count(1)
+    find.press("ArrowDown")
+    find.press("Enter")
+    assert picker.locator(".chip span").all_inner_texts() == ["gdpr-art9", "oncology"]
+    page.fill("#reason-tags", "holds diagnoses")
+    page.locator("button", has_text="Save tags").click()
+    page.locator("#about .messages", has_text="Saved tags.").wait_for()
+    assert [t.name for t in patients.tags.all()] == ["gdpr-art9", "oncology"]
+
+    page.locator("summary", has_text="Edit glossary terms").click()
+    terms = page.locator("#about [data-picker][data-what='glossary term']")
+    assert terms.locator(".chip span").all_inner_texts() == ["Patient"]
+    find = terms.get_by_role("combobox", name="Add a glossary term (search by name)")
+    find.fill("diag")
+    option = terms.get_by_role("option")
+    expect(option).to_have_count(1)
+    assert "A condition identified" in option.inner_text()  # the definition, to pick the right one
+    find.press("ArrowDown")
+    find.press("Enter")
+    assert terms.locator(".chip span").all_inner_texts() == ["Patient", "Diagnosis"]
+    page.fill("#reason-glossary", "diagnosis codes per visit")
+    page.screenshot(path=str(screenshots / "term-picker-chosen.png"), full_page=True)
+    assert_accessible(page)
+    page.locator("button", has_text="Save glossary terms").click()
+    page.locator("#about .messages", has_text="Saved glossary terms.").wait_for()
+    assert sorted(t.name for t in patients.glossary_terms.all()) == ["Diagnosis", "Patient"]
+    assert page.locator("#about a.badge.term", has_text="Diagnosis").is_visible()
+    page.screenshot(path=str(screenshots / "labels-saved.png"), full_page=True)
+    assert_accessible(page)
+    saved = AuditEvent.objects.filter(action="catalog.asset.update", actor_name="stella").order_by("pk")
+    assert [e.reason for e in saved] == ["holds diagnoses", "diagnosis codes per visit"]
+
+
 @pytest.mark.parametrize("role", ["auditor", "service"])
 def test_sensitivity_and_legal_basis_are_read_only_for_other_roles(page_as, clinic, screenshots, role):
     from tests.e2e.accessibility import assert_accessible
