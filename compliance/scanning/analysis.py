@@ -293,7 +293,8 @@ def scan_chunk(
     prepared: dict[str, tuple] = {}
     for name, col in columns.items():
         order = np.argsort(col.keys, kind="stable")
-        keys, values = col.keys[order], col.values[order]
+        # the keys as Python ints once (iterating a NumPy array makes a NumPy scalar per cell)
+        keys, values = col.keys[order].tolist(), col.values[order]
         kind, strings, years = _stringify(values, col.kind) if len(values) else (col.kind, None, [])
         free = bool(strings) and kind == "text" and _is_free_text(list(dict.fromkeys(strings[:STAGE_ONE])))
         prepared[name] = (col, keys, kind, strings, years, free)
@@ -312,7 +313,7 @@ def scan_chunk(
             if free and identifiers:
                 row_ids = {}
                 for key, s in zip(keys, strings, strict=True):
-                    parts = identifiers.get(int(key))
+                    parts = identifiers.get(key)
                     if parts:  # first_name + last_name columns: the full name too
                         row_ids.setdefault(s, []).extend([*parts, " ".join(parts)] if len(parts) >= 2 else parts)
             # Stage 1 analyses the first STAGE_ONE cells by key (itself a uniform sample); the rest of
@@ -320,21 +321,19 @@ def scan_chunk(
             m = min(STAGE_ONE, len(strings))
             mode, analysed = analyze_column(strings[:m], kind, hints, mode="text" if free else "structured", row_ids=row_ids)
             entry["mode"] = mode
-            entry["samples"] = [
-                [int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys[:m], strings[:m], strict=True)
-            ]
+            entry["samples"] = [[key, analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys[:m], strings[:m], strict=True)]
             cardinal = len(set(strings[:m])) >= 20 and len(set(strings[:m])) >= 0.2 * m
             if m < len(strings) and not is_clear(name, entry, column_hints=column_hints):
                 _mode, more = analyze_column(
                     strings[m:], kind, hints, mode=mode, known=analysed, row_ids=row_ids, cardinal=cardinal
                 )
                 analysed.update(more)
-                entry["samples"] = [[int(key), analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
+                entry["samples"] = [[key, analysed[s]["h"], analysed[s]["f"]] for key, s in zip(keys, strings, strict=True)]
             entry["profile"] = _profile(strings, kind)
             person_hits = mode == "structured" and any(h[0] == "PERSON" for _k, hs, _f in entry["samples"] for h in hs)
             if person_hits and any(f["type"] == "PERSON" for f in decide_column(name, entry, column_hints=column_hints)):
                 for key, s in zip(keys, strings, strict=True):
-                    identifiers.setdefault(int(key), []).append(s)
+                    identifiers.setdefault(key, []).append(s)
         elif kind == "datetime":
             entry["mode"] = "date"
             entry["samples"] = [

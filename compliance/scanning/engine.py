@@ -596,13 +596,36 @@ def _pattern_gate(recognizer) -> tuple | None:
         return None
     if not recognizer.patterns:
         return None
-    return tuple(regex.compile(p.regex, flags=recognizer.global_regex_flags) for p in recognizer.patterns)
+    gate = _Gate(regex.compile(p.regex, flags=recognizer.global_regex_flags) for p in recognizer.patterns)
+    deny = list(getattr(recognizer, "deny_list", None) or ())
+    if deny and len(recognizer.patterns) == 1 and all(w.isascii() and _ASCII_WORD.search(w) for w in deny):
+        # a deny list alone (the place and NRP word lists): Presidio's pattern is
+        # (?:^|(?<=\W))(word1|word2|...)(?:(?=\W)|$), case-insensitive. A match of a word puts its first
+        # run of word characters in the value as a whole run (the characters around it are the word's
+        # own non-word characters or the pattern's boundaries), so on an ASCII value (where ASCII words
+        # match only ASCII letters, case aside) a value without any of those runs cannot match
+        gate.words = frozenset(_ASCII_WORD.search(w).group().lower() for w in deny)
+    return gate
+
+
+class _Gate(tuple):
+    """A recognizer's compiled patterns; ``words``: the first word runs of a deny list (or None)."""
+
+    words: frozenset[str] | None = None
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _gate_passes(gate: tuple, value: str) -> bool:
     """Whether some pattern of the gate matches in ``value``. Short values (structured cells) are
     searched without a timeout; longer ones (free text) with Presidio's own, so a hostile cell stays
-    bounded as it is in Presidio."""
+    bounded as it is in Presidio. A deny-list gate first looks up the value's word runs (an ASCII
+    value holding none of the list's first word runs cannot match): a set lookup instead of searching
+    a 300-word alternation, most of the gate's cost on free text."""
+    words = getattr(gate, "words", None)
+    if words is not None and value.isascii() and not any(w.lower() in words for w in _ASCII_WORD.findall(value)):
+        return False
     if len(value) <= GATE_UNTIMED_CHARS:
         return any(p.search(value) is not None for p in gate)
     from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS

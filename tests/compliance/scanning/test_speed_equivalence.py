@@ -62,3 +62,38 @@ def test_engine_keeps_phonenumbers_patterns(engine):
     engine.analyze_structured("+49 30 901820", frozenset())
     assert phonenumbers.is_valid_number(phonenumbers.parse("+49 30 901820"))
     assert re_util._COMPILED_PATTERNS
+
+
+@pytest.mark.django_db
+def test_deny_list_word_gate_never_skips_a_match(engine):
+    from compliance.scanning import engine as engine_module
+    from compliance.scanning import gazetteer
+
+    rng = random.Random(11)
+    for key in ("PlaceGazetteerRecognizer", "NrpGazetteerRecognizer"):
+        recognizer = engine.recognizers[key]
+        gate = engine._gates[id(recognizer)]
+        assert gate.words, key  # the word gate is on for the deny-list recognizers
+        full = tuple(gate)  # the same patterns without the word lookup
+        words = list(gazetteer.PLACES if key.startswith("Place") else gazetteer.NRP_TERMS)
+        values = []
+        for _ in range(3000):
+            word = rng.choice(words)
+            word = rng.choice([word, word.upper(), word.lower(), word.title(), word.swapcase()])
+            before = rng.choice(["", " ", "in ", "x", "(", "-", "_", "1", "\n", "Left for "])
+            after = rng.choice(["", " ", ".", "s", "x", ")", "-", "_", "2", "\n", " today"])
+            values.append(before + word + after)
+            values.append(before + word[: max(1, len(word) - 1)] + after)
+        values += ["", " ", "Espresso Grinder", "Port Aldenville", "No issues reported this week.", "Zürich", "Köln Süd"]
+        skipped = 0
+        for value in values:
+            if engine_module._gate_passes(full, value):
+                assert engine_module._gate_passes(gate, value), (key, value)
+            skipped += not engine_module._gate_passes(gate, value)
+            with_gate: list = []
+            engine._run(key, value, with_gate, True)
+            assert with_gate == [
+                (r.entity_type, recognizer.name, float(r.score), r.start, r.end)
+                for r in recognizer.analyze(value, recognizer.supported_entities, None)
+            ], (key, value)
+        assert skipped > 100
