@@ -278,20 +278,30 @@ def _birthlike(years: list[int]) -> bool:
     return statistics.median(ages) >= 15 and spread >= 8 and max(ages) <= 125
 
 
+_YEAR_FLAG = re.compile(r"y(\d{4})")
+
+
 def is_clear(name: str, column: dict[str, Any], *, column_hints: bool = True) -> bool:
     """Whether a partial sample already settles the column: the same types are decided with every
     bar raised by half and lowered by 40%. If not, the caller analyses the rest of the sample."""
-    high = {f["type"] for f in decide_column(name, column, column_hints=column_hints, scale=1.5)}
-    low = {f["type"] for f in decide_column(name, column, column_hints=column_hints, scale=0.6)}
+    tally = _tally(name, column, column_hints)  # counted once, decided at both scales
+    high = {f["type"] for f in _decide(column, tally, scale=1.5)}
+    low = {f["type"] for f in _decide(column, tally, scale=0.6)}
     return high == low
 
 
 def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = True, scale: float = 1.0) -> list[dict[str, Any]]:
     """The entity findings of one merged column, strongest first. ``scale`` multiplies every bar."""
+    return _decide(column, _tally(name, column, column_hints), scale=scale)
+
+
+def _tally(name: str, column: dict[str, Any], column_hints: bool) -> tuple | None:
+    """What :func:`_decide` counts over a column's samples (None: nothing to decide); it does not
+    depend on the bars, so one tally serves every ``scale``."""
     samples = column["samples"]
     n = len(samples)
     if not n or column["mode"] == "skip":
-        return []
+        return None
     text = column["mode"] == "text"
     hints = hinted_types(name) if column_hints else set()
     strong: dict[str, int] = {}
@@ -310,7 +320,7 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
             first_named += 1
         if "n" in flags:
             nameish += 1
-        year = re.search(r"y(\d{4})", flags)
+        year = _YEAR_FLAG.search(flags) if "y" in flags else None
         if year:
             years.append(int(year.group(1)))
         seen_strong: set[str] = set()
@@ -337,7 +347,13 @@ def decide_column(name: str, column: dict[str, Any], *, column_hints: bool = Tru
             strong[entity] = strong.get(entity, 0) + 1
         for entity in seen_any:
             any_hit[entity] = any_hit.get(entity, 0) + 1
+    return (n, text, hints, strong, any_hit, scores, recognizers, signals, nameish, gazetteer_full, first_named, years)
 
+
+def _decide(column: dict[str, Any], tally: tuple | None, *, scale: float) -> list[dict[str, Any]]:
+    if tally is None:
+        return []
+    n, text, hints, strong, any_hit, scores, recognizers, signals, nameish, gazetteer_full, first_named, years = tally
     findings = []
     for entity, rule in RULES.items():
         if entity not in any_hit:

@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before tldextract builds its default extractor
 
 import functools  # noqa: E402
+import gc  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
 import threading  # noqa: E402
@@ -648,4 +649,12 @@ def _valid_for(value: str, region: str) -> bool:
 def get_engine() -> Engine:
     """The process-wide engine (loading spaCy and the recognizers takes a few seconds)."""
     logger.info("loading PII engine (%s)", SPACY_MODEL)
-    return Engine()
+    engine = Engine()
+    # The engine's ~260,000 objects (spaCy's vocabulary and pipeline, Presidio, the word lists) live as
+    # long as the process, yet every full collection of the cyclic garbage collector walks them again:
+    # ~0.2 s CPU, about once per pass over the evaluation tables (6% of a scan). Frozen, they are left
+    # out of collections (still freed by reference counting if ever released); what is garbage now is
+    # collected first.
+    gc.collect()
+    gc.freeze()
+    return engine

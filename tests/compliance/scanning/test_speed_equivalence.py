@@ -97,3 +97,25 @@ def test_deny_list_word_gate_never_skips_a_match(engine):
                 for r in recognizer.analyze(value, recognizer.supported_entities, None)
             ], (key, value)
         assert skipped > 100
+
+
+@pytest.mark.django_db
+def test_is_clear_decides_one_tally_at_both_scales(engine, people):
+    from compliance.datasets.sources import DataFrameSource
+    from compliance.scanning import decision
+    from compliance.scanning.analysis import scan_chunk
+
+    chunk = scan_chunk(DataFrameSource(people), None, k=300, seed=3)
+    for hints in (True, False):
+        for name, column in chunk["columns"].items():
+            for n in (40, 120, 300):
+                part = dict(column, samples=column["samples"][:n])
+                high = {f["type"] for f in decision.decide_column(name, part, column_hints=hints, scale=1.5)}
+                low = {f["type"] for f in decision.decide_column(name, part, column_hints=hints, scale=0.6)}
+                assert decision.is_clear(name, part, column_hints=hints) == (high == low), (name, n, hints)
+
+
+def test_engine_objects_are_left_out_of_garbage_collections(engine):
+    import gc
+
+    assert gc.get_freeze_count() > 100_000  # spaCy, Presidio and the word lists, frozen at engine load
