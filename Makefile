@@ -5,8 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 # two test processes (pytest-xdist): each has its own test database, and in the PostgreSQL pass its
-# own Celery worker on its own Redis database (config/pytest_env.py)
-PYTEST_ARGS ?= -n 2
+# own Celery worker on its own Redis database (config/pytest_env.py); the 15 slowest tests are listed
+# at the end, so a CI run that grows shows where
+PYTEST_ARGS ?= -n 2 --durations=15
 
 .PHONY: install demo serve test lint format migrate test-postgres lock clean
 
