@@ -146,6 +146,7 @@ def quality_suite_create(*, actor: Actor | str, asset, name: str, reference_asse
 
 def quality_suite_update(*, actor: Actor | str, suite: QualitySuite, rebaseline: bool = False, **fields: Any) -> QualitySuite:
     require(actor, CHANGE, "quality suites")
+    _visible_asset(actor, suite.asset, "suite")
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")

@@ -144,6 +144,9 @@ def test_roles_and_scoping(users, assets, make_user):
         assert model.objects.restrict(users["auditor"]).count() == model.objects.count() > 0
     with pytest.raises(ValidationError):
         services.quality_suite_run(actor=users["service"], suite=suite)  # unknown to it, not a 403
+    with pytest.raises(ValidationError):
+        services.quality_suite_update(actor=users["service"], suite=suite, active=False)
+    assert QualitySuite.objects.get().active
     owner = make_user("service")
     asset.owners.add(owner)
     assert QualitySuite.objects.restrict(owner).get() == suite  # the asset's owners see their suite
