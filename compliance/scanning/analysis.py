@@ -370,7 +370,8 @@ def _profile(strings: list[str], kind: str) -> dict[str, float]:
         or (kind == "int" and s.isdigit() and 3 <= len(s) <= 5)
         or (len(s) == 10 and s[5] == "-" and s[:5].isdigit() and s[6:].isdigit())  # ZIP+4
     ]
-    others = sum(1 for s in strings if gazetteer.POSTCODE_SHAPES.match(s.upper()))
+    # other postcodes are counted only where ZIP-shaped cells can reach their 30% (the test below)
+    others = sum(1 for s in strings if gazetteer.POSTCODE_SHAPES.match(s.upper())) if len(zips) >= 0.3 * n else 0
     # postcodes are written at their full length ("02134"); counts and amounts have 1-4 digits too
     if len(zips) + others >= 0.97 * n and len(zips) >= 0.3 * n:
         numbers = sorted({int(s[:5]) for s in zips})

@@ -239,7 +239,7 @@ def person_spans(text: str, known: Iterable[str] = (), places: Iterable[str] = (
                     written = text[start:end]
                     if written[:1].isupper() or (len(part) >= 3 and PART_CONTEXT.search(lower[max(0, start - 25) : start])):
                         spans.append(("PERSON", "RowIdentifierRecognizer", 0.75, start, end))
-    place_set = {p.lower() for p in places} | _places()
+    place_set = ({p.lower() for p in places} | _places()) if places else _places()  # no copy per text
     title_ends = set()
     masked = text
     for m in TITLE_FORMS.finditer(text):
