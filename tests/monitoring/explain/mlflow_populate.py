@@ -5,7 +5,10 @@ MLflow virtualenv (.venv/mlflow, see mlflow_venv.sh), never imported by the test
 
 STEP 1: registered model "credit-risk" with version 1 (a skops random forest, params, metrics, moved
 to Production) and version 2 (a cloudpickle logistic regression); STEP 2: version 1 archived, a new
-metric value on its run. Prints {"runs": {version: run_id}} as JSON."""
+metric value on its run; STEP onnx: registered model "churn-onnx" version 1, a logistic regression
+converted by skl2onnx and logged with MLflow's onnx flavour, printing also the class-1 probabilities
+of the sklearn model on the first 5 rows of X (the test compares the ONNX artifact's). Prints
+{"runs": {version: run_id}} as JSON."""
 
 import json
 import sys
@@ -45,6 +48,17 @@ if step == "1":
     client.transition_model_version_stage("credit-risk", "1", "Production")
     client.update_registered_model("credit-risk", description="scores loan applications")
     print(json.dumps({"runs": runs}))
+elif step == "onnx":
+    import mlflow.onnx
+    from skl2onnx import to_onnx
+
+    model = LogisticRegression().fit(X, y)
+    onnx_model = to_onnx(model, X[:1].astype(np.float32), options={"zipmap": False}, target_opset=17)
+    with mlflow.start_run() as run:
+        mlflow.log_param("C", 1.0)
+        mlflow.onnx.log_model(onnx_model, name="model", registered_model_name="churn-onnx")
+    expected = model.predict_proba(X[:5])[:, 1].tolist()
+    print(json.dumps({"runs": {"1": run.info.run_id}, "X": X[:5].tolist(), "proba": expected}))
 else:
     version = client.get_model_version("credit-risk", "1")
     client.transition_model_version_stage("credit-risk", "1", "Archived")

@@ -144,6 +144,25 @@ def test_a_real_mlflow_registry_is_synced_into_the_catalog(mlflow_server, users,
     assert scheduled.actor_id == "system:mlflow-sync" and AuditEvent.objects.count() == before + 1
 
 
+@pytest.mark.django_db
+def test_an_onnx_flavour_model_version_is_synced_and_loads_with_onnxruntime(mlflow_server, users, settings, tmp_path):
+    """MLflow's onnx flavour: the version's ``model.onnx`` (the MLmodel's ``data``) is stored as an
+    ONNX artifact and loads through onnxruntime, predicting what the scikit-learn model did."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    logged = _populate(mlflow_server, "onnx")
+    report = mlflow_sync(actor=users["admin"], tracking_uri=mlflow_server)
+    assert not report.problems, report.problems
+    version = ModelVersion.objects.get(model__name="churn-onnx", version="1")
+    assert version.framework.startswith("onnx ") and version.artifact_uri == "models:/churn-onnx/1"
+    artifact = ModelArtifact.objects.get(model_version=version)
+    assert artifact.format == "onnx" and artifact.source == "mlflow"
+    assert artifact.source_uri == "models:/churn-onnx/1#model.onnx"
+    loaded, tree = services.artifact_load(artifact)
+    assert tree is None  # not a tree ensemble: explained by the sampling explainers
+    proba = loaded.predict_output(np.asarray(logged["X"], dtype=np.float32))
+    np.testing.assert_allclose(proba, logged["proba"], atol=1e-5)  # float32 inference against float64 sklearn
+
+
 class _Sink:
     def __init__(self, out):
         self.out = out
