@@ -654,7 +654,9 @@ def get_engine() -> Engine:
     # long as the process, yet every full collection of the cyclic garbage collector walks them again:
     # ~0.2 s CPU, about once per pass over the evaluation tables (6% of a scan). Frozen, they are left
     # out of collections (still freed by reference counting if ever released); what is garbage now is
-    # collected first.
+    # collected first. gc.freeze() takes every object alive at that moment, once per process: in a
+    # worker or the scan command that is modules, settings and the engine; a request that happens to
+    # load the engine first leaves at most its own few objects uncollectable.
     gc.collect()
     gc.freeze()
     return engine
