@@ -191,6 +191,11 @@ def version_page(request, pk: int):
         .order_by("-created_at", "-id")[:10]
     )
     fairness = list(explain_selectors.fairness_list(user=user).filter(model_version=version).order_by("-created_at", "-id")[:5])
+    # open findings first, then the latest resolved ones (their evidence says which assessment passed)
+    fairness_findings = sorted(
+        explain_selectors.fairness_finding_list(user=user).filter(model_version=version).order_by("-last_seen", "-id")[:20],
+        key=lambda f: (f.status != "open", f.severity != "high"),
+    )
     context = {
         "version": version,
         "model": version.model,
@@ -207,6 +212,7 @@ def version_page(request, pk: int):
         "explanations": explanations,
         "global_explanation": card["quantitative_analysis"]["explanations"]["global"],
         "fairness": fairness,
+        "fairness_findings": fairness_findings,
         "panels": pages.panels_for("model_version", request, version),
         "obj": version,
     }

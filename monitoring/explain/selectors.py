@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from accounts.permissions import VIEW
 from core.types import Actor
 
-from .models import Explanation, FairnessAssessment, ModelArtifact
+from .models import Explanation, FairnessAssessment, FairnessFinding, ModelArtifact
 
 
 def artifact_list(*, user: Actor) -> QuerySet[ModelArtifact]:
@@ -37,6 +37,15 @@ def fairness_list(*, user: Actor) -> QuerySet[FairnessAssessment]:
         FairnessAssessment.objects.restrict(user, VIEW)
         .filter(Q(model_version__isnull=True) | Q(model_version__in=visible))
         .select_related("model_version")
+    )
+
+
+def fairness_finding_list(*, user: Actor) -> QuerySet[FairnessFinding]:
+    """Fairness findings of model versions ``user`` may see."""
+    return (
+        FairnessFinding.objects.restrict(user, VIEW)
+        .filter(model_version__in=model_version_list(user=user).values("pk"))
+        .select_related("assessment", "alert")
     )
 
 

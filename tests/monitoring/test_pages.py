@@ -230,7 +230,7 @@ def test_query_counts_are_bounded(users, monitored, django_assert_max_num_querie
         assert client.get(reverse("models:list")).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(reverse("models:model", args=[monitored.version.model_id])).status_code == 200
-    with django_assert_max_num_queries(35):
+    with django_assert_max_num_queries(36):  # 35 + the fairness findings (one query, whatever their number)
         assert client.get(reverse("models:version", args=[monitored.version.pk])).status_code == 200
 
 
@@ -254,3 +254,36 @@ def test_a_not_checked_result_reads_not_checked_with_its_reason_not_ok(users, mo
     html = render_to_string(panel["template"], {"panel": panel, "obj": monitored.reference})
     (cell,) = re.findall(rf"<tr><td>{re.escape(row.name)}</td><td>data quality</td>.*?</tr>", html)
     assert "not checked" in cell and "(no time column)" in cell and ">ok<" not in cell
+
+
+def test_the_version_page_lists_fairness_findings_open_first_with_their_alert(users, monitored, roots):
+    """A production fairness check that fails the four-fifths screen opens a finding and an alert on
+    the version's monitor; the page lists the finding (check, attribute, severity, status, message,
+    citation) and links its alert; a passing check later resolves it and the page says so."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    g = np.where(rng.random(1000) < 0.5, "a", "b")
+    unfair = np.where(g == "a", rng.random(1000) < 0.6, rng.random(1000) < 0.3).astype(int)
+    frame = pd.DataFrame({"prediction_id": [f"f-{i}" for i in range(1000)], "grp": g, "prediction": unfair})
+    unfair_batch = services.batch_log(actor=users["service"], model_version=monitored.version, rows=frame)
+    explain_services.fairness_check_production(
+        actor=users["steward"], model_version=monitored.version, group=["grp"], batch_ids=[unfair_batch.pk]
+    )
+    url = reverse("models:version", args=[monitored.version.pk])
+    body = client_as(users["auditor"]).get(url).content.decode()
+    assert "Findings (1)" in body and "<code>four_fifths</code>" in body
+    row = body[body.index("<code>four_fifths</code>") :].split("</tr>")[0]
+    assert "<td>grp</td>" in row and "Open" in row and "EEOC" in row
+    alert = Alert.objects.get(monitor=monitored.monitor, kind="fairness")
+    assert f'href="#alert-{alert.pk}"' in row and f'id="alert-{alert.pk}"' in body
+    assert "from production batches" in body  # where the assessed decisions came from
+
+    fair = pd.DataFrame({"prediction_id": [f"p-{i}" for i in range(1000)], "grp": g, "prediction": rng.random(1000) < 0.4})
+    batch = services.batch_log(actor=users["service"], model_version=monitored.version, rows=fair.astype({"prediction": int}))
+    explain_services.fairness_check_production(
+        actor=users["steward"], model_version=monitored.version, group=["grp"], batch_ids=[batch.pk]
+    )
+    row = client_as(users["auditor"]).get(url).content.decode().split("<code>four_fifths</code>")[1].split("</tr>")[0]
+    assert "Resolved" in row
