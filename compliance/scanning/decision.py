@@ -463,7 +463,7 @@ def _values_over_name(
       support (few census full names, multi-word values that rarely start with a census first name)
       and that NER calls people in a minority of cells (``name`` holding ``Aldridge Espresso
       Grinder``), is dropped; so is PERSON in a column of multi-word values that reuse a small
-      vocabulary (``diversity`` below 0.2: a catalogue, not people);
+      vocabulary (``diversity`` below 0.2: a catalogue, not people) unless most are census full names;
     * a column that is places by its values (a majority) or by its name is not also PERSON unless most
       of its values are census full names.
     """
@@ -476,7 +476,9 @@ def _values_over_name(
     ner = person_signals.get("SpacyRecognizer", 0) / n
     drop = False
     multiword_unnamed = first_named / n < 0.1
-    catalogue = profile.get("diversity", 1.0) < 0.2
+    # a small reused vocabulary says catalogue, unless most values are census full names: a roster of
+    # staff or patients whose names recombine few first and last names is still people
+    catalogue = profile.get("diversity", 1.0) < 0.2 and gazetteer_full / n < 0.5
     if catalogue or (person["name_hint_used"] and gazetteer < 0.1 and (ner < 0.3 or (ner < 0.5 and multiword_unnamed))):
         drop = True
         for f in findings:

@@ -203,3 +203,17 @@ def test_free_text_person_cell_recall_on_mixed_locales() -> None:
     found = sum(g for g, p in zip(got, planted, strict=True) if p)
     assert found / sum(planted) >= 0.95
     assert not any(g for g, p in zip(got, planted, strict=True) if not p)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hints", [True, False])
+def test_a_roster_of_recombined_census_names_is_person_though_its_vocabulary_is_small(hints: bool) -> None:
+    """64 distinct people built from 8 first and 8 last names, repeated over 1,200 rows (a staff or
+    ward roster): the small-vocabulary catalogue rule must not overrule census full names."""
+    rng = random.Random(11)
+    first = ["Maria", "James", "Emily", "Robert", "Linda", "Thomas", "Susan", "David"]
+    last = ["Lopez", "Carter", "Chen", "Miller", "Johnson", "Becker", "Walker", "Young"]
+    roster = pd.DataFrame({"full_name": [f"{rng.choice(first)} {rng.choice(last)}" for _ in range(1200)]})
+    roster["f01"] = roster["full_name"]
+    found = _types(roster, hints=hints)
+    assert "PERSON" in found["full_name"] and "PERSON" in found["f01"], found
