@@ -228,6 +228,7 @@ def _ingest_together(intake: Intake, items: list[Item]) -> list[dict[str, Any]]:
         results.append(_applied(raw, stats, changes))
     # The runs first: new edges point to them.
     flush_runs(batch)
+    flush_held(batch)
     batch.edges.flush()
     for key, value in batch.seen.items():
         intake.seen_after_commit(key, value)
@@ -271,8 +272,17 @@ def _prefetch(intake: Intake, items: list[Item]) -> None:
                     intake.remember("job", (job.namespace, job.name), job.pk)
     jobs = {job.pk for job in batch.jobs.values()}
     assets = {key: intake.cached("asset", key) for key in datasets if intake.cached("asset", key) is not None}
-    # The facet rows of datasets whose facets this process has not applied yet (one query).
-    unseen = sorted({a for a in assets.values() if ("dataset", a) not in intake.caches.seen})
+    # The facet rows of datasets whose facets in this batch this process has not applied yet (one
+    # query). Each facets object's digest is kept for apply_dataset_facets (computed once).
+    unseen = set()
+    for _, event, *_ in items:
+        for ds in [*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])]:
+            facets, asset_id = ds.get("facets"), assets.get((ds["namespace"], ds["name"]))
+            if facets and asset_id is not None:
+                digest = batch.facet_digests.setdefault(id(facets), digest_of(facets))
+                if intake.caches.seen.get(("dataset", asset_id)) != digest:
+                    unseen.add(asset_id)
+    unseen = sorted(unseen)
     batch.dataset_facets = {row.asset_id: row for row in DatasetFacets.objects.filter(asset_id__in=unseen)} if unseen else {}
     batch.columns = {}
     load_columns(batch.columns, sorted(set(assets.values())))
@@ -298,6 +308,20 @@ def flush_runs(batch: BatchState) -> None:
     if old:
         rows_update(old, RUN_MERGED_FIELDS)
     batch.touched_runs.clear()
+
+
+# The fields of a job and of a dataset's facet row that applying an event changes.
+JOB_MERGED_FIELDS = ["description", "job_type", "sql", "owners", "parent", "facets", "facet_times", "updated_at"]
+FACET_MERGED_FIELDS = ["facets", "facet_times", "updated_at"]
+
+
+def flush_held(batch: BatchState) -> None:
+    """Write the jobs and dataset facet rows the batch's events changed: one UPDATE each (they
+    changed in memory, read once by the prefetch; a row changed by several events is written once)."""
+    rows_update(list(batch.changed_jobs.values()), JOB_MERGED_FIELDS)
+    rows_update(list(batch.changed_facets.values()), FACET_MERGED_FIELDS)
+    batch.changed_jobs.clear()
+    batch.changed_facets.clear()
 
 
 def _after_commit_propagate_live(changes: EdgeChanges) -> None:

@@ -76,6 +76,11 @@ class BatchState:
     # id, read with one query each and kept current by the events' writes.
     jobs: dict[tuple[str, str], Job] | None = None
     dataset_facets: dict[int, DatasetFacets] | None = None
+    # ... and those of them the events changed, written with the batch's other rows (by id).
+    changed_jobs: dict[int, Job] = field(default_factory=dict)
+    changed_facets: dict[int, DatasetFacets] = field(default_factory=dict)
+    # Digest of each dataset's facets object in the batch's payloads, by id() (they live as long).
+    facet_digests: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass

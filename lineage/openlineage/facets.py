@@ -11,6 +11,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from catalog import services as catalog
 from catalog.choices import ClassificationSource
 from catalog.models import Classification, Column, DataAsset
@@ -56,7 +58,8 @@ def apply_dataset_facets(intake: Intake, asset_id: int, facets: dict, event: Eve
     """Merge a dataset's facets into its :class:`DatasetFacets` row and apply what changed."""
     if not facets:
         return
-    seen_key, digest = ("dataset", asset_id), digest_of(facets)
+    known = intake.batch.facet_digests.get(id(facets)) if intake.batch is not None else None
+    seen_key, digest = ("dataset", asset_id), known or digest_of(facets)
     if intake.was_seen(seen_key, digest):
         return
     stats.seen[seen_key] = digest
@@ -69,7 +72,11 @@ def apply_dataset_facets(intake: Intake, asset_id: int, facets: dict, event: Eve
     changed = merge_facets(holder, facets, event.event_time)
     if not changed:
         return
-    holder.save(update_fields=["facets", "facet_times", "updated_at"])
+    if held is not None:  # a batch's fast path: written with the batch (batch.flush_held)
+        holder.updated_at = timezone.now()
+        intake.batch.changed_facets[asset_id] = holder
+    else:
+        holder.save(update_fields=["facets", "facet_times", "updated_at"])
     if "schema" in changed and "schema" in holder.facets:
         synced = catalog.columns_sync(
             asset=DataAsset(pk=asset_id), columns=flatten_fields(holder.facets["schema"].get("fields", [])), actor=intake.actor

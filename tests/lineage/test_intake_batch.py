@@ -287,3 +287,42 @@ def test_a_new_process_resolves_a_batchs_known_datasets_and_jobs_in_bulk(make_us
     assert DataAsset.objects.filter(qualified_name__startswith="raw.fan_").count() == 12  # nothing registered twice
     assert Job.objects.filter(name__startswith="fan_").count() == 12
     assert Run.objects.filter(job__name__startswith="fan_").count() == 26
+
+
+def _fan_changed(n_jobs: int, first_run: int) -> list[dict]:
+    """:func:`_fan` with a new value of a job facet and a dataset facet in every event."""
+    events = _fan(n_jobs, first_run)
+    for event in events:
+        event["job"]["facets"]["custom"] = facet(round=first_run)
+        for ds in [*event["inputs"], *event["outputs"]]:
+            ds["facets"]["custom"] = facet(round=first_run)
+    return events
+
+
+def test_facets_that_changed_are_written_once_per_batch_whatever_its_size(make_user, django_capture_on_commit_callbacks):
+    """Every job and dataset of a batch carrying a changed facet (another producer's facets, a new
+    schema version): the rows are written with one UPDATE each kind, not one per job and dataset."""
+    actor = make_user("service")
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ingest_batch(payloads=_fan(12, 1000), actor=actor)
+    counts = []
+    for n_jobs, first_run in ((2, 2000), (12, 3000)):
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            results = event_ingest_batch(payloads=_fan_changed(n_jobs, first_run), actor=actor)
+        assert {r["status"] for r in results} == {"applied"}
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    rounds = {r.asset.qualified_name: r.facets["custom"]["round"] for r in DatasetFacets.objects.select_related("asset")}
+    assert rounds == {**{f"raw.fan_{j}": 3000 for j in range(12)}, **{f"stg.fan_{j}": 3000 for j in range(12)}}
+    assert {j.facets["custom"]["round"] for j in Job.objects.filter(name__startswith="fan_")} == {3000}
+    assert all(j.facet_times["custom"].startswith("2025-05-01") for j in Job.objects.filter(name__startswith="fan_"))
+
+
+def test_changed_facets_within_one_batch_match_one_by_one(make_user, django_capture_on_commit_callbacks, caplog):
+    first = _fan(3, 1000)
+    second = [*_fan_changed(3, 2000), *_fan_changed(2, 2100)]  # two jobs change twice in the batch
+    second[-1]["job"]["facets"]["sql"] = facet(query="INSERT INTO stg.fan_1 SELECT ...")
+
+    together, one_by_one = _apply_both_ways(make_user, django_capture_on_commit_callbacks, caplog, first, second)
+
+    assert together == one_by_one
