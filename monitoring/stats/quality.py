@@ -254,7 +254,12 @@ def uniqueness_none(id_column: str | None, p: dict) -> QualityResult:
         return not_checked(
             "uniqueness", id_column, float(p["min"]), "the id column is not in the window and no columns are listed"
         )
-    return not_checked("uniqueness", None, float(p["min"]), "no column to check: list columns or set the monitor's id_column")
+    return not_checked(
+        "uniqueness",
+        None,
+        float(p["min"]),
+        "no column to check: list uniqueness.columns in the checks (a monitor also uses its id_column)",
+    )
 
 
 def freshness_none(ts_col: str | None, in_data: bool, p: dict) -> QualityResult:
