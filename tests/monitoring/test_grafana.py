@@ -26,6 +26,11 @@ def test_every_dashboard_query_names_an_exposed_family_and_its_labels(settings, 
     services.batch_log(actor=users["service"], model_version=version, rows=frame.drop(columns=["label"]))
     services.batch_log(actor=users["service"], model_version=version, rows=frame[["prediction_id", "label"]], kind="labels")
     services.monitor_run(actor=users["service"], monitor=monitor)
+    # a per-asset quality suite whose run fails a check and opens an alert (the custos_asset_quality_* panels)
+    suite = services.quality_suite_create(
+        actor=users["steward"], asset=reference_asset, name="daily", checks={"row_count": {"min": 10**9}}
+    )
+    services.quality_suite_run(actor=users["steward"], suite=suite)
     settings.CUSTOS_METRICS_TOKEN = "t"
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
@@ -34,6 +39,7 @@ def test_every_dashboard_query_names_an_exposed_family_and_its_labels(settings, 
     dash = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     exprs += [v["definition"] for v in dash["templating"]["list"]]
+    assert any("custos_asset_quality_" in e for e in exprs)  # the per-asset quality panels
     for expr in exprs:
         for name in re.findall(r"custos_\w+", expr):
             assert name in labels, (name, expr)
