@@ -149,8 +149,9 @@ def test_bad_input_is_a_clear_4xx_and_a_one_line_command_error(users, roots, api
     assert unknown_limit.status_code == 400 and "unknown metric" in json.dumps(unknown_limit.json())
     with pytest.raises(CommandError, match="needs --user"):
         _via_command(version, "--group", "g")
-    with pytest.raises(CommandError, match="METRIC=VALUE"):
-        _via_command(version, "--user", users["steward"].username, "--group", "g", "--limit", "demographic_parity_difference")
+    for bad in ("demographic_parity_difference", "demographic_parity_difference=nan", "=0.1", "x=-1"):
+        with pytest.raises(CommandError, match="METRIC=VALUE"):
+            _via_command(version, "--user", users["steward"].username, "--group", "g", "--limit", bad)
     with pytest.raises(CommandError, match="no column"):
         _via_command(version, "--user", users["steward"].username, "--group", "sex")
     assert not FairnessAssessment.objects.exists()

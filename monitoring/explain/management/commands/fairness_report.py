@@ -28,7 +28,7 @@ from ._io import read_rows
 
 
 class Command(BaseCommand):
-    help = "Fairness metrics per group for binary decisions in a file."
+    help = "Fairness metrics per group for binary decisions in a file, or a model version's logged decisions (stored)."
 
     def add_arguments(self, parser):
         source = parser.add_mutually_exclusive_group(required=True)
@@ -126,11 +126,6 @@ class Command(BaseCommand):
         return report.as_dict()
 
     def _print(self, document: dict) -> None:
-        if "by_attribute" in document:  # one report per attribute (not produced by this command today)
-            for attribute, report in document["by_attribute"].items():
-                self.stdout.write(f"-- {attribute}")
-                self._print(report)
-            return
         for g in document["groups"]:
             rates = "  ".join(f"{k} {g[k]:.4f}" for k in ("selection_rate", "tpr", "fpr") if g[k] is not None)
             self.stdout.write(f"{g['group']:<30} n={g['n']:<8} {rates}{'  (small group)' if g['small'] else ''}")
@@ -151,11 +146,12 @@ def _limits(items: list[str] | None) -> dict[str, float] | None:
     for item in items:
         name, sep, value = item.partition("=")
         try:
-            limits[name.strip()] = float(value)
+            number = float(value) if sep and name.strip() else None
         except ValueError:
-            sep = ""
-        if not sep or limits[name.strip()] < 0:
+            number = None
+        if number is None or not number >= 0:  # "not >= 0" also refuses nan
             raise CommandError(f"--limit takes METRIC=VALUE with a number >= 0 (got {item!r})")
+        limits[name.strip()] = number
     return limits
 
 
