@@ -44,7 +44,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.permissions import ADD, AUDIT, CHANGE, DECIDE, DELETE, EXPORT, VIEW, VIEW_RESTRICTED, user_can
+from core.permissions import ADD, ADMINISTER, AUDIT, CHANGE, DECIDE, DELETE, EXPORT, VIEW, VIEW_RESTRICTED, user_can
 
 SITE_NAME = "Custos administration"
 PRETTY_SUFFIX = "_pretty"
@@ -178,6 +178,9 @@ class RoleActionPermissionsMixin:
 
     def has_view_restricted_permission(self, request, obj=None):
         return user_can(request.user, VIEW_RESTRICTED)
+
+    def has_administer_permission(self, request, obj=None):
+        return user_can(request.user, ADMINISTER)
 
     def changelist_view(self, request, extra_context=None):
         # Django drops a posted action the user may not run without a word (or runs nothing when

@@ -95,6 +95,38 @@ def _pack(enabled):
     return make
 
 
+def _quality_suite(ctx):
+    """A per-asset quality suite on a small file whose row count fails (monitoring.services.quality_suites)."""
+    import pandas as pd
+
+    from monitoring import services as monitoring_services
+
+    path = ctx.tmp_path / "today.csv"
+    pd.DataFrame({"id": range(20), "amount": range(20)}).to_csv(path, index=False)
+    return monitoring_services.quality_suite_create(
+        actor=ctx.users["steward"], asset=AssetFactory(location=str(path)), name="daily", checks={"row_count": {"min": 1000}}
+    )
+
+
+def _quality_alert(ctx):
+    from monitoring import services as monitoring_services
+
+    run = monitoring_services.quality_suite_run(actor=ctx.users["steward"], suite=_quality_suite(ctx))
+    return run.suite.alerts.get()
+
+
+def _pickle_artifact(ctx):
+    import pickle
+
+    from monitoring.explain import services as explain_services
+    from tests.factories import ModelVersionFactory
+
+    ctx.tmp_path.joinpath("media").mkdir(exist_ok=True)
+    return explain_services.artifact_upload(
+        actor=ctx.users["steward"], model_version=ModelVersionFactory(), data=pickle.dumps({"weights": [1, 2]})
+    )
+
+
 CASES = [
     Case("accounts.ApiToken", "revoke", "accounts.token.revoke", _token, role="admin"),
     Case(
@@ -124,12 +156,17 @@ CASES = [
     Case("policies.AccessGrant", "approve", "policies.grant.approve", _grant),
     Case("policies.AccessGrant", "reject", "policies.grant.reject", _grant),
     Case("policies.AccessGrant", "revoke", "policies.grant.revoke", lambda ctx: _grant(ctx, approved=True)),
+    Case("monitoring.QualitySuite", "run_now", "monitoring.quality_run_start", _quality_suite),
+    Case("monitoring.QualityAlert", "acknowledge", "monitoring.quality_alert_acknowledge", _quality_alert),
+    Case("monitoring.QualityAlert", "resolve", "monitoring.quality_alert_resolve", _quality_alert),
+    Case("explain.ModelArtifact", "mark_trusted", "explain.artifact_trust", _pickle_artifact, role="admin"),
 ]
 IDS = [f"{c.label}.{c.action}" for c in CASES]
 
 
 @pytest.fixture
 def ctx(users, tmp_path, settings, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # uploaded model artifacts
     settings.CUSTOS_DATA_ROOTS = [tmp_path]
     settings.CUSTOS_SCAN_ROOTS = [tmp_path]
     return Ctx(users=users, tmp_path=tmp_path, capture=django_capture_on_commit_callbacks)

@@ -84,6 +84,10 @@ ADMIN_ACTIONS: dict[str, dict[str, str]] = {
     "policies.LegalHold": {"release": "decide"},
     "policies.AccessGrant": {"approve": "decide", "reject": "decide", "revoke": "decide"},
     "evidence.EvidenceExport": {},
+    # docs/monitoring.md "Per-asset quality suites" and docs/explain.md "Safe loading"
+    "monitoring.QualitySuite": {"run_now": "add"},
+    "monitoring.QualityAlert": {"acknowledge": "change", "resolve": "change"},
+    "explain.ModelArtifact": {"mark_trusted": "administer"},
 }
 
 
