@@ -264,6 +264,8 @@ SPECTACULAR_SETTINGS = {
         "MonitorTaskEnum": "monitoring.choices.ModelTask",
         "BatchKindEnum": "monitoring.choices.BatchKind",
         "ResultKindEnum": "monitoring.choices.ResultKind",
+        # monitor alerts and per-asset quality-suite alerts share one state vocabulary
+        "AlertStateEnum": "monitoring.choices.AlertState",
     },
 }
 
