@@ -327,11 +327,19 @@ def _reason(reason: str, what: str) -> str:
     return reason
 
 
+def _visible_alert(actor: Actor | str, alert: QualityAlert) -> None:
+    """The alert's suite must be one the actor may see (its asset and reference), whatever the caller:
+    the API and pages scope their querysets, a direct call is refused here the same way."""
+    _visible_asset(actor, alert.suite.asset, "alert")
+    _visible_asset(actor, alert.suite.reference_asset, "alert")
+
+
 def quality_alert_acknowledge(*, actor: Actor | str, alert: QualityAlert, reason: str) -> QualityAlert:
     require(actor, CHANGE, "alerts")
     reason = _reason(reason, "acknowledge")
     with transaction.atomic():
-        alert = QualityAlert.objects.select_for_update().get(pk=alert.pk)
+        alert = QualityAlert.objects.select_for_update().select_related("suite__asset").get(pk=alert.pk)
+        _visible_alert(actor, alert)
         if alert.state != AlertState.OPEN:
             raise ValidationError(f"only an open alert can be acknowledged (this one is {alert.state})")
         alert.state = AlertState.ACKNOWLEDGED
@@ -354,7 +362,8 @@ def quality_alert_resolve(*, actor: Actor | str, alert: QualityAlert, reason: st
     require(actor, CHANGE, "alerts")
     reason = _reason(reason, "resolve")
     with transaction.atomic():
-        alert = QualityAlert.objects.select_for_update().get(pk=alert.pk)
+        alert = QualityAlert.objects.select_for_update().select_related("suite__asset").get(pk=alert.pk)
+        _visible_alert(actor, alert)
         if alert.state == AlertState.RESOLVED:
             raise ValidationError("the alert is already resolved")
         alert.state = AlertState.RESOLVED

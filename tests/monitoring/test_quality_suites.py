@@ -435,6 +435,10 @@ def test_a_restricted_assets_quality_alert_is_404_to_act_on_for_a_service(users,
     alert = QualityAlert.objects.get()
     r = _client(users["service"]).post(reverse("models:quality_alert_resolve", args=[alert.pk]), {"reason": "x"})
     assert r.status_code == 404
+    # the service itself refuses the same, for any caller (command, task, a future view)
+    for act in (services.quality_alert_acknowledge, services.quality_alert_resolve):
+        with pytest.raises(ValidationError, match="no such asset"):
+            act(actor=users["service"], alert=alert, reason="x")
     alert.refresh_from_db()
     assert alert.state == AlertState.OPEN
 
